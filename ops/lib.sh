@@ -1,0 +1,91 @@
+# Shared setup for ops/run.sh and ops/test.sh: sourced, not run. Brings up whatever is
+# missing on a fresh Debian/Ubuntu machine: build tools check, ONNX Runtime library, a local
+# Postgres cluster (when DATABASE_URL is unset), and the local-folder object store.
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+LOCAL="$ROOT/.local"
+mkdir -p "$LOCAL"
+
+say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+die() { printf 'error: %s\n' "$*" >&2; exit 1; }
+
+as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
+
+apt_install() {
+  command -v apt-get >/dev/null || die "missing $*; install it with your package manager"
+  say "installing $* (apt)"
+  if [ -z "${RG_APT_UPDATED:-}" ]; then as_root apt-get update -qq >&2; RG_APT_UPDATED=1; fi
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >&2
+}
+
+ensure_tools() {
+  command -v cargo >/dev/null || die "cargo is not installed (Rust 1.95+: https://rustup.rs)"
+  command -v python3 >/dev/null || apt_install python3
+  python3 -m pip --version >/dev/null 2>&1 || apt_install python3-pip
+  command -v cc >/dev/null || apt_install build-essential
+}
+
+# ONNX Runtime shared library from the onnxruntime PyPI wheel.
+ensure_ort() {
+  ORT_DYLIB_PATH="$("$ROOT/ops/setup-ort.sh")" || die "could not set up ONNX Runtime"
+  export ORT_DYLIB_PATH
+}
+
+pg_bin() {
+  local d
+  d="$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)"
+  if [ -z "$d" ]; then
+    apt_install postgresql postgresql-contrib
+    d="$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)"
+  fi
+  [ -n "$d" ] || die "no Postgres server binaries found"
+  echo "$d"
+}
+
+# Runs a Postgres server command as the cluster owner (initdb refuses root).
+pg_as_owner() {
+  if [ "$(id -u)" = 0 ]; then
+    runuser -u postgres -- "$@"
+  else
+    "$@"
+  fi
+}
+
+# A project-local Postgres cluster under .local/pg, started when DATABASE_URL is unset.
+ensure_postgres() {
+  if [ -n "${DATABASE_URL:-}" ]; then return; fi
+  local bin port dir
+  bin="$(pg_bin)"
+  port="${RESONANTGEN_PG_PORT:-55432}"
+  dir="$LOCAL/pg"
+  if [ "$(id -u)" = 0 ] && ! id postgres >/dev/null 2>&1; then
+    apt_install postgresql
+  fi
+  if [ ! -f "$dir/data/PG_VERSION" ]; then
+    say "creating a local Postgres cluster in $dir"
+    mkdir -p "$dir/data" "$dir/sock"
+    [ "$(id -u)" = 0 ] && chown -R postgres: "$dir"
+    pg_as_owner "$bin/initdb" -D "$dir/data" --auth=trust -U postgres >"$dir/initdb.log" 2>&1 \
+      || die "initdb failed: see $dir/initdb.log"
+  fi
+  if ! pg_as_owner "$bin/pg_ctl" -D "$dir/data" status >/dev/null 2>&1; then
+    say "starting Postgres on 127.0.0.1:$port"
+    pg_as_owner "$bin/pg_ctl" -D "$dir/data" -w -t 60 -l "$dir/server.log" \
+      -o "-p $port -k $dir/sock -c listen_addresses=127.0.0.1 -c max_connections=300 -c fsync=off" \
+      start >/dev/null || die "Postgres did not start: see $dir/server.log"
+  fi
+  local psql="$bin/psql"
+  [ -x "$psql" ] || psql="psql"
+  if ! "$psql" -h 127.0.0.1 -p "$port" -U postgres -tAc "SELECT 1 FROM pg_database WHERE datname='resonantgen'" postgres | grep -q 1; then
+    "$psql" -h 127.0.0.1 -p "$port" -U postgres -qc "CREATE DATABASE resonantgen" postgres
+  fi
+  export DATABASE_URL="postgres://postgres@127.0.0.1:$port/resonantgen"
+}
+
+# Local-folder store unless S3 is configured.
+ensure_store() {
+  if [ -z "${RESONANTGEN_S3_BUCKET:-}" ]; then
+    export RESONANTGEN_STORE_DIR="${RESONANTGEN_STORE_DIR:-$LOCAL/store}"
+    mkdir -p "$RESONANTGEN_STORE_DIR"
+  fi
+}

@@ -1,0 +1,92 @@
+//! Command-line surface of the scheduler (clap).
+
+use crate::{retrieve, submit};
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use resonantgen_shared::{config, db};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+#[derive(Parser, Debug)]
+#[command(name = "resonantgen", version, about = "Queue music-stem generations and fetch their results")]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Validate and enqueue a generation; prints its id.
+    Submit(submit::SubmitArgs),
+    /// Print a generation's GenerationResponse as JSON.
+    Get { id: String },
+    /// Print a generation's status (and its error when it failed).
+    Status {
+        id: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Wait until a generation finishes; exits non-zero unless it succeeded.
+    Wait {
+        id: String,
+        #[arg(long, default_value_t = 600)]
+        timeout: u64,
+    },
+    /// Download a generation's outputs into DIR with the store's layout.
+    Fetch {
+        id: String,
+        #[arg(short = 'o', long = "out")]
+        out: PathBuf,
+    },
+    /// A human-readable summary of a finished generation.
+    Summary { id: String },
+    /// Recent generations, newest first.
+    List {
+        #[arg(long)]
+        status: Option<String>,
+        #[arg(long, default_value_t = 20)]
+        limit: i64,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show what the language layer understands in a prompt (enqueues nothing).
+    Parse {
+        prompt: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Apply database migrations (ours and apalis-postgres's).
+    Migrate,
+}
+
+pub async fn pool() -> anyhow::Result<sqlx::PgPool> {
+    let url = config::database_url().map_err(anyhow::Error::msg)?;
+    let pool = db::connect(&url, 4, Duration::from_secs(10))
+        .await
+        .context("connecting to Postgres")?;
+    db::migrate(&pool).await.context("applying migrations")?;
+    Ok(pool)
+}
+
+pub fn parse_id(id: &str) -> anyhow::Result<ulid::Ulid> {
+    ulid::Ulid::from_string(id.trim()).map_err(|_| anyhow::anyhow!("'{id}' is not a generation id (a ULID)"))
+}
+
+pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::Submit(args) => submit::run(args).await,
+        Command::Get { id } => retrieve::get(parse_id(&id)?).await,
+        Command::Status { id, json } => retrieve::status(parse_id(&id)?, json).await,
+        Command::Wait { id, timeout } => retrieve::wait(parse_id(&id)?, timeout).await,
+        Command::Fetch { id, out } => retrieve::fetch(parse_id(&id)?, &out).await,
+        Command::Summary { id } => retrieve::summary(parse_id(&id)?).await,
+        Command::List { status, limit, json } => retrieve::list(status, limit, json).await,
+        Command::Parse { prompt, json } => submit::parse(&prompt, json),
+        Command::Migrate => {
+            pool().await?;
+            println!("migrations applied");
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}

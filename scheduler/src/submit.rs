@@ -1,0 +1,151 @@
+//! `resonantgen submit`: builds a GenerationRequest from flags, validates it (a bad request is
+//! rejected here with its reason and never enqueued), enqueues it, and optionally waits.
+
+use crate::cli::pool;
+use anyhow::{Context, bail};
+use clap::Args;
+use resonantgen_shared::language::PromptParser;
+use resonantgen_shared::queue::{self, Submitted};
+use resonantgen_shared::{GenerationContext, GenerationRequest, GenerationStatus, TrackType};
+use std::process::ExitCode;
+use std::time::Duration;
+
+#[derive(Args, Debug)]
+pub struct SubmitArgs {
+    /// What to generate, e.g. "dark techno with driving bass at 128 bpm".
+    pub prompt: String,
+    /// Length in seconds (default: from the prompt, else 30).
+    #[arg(long)]
+    pub duration: Option<f64>,
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Keep a stem: TRACK=URI with URI s3://bucket/key.wav, gen:<id>/<track> or a store key.
+    #[arg(long = "lock", value_name = "TRACK=URI")]
+    pub locks: Vec<String>,
+    /// Tempo in bpm (overrides the prompt).
+    #[arg(long)]
+    pub tempo: Option<f64>,
+    /// Key, e.g. "A minor" (overrides the prompt).
+    #[arg(long)]
+    pub key: Option<String>,
+    /// Tracks to generate, comma-separated (default: all not locked or excluded).
+    #[arg(long, value_delimiter = ',')]
+    pub tracks: Option<Vec<String>>,
+    #[arg(long)]
+    pub sample_rate: Option<u32>,
+    #[arg(long)]
+    pub bit_depth: Option<u16>,
+    #[arg(long)]
+    pub idempotency_key: Option<String>,
+    #[arg(long)]
+    pub priority: Option<i32>,
+    /// Wait until the generation finishes.
+    #[arg(long)]
+    pub wait: bool,
+    /// With --wait: give up after this many seconds.
+    #[arg(long, default_value_t = 600)]
+    pub timeout: u64,
+    /// Print JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+fn build_request(a: &SubmitArgs) -> anyhow::Result<GenerationRequest> {
+    let mut r = GenerationRequest::new(a.prompt.clone());
+    r.duration_seconds = a.duration;
+    r.seed = a.seed;
+    r.tempo = a.tempo;
+    r.key = a.key.clone();
+    r.sample_rate = a.sample_rate;
+    r.bit_depth = a.bit_depth;
+    r.idempotency_key = a.idempotency_key.clone();
+    r.priority = a.priority;
+    for lock in &a.locks {
+        let (track, uri) = lock
+            .split_once('=')
+            .with_context(|| format!("--lock '{lock}': expected TRACK=URI"))?;
+        let track = TrackType::parse(track).with_context(|| format!("--lock '{lock}'"))?;
+        if r.locked_tracks.insert(track.clone(), uri.to_string()).is_some() {
+            bail!("--lock: track {track} is locked twice");
+        }
+    }
+    if let Some(tracks) = &a.tracks {
+        r.tracks = Some(
+            tracks
+                .iter()
+                .map(|t| TrackType::parse(t))
+                .collect::<Result<_, _>>()
+                .context("--tracks")?,
+        );
+    }
+    Ok(r)
+}
+
+pub async fn run(a: SubmitArgs) -> anyhow::Result<ExitCode> {
+    let request = build_request(&a)?;
+    // Validate before touching the database: a bad request is refused with its reason.
+    if let Err(e) = request.validate() {
+        bail!("request rejected: {e}");
+    }
+    let pool = pool().await?;
+    let submitted = queue::submit(&pool, request, None).await?;
+    let id = submitted.id();
+    if !a.wait {
+        if a.json {
+            println!("{}", serde_json::to_string(&submitted)?);
+        } else {
+            let note = match submitted {
+                Submitted::Queued(_) => "queued",
+                Submitted::Existing(_) => "already submitted (idempotency key)",
+            };
+            println!("{id}  {note}");
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    if !a.json {
+        eprintln!("{id}  queued; waiting");
+    }
+    let row = crate::retrieve::wait_terminal(&pool, id, Duration::from_secs(a.timeout)).await?;
+    if a.json {
+        println!("{}", serde_json::to_string_pretty(&row)?);
+    } else {
+        match &row.error {
+            Some(e) => println!("{id}  {}  {e}", row.status),
+            None => println!("{id}  {}", row.status),
+        }
+    }
+    Ok(if row.status == GenerationStatus::Succeeded {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+/// `resonantgen parse`: the parsed prompt and the context it resolves to.
+pub fn parse(prompt: &str, json: bool) -> anyhow::Result<ExitCode> {
+    let request = GenerationRequest::new(prompt);
+    let parsed = PromptParser::parse(prompt);
+    let ctx = GenerationContext::resolve(&request, &parsed, 0)?;
+    if json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&serde_json::json!({ "parsed": parsed, "context": ctx }))?
+        );
+    } else {
+        println!("genre     {}{}", ctx.genre, if parsed.genre_from_prompt { "" } else { " (default)" });
+        println!("tempo     {} bpm", ctx.tempo_bpm);
+        println!("key       {}", ctx.key);
+        println!("duration  {} s ({} bars)", ctx.duration_seconds, ctx.bars);
+        println!("chords    {}", ctx.chord_symbols.iter().take(8).cloned().collect::<Vec<_>>().join(" "));
+        println!("moods     {}", parsed.moods.join(", "));
+        println!("energy    {:.2}", ctx.energy);
+        if !parsed.excluded_tracks.is_empty() {
+            let ex: Vec<String> = parsed.excluded_tracks.iter().map(|t| t.to_string()).collect();
+            println!("excluded  {}", ex.join(", "));
+        }
+        if !parsed.unknown_words.is_empty() {
+            println!("not understood: {}", parsed.unknown_words.join(", "));
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,209 @@
+//! Audio data and the WAV boundary (hound): interleaved f32 in memory, 16/24-bit PCM on disk.
+//! Decoding accepts any PCM or float WAV so locked stems from anywhere can be read.
+
+use crate::rng::Rng;
+use crate::track::TrackType;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::io::Cursor;
+
+/// A rendered or loaded track (the seed's AudioTrack).
+#[derive(Debug, Clone, PartialEq)]
+pub struct AudioTrack {
+    /// Interleaved samples in [-1, 1].
+    pub data: Vec<f32>,
+    pub channels: u16,
+    pub sample_rate: u32,
+    pub track_type: TrackType,
+    pub metadata: BTreeMap<String, String>,
+}
+
+impl AudioTrack {
+    pub fn frames(&self) -> usize {
+        self.data.len() / self.channels.max(1) as usize
+    }
+
+    pub fn duration_seconds(&self) -> f64 {
+        self.frames() as f64 / f64::from(self.sample_rate)
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum AudioError {
+    #[error("not a readable WAV file: {0}")]
+    Wav(#[from] hound::Error),
+    #[error("WAV uses an unsupported encoding: {0}")]
+    Unsupported(String),
+    #[error("WAV has no audio frames")]
+    Empty,
+    #[error("WAV sample rate {0} Hz is outside 8000–192000 Hz")]
+    SampleRate(u32),
+}
+
+/// Decoded WAV contents.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Pcm {
+    pub samples: Vec<f32>,
+    pub channels: u16,
+    pub sample_rate: u32,
+    pub bits_per_sample: u16,
+}
+
+impl Pcm {
+    pub fn frames(&self) -> usize {
+        self.samples.len() / self.channels.max(1) as usize
+    }
+
+    /// Stereo view: mono is duplicated, more than two channels keep the first two.
+    pub fn to_stereo(&self) -> Vec<f32> {
+        let ch = self.channels.max(1) as usize;
+        let mut out = Vec::with_capacity(self.frames() * 2);
+        for frame in self.samples.chunks_exact(ch) {
+            let l = frame[0];
+            let r = if ch > 1 { frame[1] } else { frame[0] };
+            out.push(l);
+            out.push(r);
+        }
+        out
+    }
+}
+
+/// Decodes a WAV file of 8/16/24/32-bit integer or 32-bit float samples.
+pub fn decode_wav(bytes: &[u8]) -> Result<Pcm, AudioError> {
+    let mut reader = hound::WavReader::new(Cursor::new(bytes))?;
+    let spec = reader.spec();
+    if !(8_000..=192_000).contains(&spec.sample_rate) {
+        return Err(AudioError::SampleRate(spec.sample_rate));
+    }
+    if spec.channels == 0 {
+        return Err(AudioError::Unsupported("zero channels".into()));
+    }
+    let samples: Vec<f32> = match (spec.sample_format, spec.bits_per_sample) {
+        (hound::SampleFormat::Float, 32) => reader.samples::<f32>().collect::<Result<_, _>>()?,
+        (hound::SampleFormat::Int, bits @ (8 | 16 | 24 | 32)) => {
+            let scale = 1.0 / (1u64 << (bits - 1)) as f32;
+            reader
+                .samples::<i32>()
+                .map(|s| s.map(|v| v as f32 * scale))
+                .collect::<Result<_, _>>()?
+        }
+        (fmt, bits) => {
+            return Err(AudioError::Unsupported(format!("{fmt:?} {bits}-bit")));
+        }
+    };
+    if samples.len() < spec.channels as usize {
+        return Err(AudioError::Empty);
+    }
+    Ok(Pcm {
+        samples,
+        channels: spec.channels,
+        sample_rate: spec.sample_rate,
+        bits_per_sample: spec.bits_per_sample,
+    })
+}
+
+/// Encodes interleaved f32 as 16- or 24-bit PCM WAV. 16-bit gets TPDF dither from a seeded
+/// RNG so the same input always gives the same bytes.
+pub fn encode_wav(
+    samples: &[f32],
+    channels: u16,
+    sample_rate: u32,
+    bits: u16,
+    dither_seed: u64,
+) -> Result<Vec<u8>, AudioError> {
+    let spec = hound::WavSpec {
+        channels,
+        sample_rate,
+        bits_per_sample: bits,
+        sample_format: hound::SampleFormat::Int,
+    };
+    let mut cursor = Cursor::new(Vec::with_capacity(samples.len() * bits as usize / 8 + 64));
+    {
+        let mut w = hound::WavWriter::new(&mut cursor, spec)?;
+        let max = ((1i64 << (bits - 1)) - 1) as f32;
+        let mut rng = Rng::new(dither_seed, 0xd17e);
+        for &s in samples {
+            let s = if s.is_finite() { s } else { 0.0 };
+            let dither = if bits == 16 {
+                (rng.f32() - rng.f32()) / max
+            } else {
+                0.0
+            };
+            let v = ((s + dither).clamp(-1.0, 1.0) * max).round() as i32;
+            w.write_sample(v)?;
+        }
+        w.finalize()?;
+    }
+    Ok(cursor.into_inner())
+}
+
+/// Peak level in dBFS (-inf for silence).
+pub fn peak_dbfs(samples: &[f32]) -> f64 {
+    let peak = samples.iter().fold(0.0f32, |m, s| m.max(s.abs()));
+    20.0 * f64::from(peak).log10()
+}
+
+/// RMS level in dBFS.
+pub fn rms_dbfs(samples: &[f32]) -> f64 {
+    if samples.is_empty() {
+        return f64::NEG_INFINITY;
+    }
+    let sum: f64 = samples.iter().map(|s| f64::from(*s) * f64::from(*s)).sum();
+    10.0 * (sum / samples.len() as f64).log10()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn roundtrip_16_and_24_bit() {
+        let sig: Vec<f32> = (0..2000).map(|i| (i as f32 * 0.01).sin() * 0.5).collect();
+        for bits in [16, 24] {
+            let bytes = encode_wav(&sig, 2, 44_100, bits, 1).unwrap();
+            let pcm = decode_wav(&bytes).unwrap();
+            assert_eq!(pcm.channels, 2);
+            assert_eq!(pcm.bits_per_sample, bits);
+            let err = sig
+                .iter()
+                .zip(&pcm.samples)
+                .fold(0.0f32, |m, (a, b)| m.max((a - b).abs()));
+            assert!(err < 1e-3, "{bits}: {err}");
+        }
+    }
+
+    #[test]
+    fn encoding_is_deterministic() {
+        let sig: Vec<f32> = (0..500).map(|i| (i as f32 * 0.03).sin()).collect();
+        assert_eq!(
+            encode_wav(&sig, 1, 48_000, 16, 9).unwrap(),
+            encode_wav(&sig, 1, 48_000, 16, 9).unwrap()
+        );
+    }
+
+    #[test]
+    fn decodes_float_and_8_bit_and_rejects_garbage() {
+        for (fmt, bits) in [(hound::SampleFormat::Float, 32), (hound::SampleFormat::Int, 8)] {
+            let spec = hound::WavSpec {
+                channels: 1,
+                sample_rate: 22_050,
+                bits_per_sample: bits,
+                sample_format: fmt,
+            };
+            let mut c = Cursor::new(Vec::new());
+            let mut w = hound::WavWriter::new(&mut c, spec).unwrap();
+            for i in 0..100 {
+                if fmt == hound::SampleFormat::Float {
+                    w.write_sample(i as f32 / 200.0).unwrap();
+                } else {
+                    w.write_sample((i % 100) as i8).unwrap();
+                }
+            }
+            w.finalize().unwrap();
+            let pcm = decode_wav(c.get_ref()).unwrap();
+            assert_eq!(pcm.frames(), 100);
+        }
+        assert!(decode_wav(b"RIFF\x00\x00not a wav").is_err());
+        assert!(decode_wav(&[]).is_err());
+    }
+}

@@ -1,0 +1,200 @@
+//! GenerationContext: the musical facts every generator reads — tempo, key, chords per bar,
+//! groove, energy, arrangement length, output format — resolved from the request, the prompt
+//! and the genre's defaults. Rule: an explicit request parameter beats the prompt, the prompt
+//! beats the genre default, and every override of a prompt value is reported as a conflict.
+
+use crate::language::{GenreProfile, ParsedPrompt, PromptParser, genre_by_name};
+use crate::request::{DEFAULT_DURATION_SECONDS, GenerationRequest};
+use crate::theory::{Chord, Key};
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GenerationContext {
+    pub genre: String,
+    pub tempo_bpm: f64,
+    pub key: Key,
+    /// Beats per bar (the denominator is a quarter note).
+    pub beats_per_bar: u32,
+    /// Exact length of every stem and the mix.
+    pub duration_seconds: f64,
+    /// Bars generated (the last one is cut at `duration_seconds`).
+    pub bars: u32,
+    /// One chord per bar.
+    pub chords: Vec<Chord>,
+    /// Chord symbols per bar, for people.
+    pub chord_symbols: Vec<String>,
+    pub swing: f32,
+    pub energy: f32,
+    pub sample_rate: u32,
+    pub bit_depth: u16,
+    pub seed: u64,
+    /// Where a request parameter overrode what the prompt said.
+    pub conflicts: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum ContextError {
+    #[error("unknown genre '{0}'")]
+    UnknownGenre(String),
+    #[error(transparent)]
+    Key(#[from] crate::theory::KeyParseError),
+}
+
+impl GenerationContext {
+    /// Resolves the context for a request whose prompt was parsed into `parsed`.
+    pub fn resolve(
+        request: &GenerationRequest,
+        parsed: &ParsedPrompt,
+        seed: u64,
+    ) -> Result<Self, ContextError> {
+        let genre: &GenreProfile = genre_by_name(&parsed.genre)
+            .ok_or_else(|| ContextError::UnknownGenre(parsed.genre.clone()))?;
+        let mut conflicts = Vec::new();
+
+        let tempo_bpm = match (request.tempo, parsed.tempo_bpm) {
+            (Some(r), Some(p)) if (r - p).abs() > f64::EPSILON => {
+                conflicts.push(format!(
+                    "tempo: request says {r} bpm, prompt says {p} bpm; using the request"
+                ));
+                r
+            }
+            (Some(r), _) => r,
+            (None, Some(p)) => p.clamp(40.0, 240.0),
+            (None, None) => genre.tempo.1,
+        };
+
+        let requested_key = request.key.as_deref().map(Key::parse).transpose()?;
+        let key = match (requested_key, parsed.key) {
+            (Some(r), Some(p)) if r != p => {
+                conflicts.push(format!(
+                    "key: request says {r}, prompt says {p}; using the request"
+                ));
+                r
+            }
+            (Some(r), _) => r,
+            (None, Some(p)) => p,
+            (None, None) => Key::new(
+                genre.tonic,
+                PromptParser::mood_mode(parsed).unwrap_or(genre.mode),
+            ),
+        };
+
+        let beats_per_bar = 4;
+        let bar_seconds = 60.0 / tempo_bpm * f64::from(beats_per_bar);
+        let prompt_duration = parsed
+            .duration_seconds
+            .or(parsed.bars.map(|b| f64::from(b) * bar_seconds));
+        let duration_seconds = match (request.duration_seconds, prompt_duration) {
+            (Some(r), Some(p)) if (r - p).abs() > 1e-6 => {
+                conflicts.push(format!(
+                    "duration: request says {r} s, prompt says {p:.2} s; using the request"
+                ));
+                r
+            }
+            (Some(r), _) => r,
+            (None, Some(p)) => p.clamp(
+                crate::request::MIN_DURATION_SECONDS,
+                crate::request::MAX_DURATION_SECONDS,
+            ),
+            (None, None) => DEFAULT_DURATION_SECONDS,
+        };
+        let bars = (duration_seconds / bar_seconds - 1e-9).ceil().max(1.0) as u32;
+
+        let chords: Vec<Chord> = (0..bars as usize)
+            .map(|b| key.triad(genre.progression[b % genre.progression.len()]))
+            .collect();
+        let chord_symbols = chords.iter().map(|c| c.symbol(&key)).collect();
+
+        Ok(GenerationContext {
+            genre: genre.name.to_string(),
+            tempo_bpm,
+            key,
+            beats_per_bar,
+            duration_seconds,
+            bars,
+            chords,
+            chord_symbols,
+            swing: genre.swing,
+            energy: parsed.energy,
+            sample_rate: request.sample_rate.unwrap_or(44_100),
+            bit_depth: request.bit_depth.unwrap_or(16),
+            seed,
+            conflicts,
+        })
+    }
+
+    pub fn genre_profile(&self) -> &'static GenreProfile {
+        genre_by_name(&self.genre).unwrap_or_else(crate::language::genre::default_genre)
+    }
+
+    pub fn seconds_per_step(&self) -> f64 {
+        60.0 / self.tempo_bpm / 4.0
+    }
+
+    pub fn steps_per_bar(&self) -> usize {
+        self.beats_per_bar as usize * 4
+    }
+
+    pub fn total_steps(&self) -> usize {
+        self.bars as usize * self.steps_per_bar()
+    }
+
+    pub fn total_frames(&self) -> usize {
+        (self.duration_seconds * f64::from(self.sample_rate)).round() as usize
+    }
+
+    /// Start time of a 16th step in seconds, with swing applied to the off-16ths.
+    pub fn step_time(&self, step: usize) -> f64 {
+        let base = step as f64 * self.seconds_per_step();
+        if step % 2 == 1 {
+            base + f64::from(self.swing) * self.seconds_per_step() / 3.0
+        } else {
+            base
+        }
+    }
+
+    pub fn chord_at_step(&self, step: usize) -> Chord {
+        let bar = (step / self.steps_per_bar()).min(self.chords.len().saturating_sub(1));
+        self.chords[bar]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn req(prompt: &str) -> GenerationRequest {
+        GenerationRequest::new(prompt)
+    }
+
+    #[test]
+    fn request_overrides_prompt_and_reports_it() {
+        let mut r = req("techno at 128 bpm in A minor");
+        r.tempo = Some(140.0);
+        let parsed = PromptParser::parse(&r.prompt);
+        let c = GenerationContext::resolve(&r, &parsed, 1).unwrap();
+        assert_eq!(c.tempo_bpm, 140.0);
+        assert_eq!(c.key.to_string(), "A minor");
+        assert_eq!(c.conflicts.len(), 1, "{:?}", c.conflicts);
+    }
+
+    #[test]
+    fn bars_cover_the_duration() {
+        let mut r = req("house");
+        r.tempo = Some(120.0);
+        r.duration_seconds = Some(30.0);
+        let c = GenerationContext::resolve(&r, &PromptParser::parse(&r.prompt), 1).unwrap();
+        assert_eq!(c.bars, 15);
+        assert_eq!(c.chords.len(), 15);
+        assert_eq!(c.total_frames(), 30 * 44_100);
+    }
+
+    #[test]
+    fn genre_defaults_apply() {
+        let r = req("boom bap");
+        let c = GenerationContext::resolve(&r, &PromptParser::parse(&r.prompt), 1).unwrap();
+        assert_eq!(c.genre, "hip hop");
+        assert_eq!(c.tempo_bpm, 90.0);
+        assert!(c.swing > 0.0);
+    }
+}

@@ -1,0 +1,281 @@
+//! Postgres access for our own tables (`generations`, `batches`, `scenes`): connecting,
+//! migrations (ours and apalis-postgres's), and the queries both binaries run. Queries are
+//! checked at run time (no live database needed to compile).
+
+use crate::request::GenerationRequest;
+use crate::response::{GenerationResponse, GenerationStatus};
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use sqlx::postgres::{PgPool, PgPoolOptions};
+use std::time::Duration;
+use ulid::Ulid;
+
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    #[error("database: {0}")]
+    Sqlx(#[from] sqlx::Error),
+    #[error("migrations: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("apalis setup: {0}")]
+    Apalis(#[from] apalis_postgres::Error),
+    #[error("generation {0} not found")]
+    NotFound(Ulid),
+    #[error("stored JSON of generation {id} does not decode: {source}")]
+    Decode {
+        id: String,
+        source: serde_json::Error,
+    },
+}
+
+/// Connects, retrying for up to `wait` while the server is starting.
+pub async fn connect(url: &str, max_connections: u32, wait: Duration) -> Result<PgPool, DbError> {
+    let deadline = tokio::time::Instant::now() + wait;
+    loop {
+        match PgPoolOptions::new()
+            .max_connections(max_connections)
+            .acquire_timeout(Duration::from_secs(10))
+            .connect(url)
+            .await
+        {
+            Ok(pool) => return Ok(pool),
+            Err(e) if tokio::time::Instant::now() < deadline => {
+                tracing::warn!(error = %e, "database not reachable yet; retrying");
+                tokio::time::sleep(Duration::from_millis(500)).await;
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+}
+
+/// Applies apalis-postgres's migrations and ours. Safe to run from many processes at once
+/// (sqlx takes an advisory lock).
+pub async fn migrate(pool: &PgPool) -> Result<(), DbError> {
+    apalis_postgres::PostgresStorage::<()>::setup(pool).await?;
+    sqlx::migrate!("../migrations").run(pool).await?;
+    Ok(())
+}
+
+/// A `generations` row as users see it.
+#[derive(Debug, Clone, Serialize)]
+pub struct GenerationRow {
+    pub id: String,
+    pub status: GenerationStatus,
+    pub prompt: String,
+    pub request: serde_json::Value,
+    pub response: Option<serde_json::Value>,
+    pub error: Option<String>,
+    pub attempts: i32,
+    pub worker: Option<String>,
+    pub batch_id: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub started_at: Option<DateTime<Utc>>,
+    pub finished_at: Option<DateTime<Utc>>,
+}
+
+type RowTuple = (
+    String,
+    String,
+    String,
+    serde_json::Value,
+    Option<serde_json::Value>,
+    Option<String>,
+    i32,
+    Option<String>,
+    Option<String>,
+    DateTime<Utc>,
+    Option<DateTime<Utc>>,
+    Option<DateTime<Utc>>,
+);
+
+macro_rules! row_columns {
+    () => {
+        "id, status, prompt, request, response, error, attempts, worker, batch_id, created_at, \
+         started_at, finished_at"
+    };
+}
+
+fn row_from(t: RowTuple) -> GenerationRow {
+    GenerationRow {
+        status: GenerationStatus::parse(&t.1).unwrap_or(GenerationStatus::Failed),
+        id: t.0,
+        prompt: t.2,
+        request: t.3,
+        response: t.4,
+        error: t.5,
+        attempts: t.6,
+        worker: t.7,
+        batch_id: t.8,
+        created_at: t.9,
+        started_at: t.10,
+        finished_at: t.11,
+    }
+}
+
+impl GenerationRow {
+    pub fn decode_response(&self) -> Result<Option<GenerationResponse>, DbError> {
+        self.response
+            .clone()
+            .map(serde_json::from_value)
+            .transpose()
+            .map_err(|source| DbError::Decode {
+                id: self.id.clone(),
+                source,
+            })
+    }
+}
+
+/// Inserts a queued generation row. Returns `Some(existing id)` when the idempotency key
+/// already names a generation (nothing is inserted then).
+pub async fn insert_generation(
+    conn: &mut sqlx::PgConnection,
+    id: Ulid,
+    request: &GenerationRequest,
+    batch_id: Option<&str>,
+) -> Result<Option<Ulid>, DbError> {
+    let json = serde_json::to_value(request).map_err(|source| DbError::Decode {
+        id: id.to_string(),
+        source,
+    })?;
+    let inserted: Option<(String,)> = sqlx::query_as(
+        "INSERT INTO generations (id, status, prompt, request, batch_id, idempotency_key)
+         VALUES ($1, 'queued', $2, $3, $4, $5)
+         ON CONFLICT (idempotency_key) DO NOTHING
+         RETURNING id",
+    )
+    .bind(id.to_string())
+    .bind(&request.prompt)
+    .bind(json)
+    .bind(batch_id)
+    .bind(&request.idempotency_key)
+    .fetch_optional(&mut *conn)
+    .await?;
+    if inserted.is_some() {
+        return Ok(None);
+    }
+    let (existing,): (String,) =
+        sqlx::query_as("SELECT id FROM generations WHERE idempotency_key = $1")
+            .bind(&request.idempotency_key)
+            .fetch_one(&mut *conn)
+            .await?;
+    Ok(Some(Ulid::from_string(&existing).unwrap_or(id)))
+}
+
+/// Marks a generation running for this attempt. Returns the status it had before, or `None`
+/// when the row does not exist.
+pub async fn mark_running(
+    pool: &PgPool,
+    id: Ulid,
+    worker: &str,
+    attempt: u32,
+) -> Result<Option<GenerationStatus>, DbError> {
+    let before: Option<(String,)> = sqlx::query_as(
+        "WITH prev AS (SELECT status FROM generations WHERE id = $1 FOR UPDATE)
+         UPDATE generations g
+            SET status = CASE WHEN prev.status IN ('queued', 'running', 'failed')
+                              THEN 'running' ELSE g.status END,
+                attempts = GREATEST(g.attempts, $3),
+                worker = $2,
+                started_at = COALESCE(g.started_at, now()),
+                updated_at = now()
+           FROM prev
+          WHERE g.id = $1
+      RETURNING prev.status",
+    )
+    .bind(id.to_string())
+    .bind(worker)
+    .bind(attempt as i32)
+    .fetch_optional(pool)
+    .await?;
+    Ok(before.and_then(|(s,)| GenerationStatus::parse(&s)))
+}
+
+/// Records a finished generation: an upsert keyed by the generation id, so a re-run after a
+/// crash leaves one row with the latest response.
+pub async fn record_success(
+    pool: &PgPool,
+    request: &GenerationRequest,
+    response: &GenerationResponse,
+) -> Result<(), DbError> {
+    let id = response.id.to_string();
+    let encode = |v: serde_json::Result<serde_json::Value>| {
+        v.map_err(|source| DbError::Decode {
+            id: id.clone(),
+            source,
+        })
+    };
+    let req = encode(serde_json::to_value(request))?;
+    let resp = encode(serde_json::to_value(response))?;
+    sqlx::query(
+        "INSERT INTO generations (id, status, prompt, request, response, attempts, worker,
+                                  started_at, finished_at)
+         VALUES ($1, 'succeeded', $2, $3, $4, $5, $6, now(), now())
+         ON CONFLICT (id) DO UPDATE
+            SET status = 'succeeded', response = EXCLUDED.response, error = NULL,
+                attempts = GREATEST(generations.attempts, EXCLUDED.attempts),
+                worker = EXCLUDED.worker, finished_at = now(), updated_at = now()",
+    )
+    .bind(&id)
+    .bind(&request.prompt)
+    .bind(req)
+    .bind(resp)
+    .bind(response.attempt as i32)
+    .bind(&response.worker)
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
+/// Records a failure with its reason. `terminal` failures end the generation; others leave
+/// it queued for the next attempt with the last error visible.
+pub async fn record_failure(
+    pool: &PgPool,
+    id: Ulid,
+    error: &str,
+    attempt: u32,
+    terminal: bool,
+) -> Result<(), DbError> {
+    sqlx::query(
+        "UPDATE generations
+            SET status = CASE WHEN $4 THEN 'failed' ELSE 'queued' END,
+                error = $2, attempts = GREATEST(attempts, $3),
+                finished_at = CASE WHEN $4 THEN now() ELSE finished_at END,
+                updated_at = now()
+          WHERE id = $1 AND status <> 'succeeded'",
+    )
+    .bind(id.to_string())
+    .bind(error)
+    .bind(attempt as i32)
+    .bind(terminal)
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
+pub async fn get_generation(pool: &PgPool, id: Ulid) -> Result<GenerationRow, DbError> {
+    let row: Option<RowTuple> =
+        sqlx::query_as(concat!("SELECT ", row_columns!(), " FROM generations WHERE id = $1"))
+            .bind(id.to_string())
+            .fetch_optional(pool)
+            .await?;
+    row.map(row_from).ok_or(DbError::NotFound(id))
+}
+
+/// Most recent generations first, optionally of one status.
+pub async fn list_generations(
+    pool: &PgPool,
+    status: Option<GenerationStatus>,
+    limit: i64,
+) -> Result<Vec<GenerationRow>, DbError> {
+    let rows: Vec<RowTuple> = sqlx::query_as(concat!(
+        "SELECT ",
+        row_columns!(),
+        " FROM generations
+          WHERE ($1::text IS NULL OR status = $1)
+          ORDER BY created_at DESC, id DESC LIMIT $2"
+    ))
+    .bind(status.map(|s| s.as_str()))
+    .bind(limit)
+    .fetch_all(pool)
+    .await?;
+    Ok(rows.into_iter().map(row_from).collect())
+}

@@ -1,0 +1,25 @@
+//! ResonantGen's shared crate: the data contracts and musical core that the scheduler and the
+//! worker both speak, plus thin adapters to Postgres and the object store.
+//!
+//! The musical core (`track`, `theory`, `language`, `context`, `request`, `response`, `audio`,
+//! `rng`, `lock_uri`) is pure data and functions; the adapters (`db`, `queue`, `store`,
+//! `config`) are the only modules that do I/O.
+
+pub mod audio;
+pub mod config;
+pub mod context;
+pub mod db;
+pub mod language;
+pub mod lock_uri;
+pub mod queue;
+pub mod request;
+pub mod response;
+pub mod rng;
+pub mod store;
+pub mod theory;
+pub mod track;
+
+pub use context::GenerationContext;
+pub use request::{GenerationRequest, ValidationError};
+pub use response::{GenerationResponse, GenerationStatus};
+pub use track::TrackType;

@@ -1,0 +1,165 @@
+//! Lock URIs: where a locked stem comes from. Parsed and checked before any read — keys are
+//! never concatenated from unchecked user text.
+//!
+//! Forms: `s3://bucket/key.wav`, `gen:<generation id>/<track>`, or a store-relative key
+//! (`uploads/loop.wav`).
+
+use crate::track::TrackType;
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use ulid::Ulid;
+
+pub const MAX_URI_LEN: usize = 1024;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum LockUri {
+    S3 { bucket: String, key: String },
+    Generation { id: Ulid, track: TrackType },
+    Store { key: String },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum LockUriError {
+    #[error("lock URI is empty")]
+    Empty,
+    #[error("lock URI is longer than {MAX_URI_LEN} bytes")]
+    TooLong,
+    #[error("lock URI '{0}': expected s3://bucket/key, gen:<id>/<track> or a store key")]
+    Form(String),
+    #[error("lock URI '{0}': bucket name is not valid")]
+    Bucket(String),
+    #[error("lock URI '{uri}': key {reason}")]
+    Key { uri: String, reason: &'static str },
+    #[error("lock URI '{0}': generation id is not a ULID")]
+    GenerationId(String),
+    #[error("lock URI '{uri}': {source}")]
+    Track {
+        uri: String,
+        source: crate::track::UnknownTrack,
+    },
+}
+
+/// Checks an object key: relative, no `..` or empty segments, printable ASCII only.
+pub fn check_key(key: &str) -> Result<(), &'static str> {
+    if key.is_empty() {
+        return Err("is empty");
+    }
+    if key.starts_with('/') {
+        return Err("must be relative (starts with '/')");
+    }
+    if key.split('/').any(|seg| seg == ".." || seg == ".") {
+        return Err("contains a '.' or '..' segment");
+    }
+    if key.split('/').any(str::is_empty) {
+        return Err("contains an empty segment");
+    }
+    if !key
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || "-_.~/+=@,".contains(c))
+    {
+        return Err("contains characters outside [A-Za-z0-9-_.~/+=@,]");
+    }
+    Ok(())
+}
+
+fn valid_bucket(b: &str) -> bool {
+    (3..=63).contains(&b.len())
+        && b.chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '.')
+        && !b.starts_with(['-', '.'])
+        && !b.contains("..")
+}
+
+impl LockUri {
+    pub fn parse(uri: &str) -> Result<LockUri, LockUriError> {
+        let uri = uri.trim();
+        if uri.is_empty() {
+            return Err(LockUriError::Empty);
+        }
+        if uri.len() > MAX_URI_LEN {
+            return Err(LockUriError::TooLong);
+        }
+        let key_err = |reason| LockUriError::Key {
+            uri: uri.to_string(),
+            reason,
+        };
+        if let Some(rest) = uri.strip_prefix("s3://") {
+            let (bucket, key) = rest
+                .split_once('/')
+                .ok_or_else(|| LockUriError::Form(uri.to_string()))?;
+            if !valid_bucket(bucket) {
+                return Err(LockUriError::Bucket(uri.to_string()));
+            }
+            check_key(key).map_err(key_err)?;
+            return Ok(LockUri::S3 {
+                bucket: bucket.to_string(),
+                key: key.to_string(),
+            });
+        }
+        if let Some(rest) = uri.strip_prefix("gen:") {
+            let (id, track) = rest
+                .split_once('/')
+                .ok_or_else(|| LockUriError::Form(uri.to_string()))?;
+            let id = Ulid::from_string(id).map_err(|_| LockUriError::GenerationId(uri.to_string()))?;
+            let track = TrackType::parse(track).map_err(|source| LockUriError::Track {
+                uri: uri.to_string(),
+                source,
+            })?;
+            return Ok(LockUri::Generation { id, track });
+        }
+        if uri.contains("://") {
+            return Err(LockUriError::Form(uri.to_string()));
+        }
+        check_key(uri).map_err(key_err)?;
+        Ok(LockUri::Store {
+            key: uri.to_string(),
+        })
+    }
+}
+
+impl fmt::Display for LockUri {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            LockUri::S3 { bucket, key } => write!(f, "s3://{bucket}/{key}"),
+            LockUri::Generation { id, track } => write!(f, "gen:{id}/{track}"),
+            LockUri::Store { key } => f.write_str(key),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_three_forms() {
+        assert!(matches!(LockUri::parse("s3://my-bucket/loops/a.wav"), Ok(LockUri::S3 { .. })));
+        let id = Ulid::generate();
+        assert!(matches!(
+            LockUri::parse(&format!("gen:{id}/drums")),
+            Ok(LockUri::Generation { .. })
+        ));
+        assert!(matches!(LockUri::parse("uploads/a.wav"), Ok(LockUri::Store { .. })));
+    }
+
+    #[test]
+    fn rejects_traversal_and_junk() {
+        for bad in [
+            "",
+            "s3://b/../etc/passwd",
+            "../secret.wav",
+            "/etc/passwd",
+            "s3://UPPER/x.wav",
+            "s3://bucket",
+            "http://example.com/a.wav",
+            "gen:notanid/drums",
+            "uploads//a.wav",
+            "a b.wav",
+        ] {
+            assert!(LockUri::parse(bad).is_err(), "{bad}");
+        }
+        let e = LockUri::parse(&format!("gen:{}/kazoo", Ulid::generate())).unwrap_err();
+        assert!(e.to_string().contains("kazoo"));
+    }
+}

@@ -1,0 +1,217 @@
+//! GenerationRequest: what a user submits, and its validation at the edge. A request that
+//! fails validation is rejected with the reason and never enqueued.
+
+use crate::lock_uri::{LockUri, LockUriError};
+use crate::theory::{Key, KeyParseError};
+use crate::track::TrackType;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+pub const MIN_DURATION_SECONDS: f64 = 1.0;
+pub const MAX_DURATION_SECONDS: f64 = 600.0;
+pub const DEFAULT_DURATION_SECONDS: f64 = 30.0;
+pub const MIN_TEMPO: f64 = 40.0;
+pub const MAX_TEMPO: f64 = 240.0;
+pub const MAX_PROMPT_BYTES: usize = 4096;
+pub const MAX_IDEMPOTENCY_KEY_BYTES: usize = 200;
+pub const SAMPLE_RATES: [u32; 2] = [44_100, 48_000];
+pub const BIT_DEPTHS: [u16; 2] = [16, 24];
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GenerationRequest {
+    pub prompt: String,
+    /// Length of every stem and the mix; default from the prompt, else 30 s.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub duration_seconds: Option<f64>,
+    /// Seed for every random choice; default derived from the generation id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seed: Option<u64>,
+    /// Tracks to produce; default all registered tracks less those the prompt excludes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tracks: Option<Vec<TrackType>>,
+    /// Stems the user keeps: track → lock URI.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub locked_tracks: BTreeMap<TrackType, String>,
+    /// Overrides the prompt's tempo (bpm).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tempo: Option<f64>,
+    /// Overrides the prompt's key ("A minor").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sample_rate: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bit_depth: Option<u16>,
+    /// Re-submitting with the same key returns the first generation instead of a new one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub idempotency_key: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub priority: Option<i32>,
+}
+
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum ValidationError {
+    #[error("prompt is empty")]
+    EmptyPrompt,
+    #[error("prompt is {0} bytes; the limit is {MAX_PROMPT_BYTES}")]
+    PromptTooLong(usize),
+    #[error("duration {0} s is outside {MIN_DURATION_SECONDS}–{MAX_DURATION_SECONDS} s")]
+    Duration(f64),
+    #[error("tempo {0} bpm is outside {MIN_TEMPO}–{MAX_TEMPO} bpm")]
+    Tempo(f64),
+    #[error("sample rate {0} Hz is not supported (44100 or 48000)")]
+    SampleRate(u32),
+    #[error("bit depth {0} is not supported (16 or 24)")]
+    BitDepth(u16),
+    #[error(transparent)]
+    Key(#[from] KeyParseError),
+    #[error("locked track {track}: {source}")]
+    LockUri {
+        track: TrackType,
+        source: LockUriError,
+    },
+    #[error("track {0} is both locked and listed in 'tracks' to generate; a locked track is kept as is")]
+    LockedAndRequested(TrackType),
+    #[error("'tracks' is empty and nothing is locked: there is nothing to generate")]
+    NoTracks,
+    #[error("track {0} is listed twice")]
+    DuplicateTrack(TrackType),
+    #[error("idempotency key must be 1–{MAX_IDEMPOTENCY_KEY_BYTES} bytes")]
+    IdempotencyKey,
+}
+
+impl GenerationRequest {
+    pub fn new(prompt: impl Into<String>) -> Self {
+        GenerationRequest {
+            prompt: prompt.into(),
+            duration_seconds: None,
+            seed: None,
+            tracks: None,
+            locked_tracks: BTreeMap::new(),
+            tempo: None,
+            key: None,
+            sample_rate: None,
+            bit_depth: None,
+            idempotency_key: None,
+            priority: None,
+        }
+    }
+
+    /// Checks everything that can be checked without I/O; the first problem is returned.
+    pub fn validate(&self) -> Result<(), ValidationError> {
+        if self.prompt.len() > MAX_PROMPT_BYTES {
+            return Err(ValidationError::PromptTooLong(self.prompt.len()));
+        }
+        if self.prompt.trim().is_empty() {
+            return Err(ValidationError::EmptyPrompt);
+        }
+        if let Some(d) = self.duration_seconds {
+            if !(MIN_DURATION_SECONDS..=MAX_DURATION_SECONDS).contains(&d) {
+                return Err(ValidationError::Duration(d));
+            }
+        }
+        if let Some(t) = self.tempo {
+            if !(MIN_TEMPO..=MAX_TEMPO).contains(&t) {
+                return Err(ValidationError::Tempo(t));
+            }
+        }
+        if let Some(sr) = self.sample_rate {
+            if !SAMPLE_RATES.contains(&sr) {
+                return Err(ValidationError::SampleRate(sr));
+            }
+        }
+        if let Some(b) = self.bit_depth {
+            if !BIT_DEPTHS.contains(&b) {
+                return Err(ValidationError::BitDepth(b));
+            }
+        }
+        if let Some(k) = &self.key {
+            Key::parse(k)?;
+        }
+        for (track, uri) in &self.locked_tracks {
+            LockUri::parse(uri).map_err(|source| ValidationError::LockUri {
+                track: track.clone(),
+                source,
+            })?;
+        }
+        if let Some(tracks) = &self.tracks {
+            let mut seen = std::collections::BTreeSet::new();
+            for t in tracks {
+                if !seen.insert(t) {
+                    return Err(ValidationError::DuplicateTrack(t.clone()));
+                }
+                if self.locked_tracks.contains_key(t) {
+                    return Err(ValidationError::LockedAndRequested(t.clone()));
+                }
+            }
+            if tracks.is_empty() && self.locked_tracks.is_empty() {
+                return Err(ValidationError::NoTracks);
+            }
+        }
+        if let Some(k) = &self.idempotency_key {
+            if k.is_empty() || k.len() > MAX_IDEMPOTENCY_KEY_BYTES {
+                return Err(ValidationError::IdempotencyKey);
+            }
+        }
+        Ok(())
+    }
+
+    /// Parsed lock URIs (call after `validate`).
+    pub fn locks(&self) -> Result<BTreeMap<TrackType, LockUri>, ValidationError> {
+        self.locked_tracks
+            .iter()
+            .map(|(t, u)| {
+                LockUri::parse(u)
+                    .map(|l| (t.clone(), l))
+                    .map_err(|source| ValidationError::LockUri {
+                        track: t.clone(),
+                        source,
+                    })
+            })
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn valid_default_request() {
+        GenerationRequest::new("dark techno").validate().unwrap();
+    }
+
+    #[test]
+    fn rejects_with_reasons() {
+        let mut r = GenerationRequest::new("techno");
+        r.tempo = Some(300.0);
+        assert_eq!(r.validate().unwrap_err().to_string(), "tempo 300 bpm is outside 40–240 bpm");
+
+        let mut r = GenerationRequest::new("techno");
+        r.duration_seconds = Some(0.5);
+        assert!(r.validate().unwrap_err().to_string().contains("duration"));
+
+        assert_eq!(GenerationRequest::new("  ").validate(), Err(ValidationError::EmptyPrompt));
+        let long = GenerationRequest::new("x".repeat(MAX_PROMPT_BYTES + 1));
+        assert!(matches!(long.validate(), Err(ValidationError::PromptTooLong(_))));
+
+        let mut r = GenerationRequest::new("techno");
+        r.locked_tracks
+            .insert(TrackType::parse("drums").unwrap(), "../x.wav".into());
+        assert!(r.validate().unwrap_err().to_string().starts_with("locked track drums"));
+
+        let mut r = GenerationRequest::new("techno");
+        r.sample_rate = Some(22_050);
+        assert!(r.validate().is_err());
+    }
+
+    #[test]
+    fn unknown_fields_and_tracks_fail_to_deserialize() {
+        assert!(serde_json::from_str::<GenerationRequest>(r#"{"prompt":"x","tempoo":1}"#).is_err());
+        assert!(
+            serde_json::from_str::<GenerationRequest>(r#"{"prompt":"x","tracks":["kazoo"]}"#)
+                .is_err()
+        );
+    }
+}

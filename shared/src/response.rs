@@ -1,0 +1,123 @@
+//! GenerationResponse: the record of one finished generation — what was understood, the
+//! context the tracks were generated in, where every file is, the measured QA figures and
+//! how long each stage took. Written to `generations.response` and `response.json`.
+
+use crate::context::GenerationContext;
+use crate::language::ParsedPrompt;
+use crate::track::TrackType;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::fmt;
+use ulid::Ulid;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum GenerationStatus {
+    Queued,
+    Running,
+    Succeeded,
+    Failed,
+    Cancelled,
+}
+
+impl GenerationStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            GenerationStatus::Queued => "queued",
+            GenerationStatus::Running => "running",
+            GenerationStatus::Succeeded => "succeeded",
+            GenerationStatus::Failed => "failed",
+            GenerationStatus::Cancelled => "cancelled",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "queued" => Self::Queued,
+            "running" => Self::Running,
+            "succeeded" => Self::Succeeded,
+            "failed" => Self::Failed,
+            "cancelled" => Self::Cancelled,
+            _ => return None,
+        })
+    }
+
+    pub fn is_terminal(self) -> bool {
+        matches!(self, Self::Succeeded | Self::Failed | Self::Cancelled)
+    }
+}
+
+impl fmt::Display for GenerationStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One stored object.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ObjectRef {
+    /// Key inside the store (`generations/<id>/stems/bass.wav`).
+    pub key: String,
+    /// Full URI (`s3://bucket/key` or `file:///path`).
+    pub uri: String,
+    pub bytes: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TrackOutput {
+    pub audio: ObjectRef,
+    /// Separate channel stems (drums: kick, snare, ...).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub channels: BTreeMap<String, ObjectRef>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub midi: Option<ObjectRef>,
+    pub duration_seconds: f64,
+    pub sample_rate: u32,
+    pub peak_dbfs: f64,
+    /// Locked: carried over unchanged from `source`.
+    pub locked: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
+    /// Number of note/drum events the generator produced (0 for locked tracks).
+    pub events: usize,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MixOutput {
+    pub audio: ObjectRef,
+    pub peak_dbfs: f64,
+    pub rms_dbfs: f64,
+}
+
+/// What the worker measured on its own output.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct QaReport {
+    /// Tempo estimated from the rendered drums (None when there are no drums).
+    pub measured_tempo_bpm: Option<f64>,
+    pub duration_seconds: f64,
+    pub flags: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StageTiming {
+    pub stage: String,
+    pub seconds: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GenerationResponse {
+    pub id: Ulid,
+    pub status: GenerationStatus,
+    pub prompt: String,
+    pub parsed: ParsedPrompt,
+    pub context: GenerationContext,
+    pub tracks: BTreeMap<TrackType, TrackOutput>,
+    pub mix: MixOutput,
+    pub qa: QaReport,
+    pub timings: Vec<StageTiming>,
+    pub generation_seconds: f64,
+    pub worker: String,
+    pub attempt: u32,
+    /// Model name → sha256 of the ONNX file that produced the tracks.
+    pub models: BTreeMap<String, String>,
+}

@@ -1,0 +1,284 @@
+//! Music theory the generators and the parser share: pitch classes, modes, keys, diatonic
+//! chords. Pitches are MIDI note numbers; pitch classes are 0..12 with C = 0.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+const SHARP_NAMES: [&str; 12] = [
+    "C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B",
+];
+const FLAT_NAMES: [&str; 12] = [
+    "C", "Db", "D", "Eb", "E", "F", "Gb", "G", "Ab", "A", "Bb", "B",
+];
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Mode {
+    Major,
+    Minor,
+    Dorian,
+    Phrygian,
+    Lydian,
+    Mixolydian,
+    Locrian,
+}
+
+impl Mode {
+    /// Semitone offsets of the seven scale degrees from the tonic.
+    pub fn intervals(self) -> [u8; 7] {
+        match self {
+            Mode::Major => [0, 2, 4, 5, 7, 9, 11],
+            Mode::Minor => [0, 2, 3, 5, 7, 8, 10],
+            Mode::Dorian => [0, 2, 3, 5, 7, 9, 10],
+            Mode::Phrygian => [0, 1, 3, 5, 7, 8, 10],
+            Mode::Lydian => [0, 2, 4, 6, 7, 9, 11],
+            Mode::Mixolydian => [0, 2, 4, 5, 7, 9, 10],
+            Mode::Locrian => [0, 1, 3, 5, 6, 8, 10],
+        }
+    }
+
+    pub fn parse(word: &str) -> Option<Mode> {
+        Some(match word.to_ascii_lowercase().as_str() {
+            "major" | "maj" | "ionian" => Mode::Major,
+            "minor" | "min" | "aeolian" => Mode::Minor,
+            "dorian" => Mode::Dorian,
+            "phrygian" => Mode::Phrygian,
+            "lydian" => Mode::Lydian,
+            "mixolydian" => Mode::Mixolydian,
+            "locrian" => Mode::Locrian,
+            _ => return None,
+        })
+    }
+
+    /// Whether the mode's third is minor (decides spelling and default progressions).
+    pub fn is_minor(self) -> bool {
+        self.intervals()[2] == 3
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Mode::Major => "major",
+            Mode::Minor => "minor",
+            Mode::Dorian => "dorian",
+            Mode::Phrygian => "phrygian",
+            Mode::Lydian => "lydian",
+            Mode::Mixolydian => "mixolydian",
+            Mode::Locrian => "locrian",
+        }
+    }
+}
+
+/// A pitch class name: letter, optional accidental ("#", "b", " sharp", " flat").
+pub fn parse_pitch_class(s: &str) -> Option<u8> {
+    let s = s.trim().to_ascii_lowercase();
+    let mut chars = s.chars();
+    let base: i32 = match chars.next()? {
+        'c' => 0,
+        'd' => 2,
+        'e' => 4,
+        'f' => 5,
+        'g' => 7,
+        'a' => 9,
+        'b' => 11,
+        _ => return None,
+    };
+    let rest: String = chars.collect();
+    let shift = match rest.trim() {
+        "" => 0,
+        "#" | "♯" | "sharp" | "-sharp" => 1,
+        "b" | "♭" | "flat" | "-flat" => -1,
+        _ => return None,
+    };
+    Some((base + shift).rem_euclid(12) as u8)
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Key {
+    pub tonic: u8,
+    pub mode: Mode,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("cannot read key '{0}': expected e.g. 'A minor', 'F# major', 'Bb minor', 'Am', 'D dorian'")]
+pub struct KeyParseError(pub String);
+
+impl Key {
+    pub fn new(tonic: u8, mode: Mode) -> Self {
+        Key {
+            tonic: tonic % 12,
+            mode,
+        }
+    }
+
+    /// Parses "A minor", "F# major", "E flat major", "Bb minor", "Am", "C#m", "D dorian".
+    pub fn parse(s: &str) -> Result<Key, KeyParseError> {
+        let err = || KeyParseError(s.to_string());
+        let t = s.trim();
+        let words: Vec<&str> = t.split_whitespace().collect();
+        match words.as_slice() {
+            [one] => {
+                // "Am", "C#m", "Ebm", "F#", "C"
+                let (note, mode) = if let Some(n) = one.strip_suffix('m') {
+                    (n, Mode::Minor)
+                } else {
+                    (*one, Mode::Major)
+                };
+                let tonic = parse_pitch_class(note).ok_or_else(err)?;
+                Ok(Key::new(tonic, mode))
+            }
+            [note, mode] => {
+                let tonic = parse_pitch_class(note).ok_or_else(err)?;
+                Ok(Key::new(tonic, Mode::parse(mode).ok_or_else(err)?))
+            }
+            [note, acc, mode] => {
+                let tonic = parse_pitch_class(&format!("{note}{acc}")).ok_or_else(err)?;
+                Ok(Key::new(tonic, Mode::parse(mode).ok_or_else(err)?))
+            }
+            _ => Err(err()),
+        }
+    }
+
+    pub fn tonic_name(&self) -> &'static str {
+        // Flat keys read better with flat names (F major, Bb minor, ...).
+        let flat_tonics = [5u8, 10, 3, 8, 1, 6];
+        let relative_major = if self.mode.is_minor() {
+            (self.tonic + 3) % 12
+        } else {
+            self.tonic
+        };
+        if flat_tonics.contains(&relative_major) {
+            FLAT_NAMES[self.tonic as usize]
+        } else {
+            SHARP_NAMES[self.tonic as usize]
+        }
+    }
+
+    /// Pitch classes of the scale, degree 1 first.
+    pub fn scale(&self) -> [u8; 7] {
+        self.mode.intervals().map(|i| (self.tonic + i) % 12)
+    }
+
+    pub fn contains(&self, pitch_class: u8) -> bool {
+        self.scale().contains(&(pitch_class % 12))
+    }
+
+    /// The diatonic triad on a scale degree (0-based), stacked in thirds.
+    pub fn triad(&self, degree: usize) -> Chord {
+        let scale = self.scale();
+        let root = scale[degree % 7];
+        let third = (scale[(degree + 2) % 7] + 12 - root) % 12;
+        let fifth = (scale[(degree + 4) % 7] + 12 - root) % 12;
+        let quality = match (third, fifth) {
+            (4, 7) => ChordQuality::Major,
+            (3, 7) => ChordQuality::Minor,
+            (3, 6) => ChordQuality::Diminished,
+            (4, 8) => ChordQuality::Augmented,
+            _ => ChordQuality::Major,
+        };
+        Chord {
+            root,
+            quality,
+            degree: degree as u8 % 7,
+        }
+    }
+
+    /// The MIDI pitch of this key's scale degree `degree` (may be negative or > 6) above `base`,
+    /// where `base` is the tonic's MIDI pitch.
+    pub fn degree_pitch(&self, base: i32, degree: i32) -> i32 {
+        let iv = self.mode.intervals();
+        let oct = degree.div_euclid(7);
+        let d = degree.rem_euclid(7) as usize;
+        base + 12 * oct + iv[d] as i32
+    }
+}
+
+impl fmt::Display for Key {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {}", self.tonic_name(), self.mode.name())
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ChordQuality {
+    Major,
+    Minor,
+    Diminished,
+    Augmented,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Chord {
+    pub root: u8,
+    pub quality: ChordQuality,
+    /// Scale degree of the root in the key, 0-based.
+    pub degree: u8,
+}
+
+impl Chord {
+    /// Semitones of the chord tones above the root.
+    pub fn intervals(&self) -> [u8; 3] {
+        match self.quality {
+            ChordQuality::Major => [0, 4, 7],
+            ChordQuality::Minor => [0, 3, 7],
+            ChordQuality::Diminished => [0, 3, 6],
+            ChordQuality::Augmented => [0, 4, 8],
+        }
+    }
+
+    pub fn pitch_classes(&self) -> [u8; 3] {
+        self.intervals().map(|i| (self.root + i) % 12)
+    }
+
+    pub fn symbol(&self, key: &Key) -> String {
+        let names = if key.tonic_name().contains('b') || key.tonic_name() == "F" {
+            FLAT_NAMES
+        } else {
+            SHARP_NAMES
+        };
+        let suffix = match self.quality {
+            ChordQuality::Major => "",
+            ChordQuality::Minor => "m",
+            ChordQuality::Diminished => "dim",
+            ChordQuality::Augmented => "aug",
+        };
+        format!("{}{}", names[self.root as usize], suffix)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_key_spellings() {
+        let cases = [
+            ("A minor", 9, Mode::Minor),
+            ("F# major", 6, Mode::Major),
+            ("E flat major", 3, Mode::Major),
+            ("Bb minor", 10, Mode::Minor),
+            ("Am", 9, Mode::Minor),
+            ("C#m", 1, Mode::Minor),
+            ("D dorian", 2, Mode::Dorian),
+            ("g", 7, Mode::Major),
+        ];
+        for (s, tonic, mode) in cases {
+            assert_eq!(Key::parse(s).unwrap(), Key::new(tonic, mode), "{s}");
+        }
+        assert!(Key::parse("H major").is_err());
+        assert!(Key::parse("A sideways").is_err());
+    }
+
+    #[test]
+    fn diatonic_triads_in_a_minor() {
+        let k = Key::parse("A minor").unwrap();
+        let symbols: Vec<String> = (0..7).map(|d| k.triad(d).symbol(&k)).collect();
+        assert_eq!(symbols, ["Am", "Bdim", "C", "Dm", "Em", "F", "G"]);
+    }
+
+    #[test]
+    fn key_display_spells_flats() {
+        assert_eq!(Key::parse("Bb minor").unwrap().to_string(), "Bb minor");
+        assert_eq!(Key::parse("F# major").unwrap().to_string(), "F# major");
+    }
+}

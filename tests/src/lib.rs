@@ -1,0 +1,218 @@
+//! End-to-end test harness: a fresh Postgres database per test, a real S3-compatible server
+//! (s3s-fs, in process, over HTTP with SigV4), and the real `resonantgen` and
+//! `resonantgen-worker` binaries as child processes.
+
+use anyhow::Context;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::server::conn::auto::Builder as ConnBuilder;
+use resonantgen_shared::store::{ObjectStore, S3Settings, S3Store};
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+use tokio::net::TcpListener;
+use tokio::process::{Child, Command};
+
+pub const ACCESS_KEY: &str = "resonantgen-test";
+pub const SECRET_KEY: &str = "resonantgen-test-secret";
+pub const BUCKET: &str = "resonantgen-test";
+
+/// Folder of the built binaries (target/debug), next to this test executable's `deps/`.
+pub fn bin(name: &str) -> PathBuf {
+    let exe = std::env::current_exe().unwrap_or_default();
+    let dir = exe
+        .parent()
+        .and_then(|p| p.parent())
+        .map(PathBuf::from)
+        .unwrap_or_default();
+    dir.join(name)
+}
+
+/// An in-process s3s-fs server over a temporary folder.
+pub struct S3Server {
+    pub endpoint: String,
+    pub root: tempfile::TempDir,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl S3Server {
+    pub async fn start(buckets: &[&str]) -> anyhow::Result<Self> {
+        let root = tempfile::tempdir()?;
+        for b in buckets {
+            std::fs::create_dir_all(root.path().join(b))?;
+        }
+        let fs = s3s_fs::FileSystem::new(root.path())
+            .map_err(|e| anyhow::anyhow!("s3s-fs: {e:?}"))?;
+        let service = {
+            let mut b = s3s::service::S3ServiceBuilder::new(fs);
+            b.set_auth(s3s::auth::SimpleAuth::from_single(ACCESS_KEY, SECRET_KEY));
+            b.build()
+        };
+        let listener = TcpListener::bind("127.0.0.1:0").await?;
+        let addr = listener.local_addr()?;
+        let task = tokio::spawn(async move {
+            let http = ConnBuilder::new(TokioExecutor::new());
+            loop {
+                let Ok((socket, _)) = listener.accept().await else {
+                    continue;
+                };
+                let conn = http
+                    .serve_connection(TokioIo::new(socket), service.clone())
+                    .into_owned();
+                tokio::spawn(async move {
+                    let _ = conn.await;
+                });
+            }
+        });
+        Ok(S3Server {
+            endpoint: format!("http://{addr}"),
+            root,
+            task,
+        })
+    }
+
+    /// An S3 client of our own store abstraction, speaking HTTP to this server.
+    pub fn store(&self, bucket: &str) -> ObjectStore {
+        ObjectStore::S3(S3Store::new(S3Settings {
+            bucket: bucket.to_string(),
+            endpoint: Some(self.endpoint.clone()),
+            region: "us-east-1".into(),
+            access_key_id: ACCESS_KEY.into(),
+            secret_access_key: SECRET_KEY.into(),
+            session_token: None,
+            allowed_buckets: vec![],
+        }))
+    }
+}
+
+impl Drop for S3Server {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// A fresh database in the test cluster (`DATABASE_URL` names the cluster's admin database).
+pub async fn fresh_database() -> anyhow::Result<String> {
+    let admin = std::env::var("DATABASE_URL")
+        .context("DATABASE_URL must name a Postgres the tests may create databases in (ops/test.sh sets it)")?;
+    let name = format!("rg_test_{}", ulid::Ulid::generate().to_string().to_lowercase());
+    let pool = sqlx::PgPool::connect(&admin).await?;
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+        .execute(&pool)
+        .await?;
+    pool.close().await;
+    let (base, _) = admin
+        .rsplit_once('/')
+        .context("DATABASE_URL has no database part")?;
+    Ok(format!("{base}/{name}"))
+}
+
+/// Everything a test's processes share.
+pub struct Stack {
+    pub db_url: String,
+    pub s3: S3Server,
+    pub pool: sqlx::PgPool,
+}
+
+impl Stack {
+    pub async fn start() -> anyhow::Result<Self> {
+        let db_url = fresh_database().await?;
+        let s3 = S3Server::start(&[BUCKET, "other-bucket"]).await?;
+        let pool = resonantgen_shared::db::connect(&db_url, 4, Duration::from_secs(10)).await?;
+        resonantgen_shared::db::migrate(&pool).await?;
+        Ok(Stack { db_url, s3, pool })
+    }
+
+    pub fn store(&self) -> ObjectStore {
+        self.s3.store(BUCKET)
+    }
+
+    fn env(&self, cmd: &mut Command) {
+        cmd.env("DATABASE_URL", &self.db_url)
+            .env("RESONANTGEN_S3_BUCKET", BUCKET)
+            .env("RESONANTGEN_S3_ENDPOINT", &self.s3.endpoint)
+            .env("AWS_ACCESS_KEY_ID", ACCESS_KEY)
+            .env("AWS_SECRET_ACCESS_KEY", SECRET_KEY)
+            .env("AWS_REGION", "us-east-1")
+            .env_remove("RESONANTGEN_STORE_DIR")
+            .env_remove("RESONANTGEN_S3_ALLOWED_BUCKETS");
+    }
+
+    /// Runs the CLI to completion.
+    pub async fn cli(&self, args: &[&str]) -> anyhow::Result<std::process::Output> {
+        let mut cmd = Command::new(bin("resonantgen"));
+        self.env(&mut cmd);
+        cmd.args(args).stdin(Stdio::null());
+        cmd.output().await.context("running resonantgen (build it first: cargo build --bins)")
+    }
+
+    /// Starts a worker process.
+    pub fn worker(&self, args: &[&str]) -> anyhow::Result<Worker> {
+        let mut cmd = Command::new(bin("resonantgen-worker"));
+        self.env(&mut cmd);
+        cmd.args(["--metrics-addr", "off"])
+            .args(args)
+            .stdin(Stdio::null())
+            .kill_on_drop(true);
+        let child = cmd
+            .spawn()
+            .context("starting resonantgen-worker (build it first: cargo build --bins)")?;
+        Ok(Worker { child })
+    }
+
+    /// Waits until a generation reaches a terminal status.
+    pub async fn wait_terminal(
+        &self,
+        id: &str,
+        timeout: Duration,
+    ) -> anyhow::Result<resonantgen_shared::db::GenerationRow> {
+        let id = ulid::Ulid::from_string(id)?;
+        let deadline = Instant::now() + timeout;
+        loop {
+            let row = resonantgen_shared::db::get_generation(&self.pool, id).await?;
+            if row.status.is_terminal() {
+                return Ok(row);
+            }
+            anyhow::ensure!(Instant::now() < deadline, "{id} still {} after {timeout:?}", row.status);
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+}
+
+pub struct Worker {
+    pub child: Child,
+}
+
+impl Worker {
+    /// SIGTERM, then wait for a graceful exit.
+    pub async fn stop(mut self) -> anyhow::Result<std::process::ExitStatus> {
+        if let Some(pid) = self.child.id() {
+            // SAFETY: sending a signal to our own child process.
+            unsafe {
+                libc::kill(pid as i32, libc::SIGTERM);
+            }
+        }
+        Ok(tokio::time::timeout(Duration::from_secs(60), self.child.wait()).await??)
+    }
+
+    pub async fn wait(mut self, timeout: Duration) -> anyhow::Result<std::process::ExitStatus> {
+        Ok(tokio::time::timeout(timeout, self.child.wait()).await??)
+    }
+}
+
+/// Submits through the CLI and returns the id.
+pub async fn submit(stack: &Stack, args: &[&str]) -> anyhow::Result<String> {
+    let mut all = vec!["submit"];
+    all.extend_from_slice(args);
+    let out = stack.cli(&all).await?;
+    anyhow::ensure!(
+        out.status.success(),
+        "submit failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8(out.stdout)?;
+    stdout
+        .split_whitespace()
+        .next()
+        .map(str::to_string)
+        .context("submit printed no id")
+}

@@ -1,0 +1,166 @@
+//! Track generators: each track type has one module that turns the GenerationContext (and the
+//! parts generated before it) into a symbolic `Part` — notes on the beat grid. Generators run
+//! in the registry's dependency order; adding a track type is one module plus one line in
+//! `Registry::standard`.
+
+pub mod bass;
+pub mod drums;
+pub mod harmony;
+pub mod melody;
+
+use resonantgen_shared::GenerationContext;
+use resonantgen_shared::TrackType;
+use resonantgen_shared::rng::Rng;
+use std::collections::BTreeMap;
+
+/// One note or drum hit. Times are in seconds from the start.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Note {
+    pub time: f64,
+    pub duration: f64,
+    /// MIDI pitch (drums: the GM drum note of the voice).
+    pub pitch: u8,
+    /// 0..1
+    pub velocity: f32,
+    /// Drum voice index (0 for pitched tracks).
+    pub voice: u8,
+    /// 16th-note step the note belongs to (before humanizing).
+    pub step: usize,
+}
+
+/// A generated track in symbolic form.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Part {
+    pub track: TrackType,
+    /// Instrument / idiom the renderer should use ("offbeat", "pad", "drums"...).
+    pub style: String,
+    pub notes: Vec<Note>,
+}
+
+impl Part {
+    /// Steps (16ths) where a drum voice hits.
+    pub fn steps_of_voice(&self, voice: u8, total_steps: usize) -> Vec<bool> {
+        let mut grid = vec![false; total_steps];
+        for n in self.notes.iter().filter(|n| n.voice == voice) {
+            if n.step < total_steps {
+                grid[n.step] = true;
+            }
+        }
+        grid
+    }
+}
+
+/// What tracks generated earlier tell later ones (the rhythmic part of the context).
+#[derive(Debug, Clone, Default)]
+pub struct Groove {
+    pub kick: Vec<bool>,
+    pub snare: Vec<bool>,
+}
+
+impl Groove {
+    /// Used when the drums are not generated here (locked or excluded): the genre's basic
+    /// kick grid, so the bass still has a pulse to follow.
+    pub fn default_for(ctx: &GenerationContext) -> Self {
+        let total = ctx.total_steps();
+        let four = ctx.genre_profile().bass_style == resonantgen_shared::language::genre::BassStyle::Offbeat;
+        Groove {
+            kick: (0..total)
+                .map(|s| if four { s % 4 == 0 } else { s % 16 == 0 || s % 16 == 10 })
+                .collect(),
+            snare: (0..total).map(|s| s % 16 == 4 || s % 16 == 12).collect(),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum GenerateError {
+    #[error("{track} model: {message}")]
+    Model { track: &'static str, message: String },
+}
+
+/// Everything a generator may read.
+pub struct GenInput<'a> {
+    pub ctx: &'a GenerationContext,
+    pub groove: &'a Groove,
+    pub parts: &'a BTreeMap<TrackType, Part>,
+}
+
+pub trait TrackGenerator: Send + Sync {
+    fn track(&self) -> &'static str;
+    /// Model name and sha256 when the generator runs an ONNX model.
+    fn model(&self) -> Option<(&'static str, String)> {
+        None
+    }
+    fn generate(&self, input: &GenInput<'_>, rng: &mut Rng) -> Result<Part, GenerateError>;
+}
+
+/// The generators, in dependency order.
+pub struct Registry {
+    generators: Vec<Box<dyn TrackGenerator>>,
+}
+
+impl Registry {
+    pub fn standard(drums: drums::DrumGen) -> Self {
+        Registry {
+            generators: vec![
+                Box::new(drums),
+                Box::new(bass::BassGen),
+                Box::new(harmony::HarmonyGen),
+                Box::new(melody::MelodyGen),
+            ],
+        }
+    }
+
+    pub fn get(&self, track: &TrackType) -> Option<&dyn TrackGenerator> {
+        self.generators
+            .iter()
+            .find(|g| g.track() == track.as_str())
+            .map(|g| g.as_ref())
+    }
+
+    pub fn models(&self) -> BTreeMap<String, String> {
+        self.generators
+            .iter()
+            .filter_map(|g| g.model())
+            .map(|(n, s)| (n.to_string(), s))
+            .collect()
+    }
+
+    /// Generates the wanted tracks in order; each sees the parts before it.
+    pub fn generate_all(
+        &self,
+        ctx: &GenerationContext,
+        wanted: &[TrackType],
+        mut on_track: impl FnMut(&TrackType, f64),
+    ) -> Result<BTreeMap<TrackType, Part>, GenerateError> {
+        let mut parts = BTreeMap::new();
+        let mut groove = Groove::default_for(ctx);
+        let mut ordered: Vec<&TrackType> = wanted.iter().collect();
+        ordered.sort_by_key(|t| t.spec().order);
+        for track in ordered {
+            let Some(generator) = self.get(track) else {
+                continue;
+            };
+            let started = std::time::Instant::now();
+            let mut rng = Rng::derive(ctx.seed, track.as_str());
+            let part = generator.generate(
+                &GenInput {
+                    ctx,
+                    groove: &groove,
+                    parts: &parts,
+                },
+                &mut rng,
+            )?;
+            if track.as_str() == "drums" {
+                let total = ctx.total_steps();
+                groove = Groove {
+                    kick: part.steps_of_voice(drums::KICK, total),
+                    snare: part.steps_of_voice(drums::SNARE, total),
+                };
+            }
+            on_track(track, started.elapsed().as_secs_f64());
+            parts.insert(track.clone(), part);
+        }
+        Ok(parts)
+    }
+}

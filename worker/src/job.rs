@@ -1,0 +1,110 @@
+//! The apalis job handler: one generation per task, with the failure policy of the queue —
+//! permanent errors fail the generation once (AbortError: never retried), transient ones are
+//! retried after a backoff up to MAX_ATTEMPTS, and a job that keeps coming back (it crashed or
+//! hung its worker each time) is given up with its reason recorded.
+
+use crate::pipeline::{JobError, Pipeline};
+use crate::telemetry;
+use apalis::prelude::{AbortError, Attempt, BoxDynError, Data};
+use resonantgen_shared::db;
+use resonantgen_shared::queue::{GenerationJob, MAX_ATTEMPTS};
+use resonantgen_shared::response::GenerationStatus;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+struct JobFailed(String);
+
+fn abort(msg: String) -> BoxDynError {
+    Box::new(AbortError::new(JobFailed(msg)))
+}
+
+/// Keeps the in-flight gauge right whichever way the handler exits.
+struct InFlight;
+impl InFlight {
+    fn start() -> Self {
+        telemetry::in_flight(1.0);
+        InFlight
+    }
+}
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        telemetry::in_flight(-1.0);
+    }
+}
+
+pub async fn handle(
+    job: GenerationJob,
+    attempt: Attempt,
+    pipeline: Data<Arc<Pipeline>>,
+) -> Result<(), BoxDynError> {
+    let _in_flight = InFlight::start();
+    let started = Instant::now();
+    let attempt = attempt.current().max(1) as u32;
+    let id = job.id;
+    let span = tracing::info_span!("job", %id, attempt);
+    let _enter = span.enter();
+    drop(_enter);
+
+    if attempt > MAX_ATTEMPTS {
+        let reason = format!(
+            "gave up after {} attempts: the job never finished (it crashed or timed out its worker each time)",
+            attempt - 1
+        );
+        tracing::error!(%id, attempt, "{reason}");
+        db::record_failure(&pipeline.pool, id, &reason, attempt, true).await?;
+        telemetry::job_finished("failed", started.elapsed().as_secs_f64());
+        return Err(abort(reason));
+    }
+
+    match db::mark_running(&pipeline.pool, id, &pipeline.worker, attempt).await? {
+        Some(GenerationStatus::Succeeded) => {
+            // Already done (the ack was lost in a crash): the outputs and row are in place.
+            tracing::info!(%id, "generation already succeeded; nothing to do");
+            telemetry::job_finished("skipped", started.elapsed().as_secs_f64());
+            return Ok(());
+        }
+        Some(GenerationStatus::Cancelled) => {
+            tracing::info!(%id, "generation was cancelled; not starting it");
+            telemetry::job_finished("skipped", started.elapsed().as_secs_f64());
+            return Ok(());
+        }
+        _ => {}
+    }
+    tracing::info!(%id, attempt, prompt = %job.request.prompt, "generation started");
+
+    match pipeline.run(&job, attempt).await {
+        Ok(resp) => {
+            let secs = started.elapsed().as_secs_f64();
+            telemetry::job_finished("succeeded", secs);
+            tracing::info!(
+                %id,
+                seconds = format!("{secs:.2}"),
+                tempo = resp.context.tempo_bpm,
+                key = %resp.context.key,
+                "generation succeeded"
+            );
+            Ok(())
+        }
+        Err(JobError::Permanent(reason)) => {
+            tracing::warn!(%id, %reason, "generation failed permanently");
+            db::record_failure(&pipeline.pool, id, &reason, attempt, true).await?;
+            telemetry::job_finished("failed", started.elapsed().as_secs_f64());
+            Err(abort(reason))
+        }
+        Err(JobError::Transient(reason)) => {
+            let last = attempt >= MAX_ATTEMPTS;
+            tracing::warn!(%id, %reason, attempt, last, "generation failed; will retry unless last");
+            db::record_failure(&pipeline.pool, id, &reason, attempt, last).await?;
+            if last {
+                telemetry::job_finished("failed", started.elapsed().as_secs_f64());
+                return Err(abort(format!("{reason} (after {attempt} attempts)")));
+            }
+            telemetry::job_finished("retried", started.elapsed().as_secs_f64());
+            // apalis re-claims a failed task at once; wait here so retries back off.
+            tokio::time::sleep(Duration::from_secs(1 << attempt.min(5))).await;
+            Err(Box::new(JobFailed(reason)))
+        }
+    }
+}

@@ -1,0 +1,14 @@
+//! ResonantGen's render worker: takes generation jobs from the Postgres queue, generates each
+//! track (ONNX step models and idiom generators over a shared context), renders instruments,
+//! mixes, and stores stems, drum channels, MIDI, the mix and the response.
+
+pub mod generators;
+pub mod job;
+pub mod locks;
+pub mod midi;
+pub mod mix;
+pub mod onnx;
+pub mod pipeline;
+pub mod qa;
+pub mod render;
+pub mod telemetry;

@@ -1,0 +1,158 @@
+//! `resonantgen-worker`: the worker process. Loads ONNX Runtime and the models once, then runs
+//! an apalis worker on the generation queue until SIGTERM/SIGINT (graceful: in-flight jobs
+//! finish) or, with `--drain`, until the queue is empty.
+
+use anyhow::Context;
+use apalis::prelude::*;
+use apalis_postgres::PostgresStorage;
+use clap::Parser;
+use resonantgen_shared::queue::{self, GenerationJob};
+use resonantgen_shared::store::ObjectStore;
+use resonantgen_shared::{config, db};
+use resonantgen_worker::generators::{Registry, drums::DrumGen};
+use resonantgen_worker::onnx::{self, Device};
+use resonantgen_worker::pipeline::{Engine, Pipeline};
+use resonantgen_worker::{job, telemetry};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+#[derive(Parser, Debug)]
+#[command(name = "resonantgen-worker", version, about = "ResonantGen render worker")]
+struct Args {
+    /// Jobs rendered at the same time.
+    #[arg(long, env = "RESONANTGEN_CONCURRENCY", default_value_t = 2)]
+    concurrency: usize,
+    /// Exit once the queue has no unfinished jobs left.
+    #[arg(long)]
+    drain: bool,
+    /// Address for Prometheus `/metrics`, or `off`.
+    #[arg(long, env = "RESONANTGEN_METRICS_ADDR", default_value = "127.0.0.1:9464")]
+    metrics_addr: String,
+    /// Inference device: cpu or cuda.
+    #[arg(long, env = "RESONANTGEN_DEVICE", default_value = "cpu")]
+    device: String,
+    /// Path of libonnxruntime.so (default: ORT_DYLIB_PATH, then .local/onnxruntime/).
+    #[arg(long)]
+    ort_lib: Option<PathBuf>,
+    /// Folder with the ONNX models and manifests (default: RESONANTGEN_MODELS_DIR, then models/).
+    #[arg(long)]
+    models_dir: Option<PathBuf>,
+    /// Worker name prefix (default: host name); the process id is always appended.
+    #[arg(long)]
+    name: Option<String>,
+    /// A job running longer than this is stopped and retried.
+    #[arg(long, default_value_t = 900)]
+    job_timeout_secs: u64,
+}
+
+fn worker_name(prefix: Option<String>) -> String {
+    let host = prefix
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .or_else(|| std::fs::read_to_string("/etc/hostname").ok())
+        .map(|h| h.trim().to_string())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "worker".into());
+    format!("{host}-{}", std::process::id())
+}
+
+/// Resolves on SIGTERM/SIGINT, or with `drain` once no unfinished job is left.
+async fn stop_signal(drain: bool, pool: sqlx::PgPool) -> std::io::Result<()> {
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    let drained = async {
+        if !drain {
+            return std::future::pending::<()>().await;
+        }
+        let mut empty_checks = 0;
+        loop {
+            tokio::time::sleep(Duration::from_millis(500)).await;
+            match queue::unfinished_tasks(&pool).await {
+                Ok(0) => {
+                    empty_checks += 1;
+                    // twice in a row: an ack written between checks cannot fool us
+                    if empty_checks >= 2 {
+                        tracing::info!("queue drained; stopping");
+                        return;
+                    }
+                }
+                Ok(_) => empty_checks = 0,
+                Err(e) => tracing::warn!(error = %e, "drain check failed"),
+            }
+        }
+    };
+    tokio::select! {
+        _ = term.recv() => tracing::info!("SIGTERM: finishing in-flight jobs, taking no new ones"),
+        r = tokio::signal::ctrl_c() => { r?; tracing::info!("SIGINT: finishing in-flight jobs") }
+        _ = drained => {}
+    }
+    Ok(())
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "info,sqlx=warn,apalis=warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let args = Args::parse();
+    anyhow::ensure!(args.concurrency >= 1, "--concurrency must be at least 1");
+
+    let device = Device::parse(&args.device)?;
+    let ort_env = onnx::init_runtime(args.ort_lib.as_deref(), device)?;
+    let models_dir = args.models_dir.clone().unwrap_or_else(onnx::models_dir);
+    let drums = DrumGen::load(ort_env, &models_dir).context("loading the drum model")?;
+    let engine = Arc::new(Engine {
+        registry: Registry::standard(drums),
+    });
+
+    let store = ObjectStore::from_env()?;
+    let url = config::database_url().map_err(anyhow::Error::msg)?;
+    let pool = db::connect(&url, args.concurrency as u32 + 6, Duration::from_secs(30)).await?;
+    db::migrate(&pool).await?;
+
+    if args.metrics_addr != "off" {
+        // Metrics are worth having, not worth refusing to render for.
+        if let Err(e) = telemetry::install(args.metrics_addr.parse().context("--metrics-addr")?) {
+            tracing::warn!(error = %e, addr = %args.metrics_addr, "metrics endpoint not started");
+        }
+    }
+    let name = worker_name(args.name.clone());
+    tracing::info!(
+        worker = %name,
+        concurrency = args.concurrency,
+        store = %store.describe(),
+        models = ?engine.registry.models(),
+        "worker starting"
+    );
+    let pipeline = Arc::new(Pipeline {
+        engine,
+        store,
+        pool: pool.clone(),
+        worker: name.clone(),
+    });
+
+    let concurrency = args.concurrency;
+    let timeout = Duration::from_secs(args.job_timeout_secs);
+    let worker_pool = pool.clone();
+    Monitor::new()
+        .register(move |run| {
+            let backend = PostgresStorage::<GenerationJob>::new(&worker_pool)
+                .with_config(queue::storage_config(concurrency))
+                .with_pubsub();
+            let name = if run == 0 { name.clone() } else { format!("{name}-r{run}") };
+            WorkerBuilder::new(name)
+                .backend(backend)
+                .data(pipeline.clone())
+                .concurrency(concurrency)
+                .timeout(timeout)
+                .build(job::handle)
+        })
+        .shutdown_timeout(timeout)
+        .run_with_signal(stop_signal(args.drain, pool.clone()))
+        .await?;
+    tracing::info!("worker stopped");
+    Ok(())
+}

@@ -1,0 +1,66 @@
+//! MIDI export (midly): one Standard MIDI File per generated track, 480 ticks per quarter,
+//! with the tempo; drums on the General MIDI drum channel (10).
+
+use crate::generators::Part;
+use midly::num::{u4, u7, u15, u24, u28};
+use midly::{Format, Header, MetaMessage, MidiMessage, Smf, Timing, TrackEvent, TrackEventKind};
+
+const PPQ: u16 = 480;
+
+pub fn part_to_midi(part: &Part, tempo_bpm: f64) -> Result<Vec<u8>, std::io::Error> {
+    let channel = if part.track.as_str() == "drums" { 9 } else { 0 };
+    let ticks_per_second = f64::from(PPQ) * tempo_bpm / 60.0;
+    let to_ticks = |t: f64| (t.max(0.0) * ticks_per_second).round() as u64;
+
+    // (tick, is_note_on, pitch, velocity); note-offs sort before note-ons at the same tick.
+    let mut events: Vec<(u64, bool, u8, u8)> = Vec::with_capacity(part.notes.len() * 2);
+    for n in &part.notes {
+        let on = to_ticks(n.time);
+        let off = to_ticks(n.time + n.duration).max(on + 1);
+        let vel = (n.velocity * 127.0).round().clamp(1.0, 127.0) as u8;
+        events.push((on, true, n.pitch.min(127), vel));
+        events.push((off, false, n.pitch.min(127), 0));
+    }
+    events.sort_by_key(|e| (e.0, e.1));
+
+    let mut track = Vec::with_capacity(events.len() + 3);
+    let micros = (60_000_000.0 / tempo_bpm).round() as u32;
+    track.push(TrackEvent {
+        delta: u28::new(0),
+        kind: TrackEventKind::Meta(MetaMessage::Tempo(u24::new(micros))),
+    });
+    let mut last = 0u64;
+    for (tick, on, pitch, vel) in events {
+        let delta = (tick - last).min(u64::from(u32::MAX >> 4)) as u32;
+        last = tick;
+        let message = if on {
+            MidiMessage::NoteOn {
+                key: u7::new(pitch),
+                vel: u7::new(vel),
+            }
+        } else {
+            MidiMessage::NoteOff {
+                key: u7::new(pitch),
+                vel: u7::new(0),
+            }
+        };
+        track.push(TrackEvent {
+            delta: u28::new(delta),
+            kind: TrackEventKind::Midi {
+                channel: u4::new(channel),
+                message,
+            },
+        });
+    }
+    track.push(TrackEvent {
+        delta: u28::new(0),
+        kind: TrackEventKind::Meta(MetaMessage::EndOfTrack),
+    });
+    let smf = Smf {
+        header: Header::new(Format::SingleTrack, Timing::Metrical(u15::new(PPQ))),
+        tracks: vec![track],
+    };
+    let mut out = Vec::new();
+    smf.write_std(&mut out)?;
+    Ok(out)
+}

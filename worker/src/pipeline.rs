@@ -1,0 +1,367 @@
+//! The per-job pipeline: request → parsed prompt → context → locked stems → generators →
+//! instruments → mix → WAV/MIDI → object store → response row. Every stage is timed; CPU
+//! stages run on the blocking pool so the queue's heartbeats keep flowing.
+
+use crate::generators::{Part, Registry};
+use crate::locks::{self, LockedStem};
+use crate::render::{self, Rendered};
+use crate::{midi, mix, qa, telemetry};
+use resonantgen_shared::audio::{encode_wav, peak_dbfs, rms_dbfs};
+use resonantgen_shared::language::PromptParser;
+use resonantgen_shared::queue::GenerationJob;
+use resonantgen_shared::response::{
+    GenerationResponse, GenerationStatus, MixOutput, ObjectRef, QaReport, StageTiming,
+    TrackOutput,
+};
+use resonantgen_shared::rng::fnv1a;
+use resonantgen_shared::store::{GenerationKeys, ObjectStore};
+use resonantgen_shared::{GenerationContext, TrackType, db};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Instant;
+
+/// Why a job did not produce a response.
+#[derive(Debug, thiserror::Error)]
+pub enum JobError {
+    /// Will fail the same way on every attempt (bad input, missing object): fail once.
+    #[error("{0}")]
+    Permanent(String),
+    /// May succeed later (store or database unreachable): retry with backoff.
+    #[error("{0}")]
+    Transient(String),
+}
+
+/// Process-wide, loaded once: the generators and their ONNX sessions.
+pub struct Engine {
+    pub registry: Registry,
+}
+
+pub struct Pipeline {
+    pub engine: Arc<Engine>,
+    pub store: ObjectStore,
+    pub pool: sqlx::PgPool,
+    pub worker: String,
+}
+
+/// Collects stage timings and reports them to Prometheus as they finish.
+struct Stages {
+    timings: Vec<StageTiming>,
+}
+
+impl Stages {
+    fn record(&mut self, stage: &str, started: Instant) {
+        let seconds = started.elapsed().as_secs_f64();
+        telemetry::stage_finished(stage, seconds);
+        self.timings.push(StageTiming {
+            stage: stage.to_string(),
+            seconds,
+        });
+    }
+}
+
+async fn blocking<T: Send + 'static>(
+    stage: &'static str,
+    f: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, JobError> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| JobError::Permanent(format!("internal error in stage {stage}: {e}")))
+}
+
+/// Stereo interleaved copy of a locked stem, cut or padded to `frames`.
+fn fit_stereo(stem: &LockedStem, frames: usize) -> Vec<f32> {
+    let mut s = stem.pcm.to_stereo();
+    s.resize(frames * 2, 0.0);
+    s
+}
+
+impl Pipeline {
+    pub async fn run(&self, job: &GenerationJob, attempt: u32) -> Result<GenerationResponse, JobError> {
+        let started = Instant::now();
+        let req = &job.request;
+        let keys = GenerationKeys::new(job.id);
+        let mut stages = Stages { timings: Vec::new() };
+
+        // Language → context.
+        let t = Instant::now();
+        let parsed = PromptParser::parse(&req.prompt);
+        let seed = req.seed.unwrap_or_else(|| fnv1a(job.id.to_string().as_bytes()));
+        let mut ctx = GenerationContext::resolve(req, &parsed, seed)
+            .map_err(|e| JobError::Permanent(format!("invalid request: {e}")))?;
+        let lock_uris = req
+            .locks()
+            .map_err(|e| JobError::Permanent(format!("invalid request: {e}")))?;
+        stages.record("parse", t);
+
+        // Locked stems, all at once.
+        let t = Instant::now();
+        let loads = lock_uris
+            .iter()
+            .map(|(track, uri)| locks::load(&self.store, track, uri));
+        let mut locked: BTreeMap<TrackType, LockedStem> = BTreeMap::new();
+        for result in futures::future::join_all(loads).await {
+            match result {
+                Ok(stem) => {
+                    telemetry::bytes_moved("download", stem.bytes.len() as u64);
+                    locked.insert(stem.track.clone(), stem);
+                }
+                Err(e) if e.is_transient() => return Err(JobError::Transient(e.to_string())),
+                Err(e) => return Err(JobError::Permanent(e.to_string())),
+            }
+        }
+        for stem in locked.values() {
+            if let Some(sidecar) = &stem.sidecar {
+                if let Some(note) = locks::adopt_sidecar(
+                    &mut ctx,
+                    sidecar,
+                    req.tempo.is_some(),
+                    req.key.is_some(),
+                    &stem.source,
+                ) {
+                    ctx.conflicts.push(note);
+                }
+            }
+            if stem.pcm.sample_rate != ctx.sample_rate {
+                if req.sample_rate.is_none() && [44_100, 48_000].contains(&stem.pcm.sample_rate) {
+                    ctx.sample_rate = stem.pcm.sample_rate;
+                } else {
+                    return Err(JobError::Permanent(format!(
+                        "locked {} is {} Hz but the output is {} Hz; resampling locked stems is \
+                         not supported yet",
+                        stem.track, stem.pcm.sample_rate, ctx.sample_rate
+                    )));
+                }
+            }
+        }
+        stages.record("locks", t);
+
+        // Which tracks to generate.
+        let wanted: Vec<TrackType> = match &req.tracks {
+            Some(list) => list.clone(),
+            None => TrackType::all()
+                .into_iter()
+                .filter(|t| !parsed.excluded_tracks.contains(t) && !locked.contains_key(t))
+                .collect(),
+        };
+        if wanted.is_empty() && locked.is_empty() {
+            return Err(JobError::Permanent(
+                "the prompt excludes every track: nothing to generate".into(),
+            ));
+        }
+
+        // Symbolic generation (ONNX step models + idiom generators), in dependency order.
+        let t = Instant::now();
+        let engine = self.engine.clone();
+        let gen_ctx = ctx.clone();
+        let parts: BTreeMap<TrackType, Part> = blocking("generate", move || {
+            engine
+                .registry
+                .generate_all(&gen_ctx, &wanted, |track, secs| {
+                    telemetry::stage_finished(&format!("generate:{track}"), secs)
+                })
+        })
+        .await?
+        .map_err(|e| JobError::Permanent(format!("generation failed: {e}")))?;
+        stages.record("generate", t);
+
+        // Instruments: one thread per track.
+        let t = Instant::now();
+        let render_ctx = ctx.clone();
+        let parts = Arc::new(parts);
+        let parts_r = parts.clone();
+        let rendered: BTreeMap<TrackType, Rendered> = blocking("render", move || {
+            std::thread::scope(|s| {
+                let handles: Vec<_> = parts_r
+                    .iter()
+                    .map(|(track, part)| {
+                        let c = &render_ctx;
+                        (track.clone(), s.spawn(move || render::render_part(part, c)))
+                    })
+                    .collect();
+                handles
+                    .into_iter()
+                    .filter_map(|(t, h)| h.join().ok().map(|r| (t, r)))
+                    .collect()
+            })
+        })
+        .await?;
+        if rendered.len() != parts.len() {
+            return Err(JobError::Permanent("internal error: a track failed to render".into()));
+        }
+        stages.record("render", t);
+
+        // Mix.
+        let t = Instant::now();
+        let frames = ctx.total_frames();
+        let sr = ctx.sample_rate;
+        let mut stems: BTreeMap<TrackType, Vec<f32>> = BTreeMap::new();
+        let mut channels = BTreeMap::new();
+        for (track, r) in rendered {
+            if track.as_str() == "drums" {
+                channels = r.channels;
+            }
+            stems.insert(track, r.stereo);
+        }
+        let is_locked: BTreeMap<TrackType, bool> =
+            locked.keys().map(|t| (t.clone(), true)).collect();
+        for (track, stem) in &locked {
+            stems.insert(track.clone(), fit_stereo(stem, frames));
+        }
+        let mixed = blocking("mix", move || mix::mix(stems, channels, &is_locked, frames, sr)).await?;
+        stages.record("mix", t);
+
+        // QA on our own output.
+        let t = Instant::now();
+        let drums_key = TrackType::parse("drums").map_err(|e| JobError::Permanent(e.to_string()))?;
+        let measured_tempo = mixed
+            .stems
+            .get(&drums_key)
+            .and_then(|d| qa::estimate_tempo(d, sr));
+        let mut flags = Vec::new();
+        match measured_tempo {
+            Some(m) if qa::tempo_error(m, ctx.tempo_bpm) > 0.02 => flags.push(format!(
+                "measured tempo {m:.1} bpm differs from {:.1} bpm by more than 2%",
+                ctx.tempo_bpm
+            )),
+            _ => {}
+        }
+        stages.record("qa", t);
+
+        // Encode WAV and MIDI.
+        let t = Instant::now();
+        let bits = ctx.bit_depth;
+        let mixed = Arc::new(mixed);
+        let mixed_e = mixed.clone();
+        let parts_e = parts.clone();
+        let tempo = ctx.tempo_bpm;
+        let keys_e = keys.clone();
+        let locked_tracks: Vec<TrackType> = locked.keys().cloned().collect();
+        let encoded: Vec<(String, Vec<u8>)> = blocking("encode", move || {
+            let mut out = Vec::new();
+            let wav = |data: &[f32], name: &str| {
+                encode_wav(data, 2, sr, bits, fnv1a(name.as_bytes()) ^ seed)
+                    .map_err(|e| JobError::Permanent(format!("encode {name}: {e}")))
+            };
+            out.push((keys_e.mix(), wav(&mixed_e.mix, "mix")?));
+            for (track, data) in &mixed_e.stems {
+                if !locked_tracks.contains(track) {
+                    out.push((keys_e.stem(track), wav(data, track.as_str())?));
+                }
+            }
+            let drums = TrackType::parse("drums").map_err(|e| JobError::Permanent(e.to_string()))?;
+            for (channel, data) in &mixed_e.channels {
+                out.push((keys_e.channel(&drums, channel), wav(data, channel)?));
+            }
+            for (track, part) in parts_e.iter() {
+                let bytes = midi::part_to_midi(part, tempo)
+                    .map_err(|e| JobError::Permanent(format!("midi {track}: {e}")))?;
+                out.push((keys_e.midi(track), bytes));
+            }
+            Ok::<_, JobError>(out)
+        })
+        .await??;
+        stages.record("encode", t);
+
+        // Upload: generated objects, and locked stems byte for byte.
+        let t = Instant::now();
+        let mut uploads = encoded;
+        for (track, stem) in &locked {
+            uploads.push((keys.stem(track), stem.bytes.clone()));
+        }
+        let stored = futures::future::join_all(
+            uploads.into_iter().map(|(key, bytes)| self.store.put_owned(key, bytes)),
+        )
+        .await;
+        let mut objects: BTreeMap<String, ObjectRef> = BTreeMap::new();
+        for r in stored {
+            let obj = r.map_err(|e| {
+                if e.is_transient() {
+                    JobError::Transient(format!("upload: {e}"))
+                } else {
+                    JobError::Permanent(format!("upload: {e}"))
+                }
+            })?;
+            telemetry::bytes_moved("upload", obj.bytes);
+            objects.insert(obj.key.clone(), obj);
+        }
+        stages.record("upload", t);
+
+        // The response.
+        let take = |key: &str| -> Result<ObjectRef, JobError> {
+            objects
+                .get(key)
+                .cloned()
+                .ok_or_else(|| JobError::Permanent(format!("internal error: {key} was not stored")))
+        };
+        let mut tracks = BTreeMap::new();
+        for (track, data) in &mixed.stems {
+            let stem = locked.get(track);
+            let channels = if track.as_str() == "drums" && stem.is_none() {
+                mixed
+                    .channels
+                    .keys()
+                    .map(|c| Ok((c.clone(), take(&keys.channel(track, c))?)))
+                    .collect::<Result<BTreeMap<_, _>, JobError>>()?
+            } else {
+                BTreeMap::new()
+            };
+            tracks.insert(
+                track.clone(),
+                TrackOutput {
+                    audio: take(&keys.stem(track))?,
+                    channels,
+                    midi: if stem.is_none() { Some(take(&keys.midi(track))?) } else { None },
+                    duration_seconds: stem
+                        .map(|s| s.pcm.frames() as f64 / f64::from(s.pcm.sample_rate))
+                        .unwrap_or(ctx.duration_seconds),
+                    sample_rate: stem.map(|s| s.pcm.sample_rate).unwrap_or(sr),
+                    peak_dbfs: peak_dbfs(data),
+                    locked: stem.is_some(),
+                    source: stem.map(|s| s.source.clone()),
+                    events: parts.get(track).map(|p| p.notes.len()).unwrap_or(0),
+                },
+            );
+        }
+        let generation_seconds = started.elapsed().as_secs_f64();
+        let response = GenerationResponse {
+            id: job.id,
+            status: GenerationStatus::Succeeded,
+            prompt: req.prompt.clone(),
+            parsed,
+            context: ctx.clone(),
+            tracks,
+            mix: MixOutput {
+                audio: take(&keys.mix())?,
+                peak_dbfs: peak_dbfs(&mixed.mix),
+                rms_dbfs: rms_dbfs(&mixed.mix),
+            },
+            qa: QaReport {
+                measured_tempo_bpm: measured_tempo,
+                duration_seconds: frames as f64 / f64::from(sr),
+                flags,
+            },
+            timings: stages.timings.clone(),
+            generation_seconds,
+            worker: self.worker.clone(),
+            attempt,
+            models: self.engine.registry.models(),
+        };
+
+        let t = Instant::now();
+        let json = serde_json::to_vec_pretty(&response)
+            .map_err(|e| JobError::Permanent(format!("encode response: {e}")))?;
+        self.store
+            .put(&keys.response(), json)
+            .await
+            .map_err(|e| JobError::Transient(format!("upload response: {e}")))?;
+        db::record_success(&self.pool, req, &response)
+            .await
+            .map_err(|e| JobError::Transient(format!("record response: {e}")))?;
+        stages.record("record", t);
+        telemetry::realtime_factor(ctx.duration_seconds / started.elapsed().as_secs_f64());
+
+        let mut response = response;
+        response.timings = stages.timings;
+        Ok(response)
+    }
+}
