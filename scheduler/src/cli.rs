@@ -9,7 +9,11 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 #[derive(Parser, Debug)]
-#[command(name = "resonantgen", version, about = "Queue music-stem generations and fetch their results")]
+#[command(
+    name = "resonantgen",
+    version,
+    about = "Queue music-stem generations and fetch their results"
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -70,7 +74,8 @@ pub async fn pool() -> anyhow::Result<sqlx::PgPool> {
 }
 
 pub fn parse_id(id: &str) -> anyhow::Result<ulid::Ulid> {
-    ulid::Ulid::from_string(id.trim()).map_err(|_| anyhow::anyhow!("'{id}' is not a generation id (a ULID)"))
+    ulid::Ulid::from_string(id.trim())
+        .map_err(|_| anyhow::anyhow!("'{id}' is not a generation id (a ULID)"))
 }
 
 pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
@@ -81,7 +86,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Wait { id, timeout } => retrieve::wait(parse_id(&id)?, timeout).await,
         Command::Fetch { id, out } => retrieve::fetch(parse_id(&id)?, &out).await,
         Command::Summary { id } => retrieve::summary(parse_id(&id)?).await,
-        Command::List { status, limit, json } => retrieve::list(status, limit, json).await,
+        Command::List {
+            status,
+            limit,
+            json,
+        } => retrieve::list(status, limit, json).await,
         Command::Parse { prompt, json } => submit::parse(&prompt, json),
         Command::Migrate => {
             pool().await?;

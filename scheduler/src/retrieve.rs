@@ -108,21 +108,45 @@ pub async fn summary(id: Ulid) -> anyhow::Result<ExitCode> {
     let pool = pool().await?;
     let row = db::get_generation(&pool, id).await?;
     let Some(r) = row.decode_response()? else {
-        bail!("generation {id} is {}: {}", row.status, row.error.unwrap_or_default());
+        bail!(
+            "generation {id} is {}: {}",
+            row.status,
+            row.error.unwrap_or_default()
+        );
     };
     let c = &r.context;
     println!("generation  {}", r.id);
     println!("prompt      {}", r.prompt);
     println!("genre       {}", c.genre);
     match r.qa.measured_tempo_bpm {
-        Some(m) => println!("tempo       {} bpm (measured from the drums: {m:.2} bpm)", c.tempo_bpm),
+        Some(m) => println!(
+            "tempo       {} bpm (measured from the drums: {m:.2} bpm)",
+            c.tempo_bpm
+        ),
         None => println!("tempo       {} bpm", c.tempo_bpm),
     }
     println!("key         {}", c.key);
-    println!("chords      {}", c.chord_symbols.iter().take(8).cloned().collect::<Vec<_>>().join(" "));
-    println!("duration    {:.2} s ({} bars of {}/4)", r.qa.duration_seconds, c.bars, c.beats_per_bar);
-    println!("format      {} Hz, {}-bit stereo", c.sample_rate, c.bit_depth);
-    println!("mix         peak {:.1} dBFS, rms {:.1} dBFS", r.mix.peak_dbfs, r.mix.rms_dbfs);
+    println!(
+        "chords      {}",
+        c.chord_symbols
+            .iter()
+            .take(8)
+            .cloned()
+            .collect::<Vec<_>>()
+            .join(" ")
+    );
+    println!(
+        "duration    {:.2} s ({} bars of {}/4)",
+        r.qa.duration_seconds, c.bars, c.beats_per_bar
+    );
+    println!(
+        "format      {} Hz, {}-bit stereo",
+        c.sample_rate, c.bit_depth
+    );
+    println!(
+        "mix         peak {:.1} dBFS, rms {:.1} dBFS",
+        r.mix.peak_dbfs, r.mix.rms_dbfs
+    );
     for note in &c.conflicts {
         println!("note        {note}");
     }
@@ -133,7 +157,12 @@ pub async fn summary(id: Ulid) -> anyhow::Result<ExitCode> {
     println!("  {:<10} {}", "mix", r.mix.audio.uri);
     for (t, out) in &r.tracks {
         let lock = if out.locked { " (locked)" } else { "" };
-        println!("  {:<10} {}{lock}  [{} events]", t.as_str(), out.audio.uri, out.events);
+        println!(
+            "  {:<10} {}{lock}  [{} events]",
+            t.as_str(),
+            out.audio.uri,
+            out.events
+        );
         for (ch, obj) in &out.channels {
             println!("    {:<8} {}", ch, obj.uri);
         }
@@ -147,7 +176,10 @@ pub async fn summary(id: Ulid) -> anyhow::Result<ExitCode> {
         .map(|s| format!("{} {:.3}s", s.stage, s.seconds))
         .collect();
     println!("timings     {}", stages.join(", "));
-    println!("total       {:.2} s on {} (attempt {})", r.generation_seconds, r.worker, r.attempt);
+    println!(
+        "total       {:.2} s on {} (attempt {})",
+        r.generation_seconds, r.worker, r.attempt
+    );
     Ok(ExitCode::SUCCESS)
 }
 

@@ -65,7 +65,10 @@ fn build_request(a: &SubmitArgs) -> anyhow::Result<GenerationRequest> {
             .split_once('=')
             .with_context(|| format!("--lock '{lock}': expected TRACK=URI"))?;
         let track = TrackType::parse(track).with_context(|| format!("--lock '{lock}'"))?;
-        if r.locked_tracks.insert(track.clone(), uri.to_string()).is_some() {
+        if r.locked_tracks
+            .insert(track.clone(), uri.to_string())
+            .is_some()
+        {
             bail!("--lock: track {track} is locked twice");
         }
     }
@@ -132,15 +135,35 @@ pub fn parse(prompt: &str, json: bool) -> anyhow::Result<ExitCode> {
             serde_json::to_string_pretty(&serde_json::json!({ "parsed": parsed, "context": ctx }))?
         );
     } else {
-        println!("genre     {}{}", ctx.genre, if parsed.genre_from_prompt { "" } else { " (default)" });
+        println!(
+            "genre     {}{}",
+            ctx.genre,
+            if parsed.genre_from_prompt {
+                ""
+            } else {
+                " (default)"
+            }
+        );
         println!("tempo     {} bpm", ctx.tempo_bpm);
         println!("key       {}", ctx.key);
         println!("duration  {} s ({} bars)", ctx.duration_seconds, ctx.bars);
-        println!("chords    {}", ctx.chord_symbols.iter().take(8).cloned().collect::<Vec<_>>().join(" "));
+        println!(
+            "chords    {}",
+            ctx.chord_symbols
+                .iter()
+                .take(8)
+                .cloned()
+                .collect::<Vec<_>>()
+                .join(" ")
+        );
         println!("moods     {}", parsed.moods.join(", "));
         println!("energy    {:.2}", ctx.energy);
         if !parsed.excluded_tracks.is_empty() {
-            let ex: Vec<String> = parsed.excluded_tracks.iter().map(|t| t.to_string()).collect();
+            let ex: Vec<String> = parsed
+                .excluded_tracks
+                .iter()
+                .map(|t| t.to_string())
+                .collect();
             println!("excluded  {}", ex.join(", "));
         }
         if !parsed.unknown_words.is_empty() {

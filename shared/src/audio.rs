@@ -183,7 +183,10 @@ mod tests {
 
     #[test]
     fn decodes_float_and_8_bit_and_rejects_garbage() {
-        for (fmt, bits) in [(hound::SampleFormat::Float, 32), (hound::SampleFormat::Int, 8)] {
+        for (fmt, bits) in [
+            (hound::SampleFormat::Float, 32),
+            (hound::SampleFormat::Int, 8),
+        ] {
             let spec = hound::WavSpec {
                 channels: 1,
                 sample_rate: 22_050,

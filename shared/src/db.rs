@@ -252,11 +252,14 @@ pub async fn record_failure(
 }
 
 pub async fn get_generation(pool: &PgPool, id: Ulid) -> Result<GenerationRow, DbError> {
-    let row: Option<RowTuple> =
-        sqlx::query_as(concat!("SELECT ", row_columns!(), " FROM generations WHERE id = $1"))
-            .bind(id.to_string())
-            .fetch_optional(pool)
-            .await?;
+    let row: Option<RowTuple> = sqlx::query_as(concat!(
+        "SELECT ",
+        row_columns!(),
+        " FROM generations WHERE id = $1"
+    ))
+    .bind(id.to_string())
+    .fetch_optional(pool)
+    .await?;
     row.map(row_from).ok_or(DbError::NotFound(id))
 }
 

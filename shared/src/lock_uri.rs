@@ -101,7 +101,8 @@ impl LockUri {
             let (id, track) = rest
                 .split_once('/')
                 .ok_or_else(|| LockUriError::Form(uri.to_string()))?;
-            let id = Ulid::from_string(id).map_err(|_| LockUriError::GenerationId(uri.to_string()))?;
+            let id =
+                Ulid::from_string(id).map_err(|_| LockUriError::GenerationId(uri.to_string()))?;
             let track = TrackType::parse(track).map_err(|source| LockUriError::Track {
                 uri: uri.to_string(),
                 source,
@@ -134,13 +135,19 @@ mod tests {
 
     #[test]
     fn parses_three_forms() {
-        assert!(matches!(LockUri::parse("s3://my-bucket/loops/a.wav"), Ok(LockUri::S3 { .. })));
+        assert!(matches!(
+            LockUri::parse("s3://my-bucket/loops/a.wav"),
+            Ok(LockUri::S3 { .. })
+        ));
         let id = Ulid::generate();
         assert!(matches!(
             LockUri::parse(&format!("gen:{id}/drums")),
             Ok(LockUri::Generation { .. })
         ));
-        assert!(matches!(LockUri::parse("uploads/a.wav"), Ok(LockUri::Store { .. })));
+        assert!(matches!(
+            LockUri::parse("uploads/a.wav"),
+            Ok(LockUri::Store { .. })
+        ));
     }
 
     #[test]

@@ -71,7 +71,9 @@ pub enum ValidationError {
         track: TrackType,
         source: LockUriError,
     },
-    #[error("track {0} is both locked and listed in 'tracks' to generate; a locked track is kept as is")]
+    #[error(
+        "track {0} is both locked and listed in 'tracks' to generate; a locked track is kept as is"
+    )]
     LockedAndRequested(TrackType),
     #[error("'tracks' is empty and nothing is locked: there is nothing to generate")]
     NoTracks,
@@ -162,12 +164,12 @@ impl GenerationRequest {
         self.locked_tracks
             .iter()
             .map(|(t, u)| {
-                LockUri::parse(u)
-                    .map(|l| (t.clone(), l))
-                    .map_err(|source| ValidationError::LockUri {
+                LockUri::parse(u).map(|l| (t.clone(), l)).map_err(|source| {
+                    ValidationError::LockUri {
                         track: t.clone(),
                         source,
-                    })
+                    }
+                })
             })
             .collect()
     }
@@ -186,20 +188,34 @@ mod tests {
     fn rejects_with_reasons() {
         let mut r = GenerationRequest::new("techno");
         r.tempo = Some(300.0);
-        assert_eq!(r.validate().unwrap_err().to_string(), "tempo 300 bpm is outside 40–240 bpm");
+        assert_eq!(
+            r.validate().unwrap_err().to_string(),
+            "tempo 300 bpm is outside 40–240 bpm"
+        );
 
         let mut r = GenerationRequest::new("techno");
         r.duration_seconds = Some(0.5);
         assert!(r.validate().unwrap_err().to_string().contains("duration"));
 
-        assert_eq!(GenerationRequest::new("  ").validate(), Err(ValidationError::EmptyPrompt));
+        assert_eq!(
+            GenerationRequest::new("  ").validate(),
+            Err(ValidationError::EmptyPrompt)
+        );
         let long = GenerationRequest::new("x".repeat(MAX_PROMPT_BYTES + 1));
-        assert!(matches!(long.validate(), Err(ValidationError::PromptTooLong(_))));
+        assert!(matches!(
+            long.validate(),
+            Err(ValidationError::PromptTooLong(_))
+        ));
 
         let mut r = GenerationRequest::new("techno");
         r.locked_tracks
             .insert(TrackType::parse("drums").unwrap(), "../x.wav".into());
-        assert!(r.validate().unwrap_err().to_string().starts_with("locked track drums"));
+        assert!(
+            r.validate()
+                .unwrap_err()
+                .to_string()
+                .starts_with("locked track drums")
+        );
 
         let mut r = GenerationRequest::new("techno");
         r.sample_rate = Some(22_050);

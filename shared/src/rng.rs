@@ -71,9 +71,15 @@ mod tests {
 
     #[test]
     fn same_seed_same_stream() {
-        let a: Vec<u32> = (0..8).scan(Rng::new(7, 1), |r, _| Some(r.next_u32())).collect();
-        let b: Vec<u32> = (0..8).scan(Rng::new(7, 1), |r, _| Some(r.next_u32())).collect();
-        let c: Vec<u32> = (0..8).scan(Rng::new(8, 1), |r, _| Some(r.next_u32())).collect();
+        let a: Vec<u32> = (0..8)
+            .scan(Rng::new(7, 1), |r, _| Some(r.next_u32()))
+            .collect();
+        let b: Vec<u32> = (0..8)
+            .scan(Rng::new(7, 1), |r, _| Some(r.next_u32()))
+            .collect();
+        let c: Vec<u32> = (0..8)
+            .scan(Rng::new(8, 1), |r, _| Some(r.next_u32()))
+            .collect();
         assert_eq!(a, b);
         assert_ne!(a, c);
     }

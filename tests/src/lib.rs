@@ -40,8 +40,8 @@ impl S3Server {
         for b in buckets {
             std::fs::create_dir_all(root.path().join(b))?;
         }
-        let fs = s3s_fs::FileSystem::new(root.path())
-            .map_err(|e| anyhow::anyhow!("s3s-fs: {e:?}"))?;
+        let fs =
+            s3s_fs::FileSystem::new(root.path()).map_err(|e| anyhow::anyhow!("s3s-fs: {e:?}"))?;
         let service = {
             let mut b = s3s::service::S3ServiceBuilder::new(fs);
             b.set_auth(s3s::auth::SimpleAuth::from_single(ACCESS_KEY, SECRET_KEY));
@@ -92,9 +92,13 @@ impl Drop for S3Server {
 
 /// A fresh database in the test cluster (`DATABASE_URL` names the cluster's admin database).
 pub async fn fresh_database() -> anyhow::Result<String> {
-    let admin = std::env::var("DATABASE_URL")
-        .context("DATABASE_URL must name a Postgres the tests may create databases in (ops/test.sh sets it)")?;
-    let name = format!("rg_test_{}", ulid::Ulid::generate().to_string().to_lowercase());
+    let admin = std::env::var("DATABASE_URL").context(
+        "DATABASE_URL must name a Postgres the tests may create databases in (ops/test.sh sets it)",
+    )?;
+    let name = format!(
+        "rg_test_{}",
+        ulid::Ulid::generate().to_string().to_lowercase()
+    );
     let pool = sqlx::PgPool::connect(&admin).await?;
     sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
         .execute(&pool)
@@ -142,7 +146,9 @@ impl Stack {
         let mut cmd = Command::new(bin("resonantgen"));
         self.env(&mut cmd);
         cmd.args(args).stdin(Stdio::null());
-        cmd.output().await.context("running resonantgen (build it first: cargo build --bins)")
+        cmd.output()
+            .await
+            .context("running resonantgen (build it first: cargo build --bins)")
     }
 
     /// Starts a worker process.
@@ -172,7 +178,11 @@ impl Stack {
             if row.status.is_terminal() {
                 return Ok(row);
             }
-            anyhow::ensure!(Instant::now() < deadline, "{id} still {} after {timeout:?}", row.status);
+            anyhow::ensure!(
+                Instant::now() < deadline,
+                "{id} still {} after {timeout:?}",
+                row.status
+            );
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
     }

@@ -56,11 +56,20 @@ pub async fn load(
     };
     let (bytes, sidecar) = match lock {
         LockUri::S3 { bucket, key } => (
-            store.get_s3(bucket, key, MAX_READ_BYTES).await.map_err(store_err)?,
+            store
+                .get_s3(bucket, key, MAX_READ_BYTES)
+                .await
+                .map_err(store_err)?,
             None,
         ),
-        LockUri::Store { key } => (store.get(key, MAX_READ_BYTES).await.map_err(store_err)?, None),
-        LockUri::Generation { id, track: source_track } => {
+        LockUri::Store { key } => (
+            store.get(key, MAX_READ_BYTES).await.map_err(store_err)?,
+            None,
+        ),
+        LockUri::Generation {
+            id,
+            track: source_track,
+        } => {
             let keys = GenerationKeys::new(*id);
             let bytes = store
                 .get(&keys.stem(source_track), MAX_READ_BYTES)

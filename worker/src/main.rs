@@ -18,7 +18,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 #[derive(Parser, Debug)]
-#[command(name = "resonantgen-worker", version, about = "ResonantGen render worker")]
+#[command(
+    name = "resonantgen-worker",
+    version,
+    about = "ResonantGen render worker"
+)]
 struct Args {
     /// Jobs rendered at the same time.
     #[arg(long, env = "RESONANTGEN_CONCURRENCY", default_value_t = 2)]
@@ -27,7 +31,11 @@ struct Args {
     #[arg(long)]
     drain: bool,
     /// Address for Prometheus `/metrics`, or `off`.
-    #[arg(long, env = "RESONANTGEN_METRICS_ADDR", default_value = "127.0.0.1:9464")]
+    #[arg(
+        long,
+        env = "RESONANTGEN_METRICS_ADDR",
+        default_value = "127.0.0.1:9464"
+    )]
     metrics_addr: String,
     /// Inference device: cpu or cuda.
     #[arg(long, env = "RESONANTGEN_DEVICE", default_value = "cpu")]
@@ -142,7 +150,11 @@ async fn main() -> anyhow::Result<()> {
             let backend = PostgresStorage::<GenerationJob>::new(&worker_pool)
                 .with_config(queue::storage_config(concurrency))
                 .with_pubsub();
-            let name = if run == 0 { name.clone() } else { format!("{name}-r{run}") };
+            let name = if run == 0 {
+                name.clone()
+            } else {
+                format!("{name}-r{run}")
+            };
             WorkerBuilder::new(name)
                 .backend(backend)
                 .data(pipeline.clone())

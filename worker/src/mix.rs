@@ -142,7 +142,9 @@ mod tests {
     #[test]
     fn limiter_holds_ceiling_and_passes_quiet_audio() {
         let sr = 44_100;
-        let mut loud: Vec<f32> = (0..sr * 2).map(|i| ((i / 2) as f32 * 0.05).sin() * 2.0).collect();
+        let mut loud: Vec<f32> = (0..sr * 2)
+            .map(|i| ((i / 2) as f32 * 0.05).sin() * 2.0)
+            .collect();
         limit(&mut loud, db(-1.0), sr as u32);
         assert!(loud.iter().all(|s| s.abs() <= db(-1.0) + 1e-6));
         let quiet: Vec<f32> = (0..sr).map(|i| (i as f32 * 0.05).sin() * 0.1).collect();
@@ -156,7 +158,11 @@ mod tests {
         let frames = 1000;
         let a = TrackType::parse("bass").unwrap();
         let b = TrackType::parse("melody").unwrap();
-        let sig = |f: f32| (0..frames * 2).map(|i| (i as f32 * f).sin() * 0.1).collect::<Vec<_>>();
+        let sig = |f: f32| {
+            (0..frames * 2)
+                .map(|i| (i as f32 * f).sin() * 0.1)
+                .collect::<Vec<_>>()
+        };
         let stems = BTreeMap::from([(a.clone(), sig(0.01)), (b.clone(), sig(0.03))]);
         let r = mix(stems, BTreeMap::new(), &BTreeMap::new(), frames, 44_100);
         for i in 0..frames * 2 {

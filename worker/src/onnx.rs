@@ -10,9 +10,7 @@ pub const ORT_VERSION: &str = "1.31.1";
 
 #[derive(Debug, thiserror::Error)]
 pub enum OnnxError {
-    #[error(
-        "ONNX Runtime library not found at {0} (run ops/setup-ort.sh, or set ORT_DYLIB_PATH)"
-    )]
+    #[error("ONNX Runtime library not found at {0} (run ops/setup-ort.sh, or set ORT_DYLIB_PATH)")]
     LibraryMissing(PathBuf),
     #[error("loading ONNX Runtime from {path}: {message}")]
     Load { path: PathBuf, message: String },
@@ -102,7 +100,11 @@ pub fn models_dir() -> PathBuf {
     std::env::var_os("RESONANTGEN_MODELS_DIR")
         .filter(|p| !p.is_empty())
         .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join("models"))
+        .unwrap_or_else(|| {
+            Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("..")
+                .join("models")
+        })
 }
 
 /// An ONNX session plus the manifest written beside it by the training script.

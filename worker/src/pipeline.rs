@@ -10,8 +10,7 @@ use resonantgen_shared::audio::{encode_wav, peak_dbfs, rms_dbfs};
 use resonantgen_shared::language::PromptParser;
 use resonantgen_shared::queue::GenerationJob;
 use resonantgen_shared::response::{
-    GenerationResponse, GenerationStatus, MixOutput, ObjectRef, QaReport, StageTiming,
-    TrackOutput,
+    GenerationResponse, GenerationStatus, MixOutput, ObjectRef, QaReport, StageTiming, TrackOutput,
 };
 use resonantgen_shared::rng::fnv1a;
 use resonantgen_shared::store::{GenerationKeys, ObjectStore};
@@ -76,16 +75,24 @@ fn fit_stereo(stem: &LockedStem, frames: usize) -> Vec<f32> {
 }
 
 impl Pipeline {
-    pub async fn run(&self, job: &GenerationJob, attempt: u32) -> Result<GenerationResponse, JobError> {
+    pub async fn run(
+        &self,
+        job: &GenerationJob,
+        attempt: u32,
+    ) -> Result<GenerationResponse, JobError> {
         let started = Instant::now();
         let req = &job.request;
         let keys = GenerationKeys::new(job.id);
-        let mut stages = Stages { timings: Vec::new() };
+        let mut stages = Stages {
+            timings: Vec::new(),
+        };
 
         // Language → context.
         let t = Instant::now();
         let parsed = PromptParser::parse(&req.prompt);
-        let seed = req.seed.unwrap_or_else(|| fnv1a(job.id.to_string().as_bytes()));
+        let seed = req
+            .seed
+            .unwrap_or_else(|| fnv1a(job.id.to_string().as_bytes()));
         let mut ctx = GenerationContext::resolve(req, &parsed, seed)
             .map_err(|e| JobError::Permanent(format!("invalid request: {e}")))?;
         let lock_uris = req
@@ -186,7 +193,9 @@ impl Pipeline {
         })
         .await?;
         if rendered.len() != parts.len() {
-            return Err(JobError::Permanent("internal error: a track failed to render".into()));
+            return Err(JobError::Permanent(
+                "internal error: a track failed to render".into(),
+            ));
         }
         stages.record("render", t);
 
@@ -207,12 +216,16 @@ impl Pipeline {
         for (track, stem) in &locked {
             stems.insert(track.clone(), fit_stereo(stem, frames));
         }
-        let mixed = blocking("mix", move || mix::mix(stems, channels, &is_locked, frames, sr)).await?;
+        let mixed = blocking("mix", move || {
+            mix::mix(stems, channels, &is_locked, frames, sr)
+        })
+        .await?;
         stages.record("mix", t);
 
         // QA on our own output.
         let t = Instant::now();
-        let drums_key = TrackType::parse("drums").map_err(|e| JobError::Permanent(e.to_string()))?;
+        let drums_key =
+            TrackType::parse("drums").map_err(|e| JobError::Permanent(e.to_string()))?;
         let measured_tempo = mixed
             .stems
             .get(&drums_key)
@@ -248,7 +261,8 @@ impl Pipeline {
                     out.push((keys_e.stem(track), wav(data, track.as_str())?));
                 }
             }
-            let drums = TrackType::parse("drums").map_err(|e| JobError::Permanent(e.to_string()))?;
+            let drums =
+                TrackType::parse("drums").map_err(|e| JobError::Permanent(e.to_string()))?;
             for (channel, data) in &mixed_e.channels {
                 out.push((keys_e.channel(&drums, channel), wav(data, channel)?));
             }
@@ -269,7 +283,9 @@ impl Pipeline {
             uploads.push((keys.stem(track), stem.bytes.clone()));
         }
         let stored = futures::future::join_all(
-            uploads.into_iter().map(|(key, bytes)| self.store.put_owned(key, bytes)),
+            uploads
+                .into_iter()
+                .map(|(key, bytes)| self.store.put_owned(key, bytes)),
         )
         .await;
         let mut objects: BTreeMap<String, ObjectRef> = BTreeMap::new();
@@ -310,7 +326,11 @@ impl Pipeline {
                 TrackOutput {
                     audio: take(&keys.stem(track))?,
                     channels,
-                    midi: if stem.is_none() { Some(take(&keys.midi(track))?) } else { None },
+                    midi: if stem.is_none() {
+                        Some(take(&keys.midi(track))?)
+                    } else {
+                        None
+                    },
                     duration_seconds: stem
                         .map(|s| s.pcm.frames() as f64 / f64::from(s.pcm.sample_rate))
                         .unwrap_or(ctx.duration_seconds),

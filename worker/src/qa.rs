@@ -18,10 +18,7 @@ pub fn estimate_tempo(stereo: &[f32], sample_rate: u32) -> Option<f64> {
             (1.0 + 1e4 * e / s.len() as f64).ln()
         })
         .collect();
-    let mut onset: Vec<f64> = energy
-        .windows(2)
-        .map(|w| (w[1] - w[0]).max(0.0))
-        .collect();
+    let mut onset: Vec<f64> = energy.windows(2).map(|w| (w[1] - w[0]).max(0.0)).collect();
     let mean = onset.iter().sum::<f64>() / onset.len() as f64;
     if mean <= 1e-9 {
         return None;
@@ -59,7 +56,11 @@ pub fn estimate_tempo(stereo: &[f32], sample_rate: u32) -> Option<f64> {
     let peak = search.max_by(|a, b| acf(*a).total_cmp(&acf(*b)))?;
     let (y0, y1, y2) = (acf(peak - 1), acf(peak), acf(peak + 1));
     let denom = y0 - 2.0 * y1 + y2;
-    let offset = if denom.abs() > 1e-12 { 0.5 * (y0 - y2) / denom } else { 0.0 };
+    let offset = if denom.abs() > 1e-12 {
+        0.5 * (y0 - y2) / denom
+    } else {
+        0.0
+    };
     let bar_lag = peak as f64 + offset.clamp(-0.5, 0.5);
     Some(60.0 * sr / (bar_lag / 4.0 * hop as f64))
 }

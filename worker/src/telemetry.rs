@@ -21,11 +21,26 @@ pub fn install(addr: SocketAddr) -> anyhow::Result<()> {
         .set_buckets(&buckets)?
         .install()?;
     metrics::describe_counter!(JOBS_TOTAL, "Generation jobs finished, by status");
-    metrics::describe_histogram!(JOB_DURATION, metrics::Unit::Seconds, "Wall time of a generation job");
-    metrics::describe_histogram!(STAGE_DURATION, metrics::Unit::Seconds, "Wall time of a pipeline stage");
+    metrics::describe_histogram!(
+        JOB_DURATION,
+        metrics::Unit::Seconds,
+        "Wall time of a generation job"
+    );
+    metrics::describe_histogram!(
+        STAGE_DURATION,
+        metrics::Unit::Seconds,
+        "Wall time of a pipeline stage"
+    );
     metrics::describe_gauge!(IN_FLIGHT, "Jobs running in this worker");
-    metrics::describe_gauge!(REALTIME_FACTOR, "Seconds of audio per second of wall time, last job");
-    metrics::describe_counter!(OBJECT_BYTES, metrics::Unit::Bytes, "Bytes moved to/from the object store");
+    metrics::describe_gauge!(
+        REALTIME_FACTOR,
+        "Seconds of audio per second of wall time, last job"
+    );
+    metrics::describe_counter!(
+        OBJECT_BYTES,
+        metrics::Unit::Bytes,
+        "Bytes moved to/from the object store"
+    );
     // Export the status series from the start so rates work before the first failure.
     for status in ["succeeded", "failed", "retried", "skipped"] {
         counter!(JOBS_TOTAL, "status" => status).absolute(0);

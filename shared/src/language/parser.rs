@@ -51,10 +51,10 @@ const MOODS: &[(&str, f32, Option<Mode>)] = &[
 const FILLER: &[&str] = &[
     "a", "an", "the", "with", "and", "at", "in", "of", "for", "to", "some", "track", "beat",
     "song", "music", "loop", "vibe", "vibes", "feel", "style", "bass", "drums", "melody",
-    "harmony", "key", "bpm", "tempo", "seconds", "second", "secs", "sec", "s", "minutes",
-    "minute", "min", "mins", "bars", "bar", "long", "please", "make", "me", "like", "that",
-    "is", "on", "by", "very", "really", "no", "without", "only", "just", "sound", "sounds",
-    "major", "minor", "kick", "synth", "pads", "pad", "chords",
+    "harmony", "key", "bpm", "tempo", "seconds", "second", "secs", "sec", "s", "minutes", "minute",
+    "min", "mins", "bars", "bar", "long", "please", "make", "me", "like", "that", "is", "on", "by",
+    "very", "really", "no", "without", "only", "just", "sound", "sounds", "major", "minor", "kick",
+    "synth", "pads", "pad", "chords",
 ];
 
 pub struct PromptParser;
@@ -129,7 +129,11 @@ fn find_genre(lower: &str) -> (&'static GenreProfile, bool, Vec<&'static str>) {
         " {} ",
         lower
             .chars()
-            .map(|c| if c.is_alphanumeric() || c == '&' || c == '-' { c } else { ' ' })
+            .map(|c| if c.is_alphanumeric() || c == '&' || c == '-' {
+                c
+            } else {
+                ' '
+            })
             .collect::<String>()
     );
     let mut best: Option<(&GenreProfile, &str)> = None;
@@ -346,9 +350,18 @@ mod tests {
 
     #[test]
     fn durations() {
-        assert_eq!(PromptParser::parse("45s of house").duration_seconds, Some(45.0));
-        assert_eq!(PromptParser::parse("2 minutes of trance").duration_seconds, Some(120.0));
-        assert_eq!(PromptParser::parse("1:30 ambient").duration_seconds, Some(90.0));
+        assert_eq!(
+            PromptParser::parse("45s of house").duration_seconds,
+            Some(45.0)
+        );
+        assert_eq!(
+            PromptParser::parse("2 minutes of trance").duration_seconds,
+            Some(120.0)
+        );
+        assert_eq!(
+            PromptParser::parse("1:30 ambient").duration_seconds,
+            Some(90.0)
+        );
         assert_eq!(PromptParser::parse("16 bars of techno").bars, Some(16));
         // "at 30 seconds" is a duration, not a tempo
         let p = PromptParser::parse("techno at 30 seconds");

@@ -53,7 +53,10 @@ mod tests {
         let drums = TrackType::parse("drums").unwrap();
         assert_eq!(k.mix(), format!("generations/{id}/mix.wav"));
         assert_eq!(k.stem(&drums), format!("generations/{id}/stems/drums.wav"));
-        assert_eq!(k.channel(&drums, "kick"), format!("generations/{id}/stems/drums/kick.wav"));
+        assert_eq!(
+            k.channel(&drums, "kick"),
+            format!("generations/{id}/stems/drums/kick.wav")
+        );
         assert_eq!(k.midi(&drums), format!("generations/{id}/midi/drums.mid"));
         assert_eq!(k.response(), format!("generations/{id}/response.json"));
     }

@@ -40,11 +40,17 @@ impl LocalStore {
     pub async fn put(&self, key: &str, bytes: &[u8]) -> Result<(), StoreError> {
         let path = self.root.join(key);
         if let Some(dir) = path.parent() {
-            tokio::fs::create_dir_all(dir).await.map_err(Self::io(dir))?;
+            tokio::fs::create_dir_all(dir)
+                .await
+                .map_err(Self::io(dir))?;
         }
         let tmp = path.with_extension(format!("tmp.{}", std::process::id()));
-        tokio::fs::write(&tmp, bytes).await.map_err(Self::io(&tmp))?;
-        tokio::fs::rename(&tmp, &path).await.map_err(Self::io(&path))?;
+        tokio::fs::write(&tmp, bytes)
+            .await
+            .map_err(Self::io(&tmp))?;
+        tokio::fs::rename(&tmp, &path)
+            .await
+            .map_err(Self::io(&path))?;
         Ok(())
     }
 

@@ -31,7 +31,8 @@ impl S3Settings {
         let Some(bucket) = env("RESONANTGEN_S3_BUCKET") else {
             return Ok(None);
         };
-        let missing = |v: &str| StoreError::Config(format!("RESONANTGEN_S3_BUCKET is set but {v} is not"));
+        let missing =
+            |v: &str| StoreError::Config(format!("RESONANTGEN_S3_BUCKET is set but {v} is not"));
         Ok(Some(S3Settings {
             bucket,
             endpoint: env("RESONANTGEN_S3_ENDPOINT")
@@ -121,7 +122,12 @@ impl S3Store {
         Ok(())
     }
 
-    pub async fn get(&self, bucket: &str, key: &str, max_bytes: u64) -> Result<Vec<u8>, StoreError> {
+    pub async fn get(
+        &self,
+        bucket: &str,
+        key: &str,
+        max_bytes: u64,
+    ) -> Result<Vec<u8>, StoreError> {
         let out = self
             .client
             .get_object()
@@ -130,9 +136,7 @@ impl S3Store {
             .send()
             .await
             .map_err(|e| {
-                let not_found = e
-                    .as_service_error()
-                    .is_some_and(|se| se.is_no_such_key())
+                let not_found = e.as_service_error().is_some_and(|se| se.is_no_such_key())
                     || e.raw_response().is_some_and(|r| r.status().as_u16() == 404);
                 if not_found {
                     StoreError::NotFound(format!("s3://{bucket}/{key}"))
@@ -185,7 +189,11 @@ impl S3Store {
                     key: prefix.to_string(),
                     message: sdk_message(&e),
                 })?;
-            out.extend(resp.contents().iter().filter_map(|o| o.key().map(str::to_string)));
+            out.extend(
+                resp.contents()
+                    .iter()
+                    .filter_map(|o| o.key().map(str::to_string)),
+            );
             match resp.next_continuation_token() {
                 Some(t) if resp.is_truncated().unwrap_or(false) => token = Some(t.to_string()),
                 _ => break,

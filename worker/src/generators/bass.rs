@@ -37,13 +37,21 @@ impl TrackGenerator for BassGen {
             match style {
                 BassStyle::Offbeat => {
                     if in_bar % 4 == 2 {
-                        let p = if in_bar == 14 && rng.chance(0.3) { root + 12 } else { root };
+                        let p = if in_bar == 14 && rng.chance(0.3) {
+                            root + 12
+                        } else {
+                            root
+                        };
                         onsets.push((step, p, 0.9));
                     }
                 }
                 BassStyle::Rolling => {
                     if !kick_here {
-                        let p = if in_bar % 4 == 3 && rng.chance(0.25) { root + 12 } else { root };
+                        let p = if in_bar % 4 == 3 && rng.chance(0.25) {
+                            root + 12
+                        } else {
+                            root
+                        };
                         onsets.push((step, p, if in_bar % 2 == 0 { 0.85 } else { 0.7 }));
                     }
                 }
@@ -60,7 +68,11 @@ impl TrackGenerator for BassGen {
                 }
                 BassStyle::Octave => {
                     if in_bar % 2 == 0 {
-                        let p = if (in_bar / 2) % 2 == 1 { root + 12 } else { root };
+                        let p = if (in_bar / 2) % 2 == 1 {
+                            root + 12
+                        } else {
+                            root
+                        };
                         onsets.push((step, p, if in_bar % 4 == 0 { 0.95 } else { 0.8 }));
                     }
                 }

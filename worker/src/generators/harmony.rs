@@ -122,7 +122,11 @@ mod tests {
             let v = voice_lead(&k.triad(d), &prev);
             assert_eq!(v.len(), 3);
             if !prev.is_empty() {
-                let moved: i32 = v.iter().zip(&prev).map(|(a, b)| (*a as i32 - *b as i32).abs()).sum();
+                let moved: i32 = v
+                    .iter()
+                    .zip(&prev)
+                    .map(|(a, b)| (*a as i32 - *b as i32).abs())
+                    .sum();
                 assert!(moved <= 7, "{prev:?} -> {v:?}");
             }
             for p in &v {

@@ -99,11 +99,19 @@ impl TrackGenerator for MelodyGen {
             if bar % 8 == 0 && bar > 0 {
                 motif = Motif::new(rng, sparse); // a new idea every 8 bars
             }
-            let m = if phrase_bar == 3 { motif.answer() } else { motif.clone() };
+            let m = if phrase_bar == 3 {
+                motif.answer()
+            } else {
+                motif.clone()
+            };
             let chord = ctx.chords[bar];
             // Start each statement on the chord's root degree, so the motif follows the harmony.
             let start_degree = i32::from(chord.degree) + if phrase_bar == 2 { 2 } else { 0 };
-            let start_degree = if start_degree > 5 { start_degree - 7 } else { start_degree };
+            let start_degree = if start_degree > 5 {
+                start_degree - 7
+            } else {
+                start_degree
+            };
             // Leave the first bar of a long piece to the rhythm section.
             if ctx.bars >= 8 && bar == 0 {
                 continue;
@@ -128,7 +136,11 @@ impl TrackGenerator for MelodyGen {
                 let next = m.rhythm.get(i + 1).copied().unwrap_or(16);
                 let gap = (next - s) as f64;
                 let last_of_phrase = phrase_bar == 3 && i + 1 == m.rhythm.len();
-                let dur = if last_of_phrase { gap.max(3.0) } else { gap.min(4.0) * 0.85 };
+                let dur = if last_of_phrase {
+                    gap.max(3.0)
+                } else {
+                    gap.min(4.0) * 0.85
+                };
                 notes.push(Note {
                     time: ctx.step_time(step),
                     duration: dur * step_s,

@@ -62,10 +62,17 @@ impl Groove {
     /// kick grid, so the bass still has a pulse to follow.
     pub fn default_for(ctx: &GenerationContext) -> Self {
         let total = ctx.total_steps();
-        let four = ctx.genre_profile().bass_style == resonantgen_shared::language::genre::BassStyle::Offbeat;
+        let four = ctx.genre_profile().bass_style
+            == resonantgen_shared::language::genre::BassStyle::Offbeat;
         Groove {
             kick: (0..total)
-                .map(|s| if four { s % 4 == 0 } else { s % 16 == 0 || s % 16 == 10 })
+                .map(|s| {
+                    if four {
+                        s % 4 == 0
+                    } else {
+                        s % 16 == 0 || s % 16 == 10
+                    }
+                })
                 .collect(),
             snare: (0..total).map(|s| s % 16 == 4 || s % 16 == 12).collect(),
         }
@@ -75,7 +82,10 @@ impl Groove {
 #[derive(Debug, thiserror::Error)]
 pub enum GenerateError {
     #[error("{track} model: {message}")]
-    Model { track: &'static str, message: String },
+    Model {
+        track: &'static str,
+        message: String,
+    },
 }
 
 /// Everything a generator may read.

@@ -77,7 +77,11 @@ fn clap(buf: &mut StereoBuf, start: usize, vel: f32, sr: f32, noise: &mut Noise)
             .filter(|o| t >= **o)
             .map(|o| (-(t - o) * 220.0).exp())
             .sum::<f32>();
-        let tail = if t > 0.022 { (-(t - 0.022) * 13.0).exp() * 0.6 } else { 0.0 };
+        let tail = if t > 0.022 {
+            (-(t - 0.022) * 13.0).exp() * 0.6
+        } else {
+            0.0
+        };
         let s = bp.bandpass(noise.next(), 1250.0, 1.4, sr) * (burst + tail) * vel * 1.1;
         buf.add(start + i, s * l, s * r);
     }

@@ -200,7 +200,12 @@ mod tests {
 
     #[test]
     fn envelope_shape() {
-        let e = Adsr { attack: 0.01, decay: 0.1, sustain: 0.5, release: 0.1 };
+        let e = Adsr {
+            attack: 0.01,
+            decay: 0.1,
+            sustain: 0.5,
+            release: 0.1,
+        };
         assert_eq!(e.level(0.0, 1.0), 0.0);
         assert!((e.level(0.01, 1.0) - 1.0).abs() < 1e-3);
         assert!((e.level(0.9, 1.0) - 0.5).abs() < 0.01);

@@ -43,7 +43,12 @@ pub fn bass(part: &Part, frames: usize, sr: f32, _rng: &mut Rng) -> StereoBuf {
             |n, t, osc| {
                 let hold = n.duration as f32;
                 let hz = midi_hz(f32::from(n.pitch)) * (1.0 + 0.25 * (-t * 30.0).exp());
-                let env = (-t * 1.1).exp() * if t > hold { (1.0 - (t - hold) / 0.05).max(0.0) } else { 1.0 };
+                let env = (-t * 1.1).exp()
+                    * if t > hold {
+                        (1.0 - (t - hold) / 0.05).max(0.0)
+                    } else {
+                        1.0
+                    };
                 let click_in = (t * sr / 64.0).min(1.0);
                 let s = saturate(osc.sine(hz, sr) * env * click_in, 2.0) * n.velocity * 0.8;
                 (s, s)
@@ -68,7 +73,10 @@ pub fn bass(part: &Part, frames: usize, sr: f32, _rng: &mut Rng) -> StereoBuf {
             let hz = midi_hz(f32::from(n.pitch));
             let cutoff = 140.0 + 1100.0 * n.velocity * (-t * 14.0).exp();
             let raw = saw.saw(hz, sr) * 0.55 + sub.sine(hz, sr) * 0.6;
-            let s = lp.lowpass(raw, cutoff, 0.9, sr) * env.level(t, n.duration as f32) * n.velocity * 0.75;
+            let s = lp.lowpass(raw, cutoff, 0.9, sr)
+                * env.level(t, n.duration as f32)
+                * n.velocity
+                * 0.75;
             let s = saturate(s, 1.3);
             (s, s)
         },
@@ -80,7 +88,12 @@ pub fn harmony(part: &Part, frames: usize, sr: f32, rng: &mut Rng) -> StereoBuf 
     let mut buf = StereoBuf::new(frames);
     match part.style.as_str() {
         "pad" => {
-            let env = Adsr { attack: 0.35, decay: 0.8, sustain: 0.8, release: 0.6 };
+            let env = Adsr {
+                attack: 0.35,
+                decay: 0.8,
+                sustain: 0.8,
+                release: 0.6,
+            };
             let seed = rng.next_u32();
             play(
                 &mut buf,
@@ -104,42 +117,76 @@ pub fn harmony(part: &Part, frames: usize, sr: f32, rng: &mut Rng) -> StereoBuf 
                     }
                     let cutoff = 900.0 + 1400.0 * n.velocity;
                     let e = env.level(t, n.duration as f32) * n.velocity * 0.16;
-                    (fl.lowpass(l, cutoff, 0.7, sr) * e, fr.lowpass(r, cutoff, 0.7, sr) * e)
+                    (
+                        fl.lowpass(l, cutoff, 0.7, sr) * e,
+                        fr.lowpass(r, cutoff, 0.7, sr) * e,
+                    )
                 },
             );
         }
         "stabs" => {
-            let env = Adsr { attack: 0.002, decay: 0.12, sustain: 0.3, release: 0.08 };
+            let env = Adsr {
+                attack: 0.002,
+                decay: 0.12,
+                sustain: 0.3,
+                release: 0.08,
+            };
             play(
                 &mut buf,
                 &part.notes,
                 sr,
                 env.release,
-                |n| (Osc::default(), Osc::with_phase(0.37), Svf::default(), pan(if n.pitch % 2 == 0 { -0.3 } else { 0.3 })),
+                |n| {
+                    (
+                        Osc::default(),
+                        Osc::with_phase(0.37),
+                        Svf::default(),
+                        pan(if n.pitch % 2 == 0 { -0.3 } else { 0.3 }),
+                    )
+                },
                 |n, t, (a, b, lp, (pl, pr))| {
                     let hz = midi_hz(f32::from(n.pitch));
                     let raw = a.saw(hz * 1.003, sr) + b.saw(hz * 0.997, sr);
                     let cutoff = 500.0 + 3500.0 * n.velocity * (-t * 16.0).exp();
-                    let s = lp.lowpass(raw, cutoff, 1.1, sr) * env.level(t, n.duration as f32) * n.velocity * 0.2;
+                    let s = lp.lowpass(raw, cutoff, 1.1, sr)
+                        * env.level(t, n.duration as f32)
+                        * n.velocity
+                        * 0.2;
                     (s * *pl, s * *pr)
                 },
             );
         }
         _ => {
             // FM electric piano: bright attack that mellows as the modulation index decays.
-            let env = Adsr { attack: 0.002, decay: 1.2, sustain: 0.25, release: 0.25 };
+            let env = Adsr {
+                attack: 0.002,
+                decay: 1.2,
+                sustain: 0.25,
+                release: 0.25,
+            };
             play(
                 &mut buf,
                 &part.notes,
                 sr,
                 env.release,
-                |n| (Osc::default(), Osc::default(), pan((f32::from(n.pitch) - 60.0) / 24.0)),
+                |n| {
+                    (
+                        Osc::default(),
+                        Osc::default(),
+                        pan((f32::from(n.pitch) - 60.0) / 24.0),
+                    )
+                },
                 |n, t, (car, modu, (pl, pr))| {
                     let hz = midi_hz(f32::from(n.pitch));
                     let index = (0.25 + 1.1 * n.velocity) * (-t * 3.5).exp();
                     let m = modu.sine(hz, sr) * index;
-                    let tine = (-t * 30.0).exp() * 0.15 * (2.0 * std::f32::consts::PI * hz * 7.0 * t).sin();
-                    let s = (car.sine_pm(hz, sr, m * 0.5) + tine) * env.level(t, n.duration as f32) * n.velocity * 0.28;
+                    let tine = (-t * 30.0).exp()
+                        * 0.15
+                        * (2.0 * std::f32::consts::PI * hz * 7.0 * t).sin();
+                    let s = (car.sine_pm(hz, sr, m * 0.5) + tine)
+                        * env.level(t, n.duration as f32)
+                        * n.velocity
+                        * 0.28;
                     (s * *pl, s * *pr)
                 },
             );
@@ -152,9 +199,24 @@ pub fn lead(part: &Part, frames: usize, sr: f32, step_seconds: f32, _rng: &mut R
     let mut dry = StereoBuf::new(frames);
     let style = part.style.clone();
     let env = match style.as_str() {
-        "pluck" => Adsr { attack: 0.002, decay: 0.25, sustain: 0.0, release: 0.08 },
-        "bell" => Adsr { attack: 0.002, decay: 0.9, sustain: 0.1, release: 0.3 },
-        _ => Adsr { attack: 0.01, decay: 0.3, sustain: 0.7, release: 0.08 },
+        "pluck" => Adsr {
+            attack: 0.002,
+            decay: 0.25,
+            sustain: 0.0,
+            release: 0.08,
+        },
+        "bell" => Adsr {
+            attack: 0.002,
+            decay: 0.9,
+            sustain: 0.1,
+            release: 0.3,
+        },
+        _ => Adsr {
+            attack: 0.01,
+            decay: 0.3,
+            sustain: 0.7,
+            release: 0.08,
+        },
     };
     play(
         &mut dry,
@@ -164,11 +226,17 @@ pub fn lead(part: &Part, frames: usize, sr: f32, step_seconds: f32, _rng: &mut R
         |_| (Osc::default(), Osc::default(), Svf::default()),
         |n, t, (a, b, lp)| {
             let hz = midi_hz(f32::from(n.pitch));
-            let vibrato = 1.0 + 0.004 * (t * 5.5 * std::f32::consts::TAU).sin() * (t * 2.0).min(1.0);
+            let vibrato =
+                1.0 + 0.004 * (t * 5.5 * std::f32::consts::TAU).sin() * (t * 2.0).min(1.0);
             let s = match style.as_str() {
                 "pluck" => {
                     let raw = a.saw(hz, sr) + 0.5 * b.square(hz * 0.5, sr);
-                    lp.lowpass(raw, 400.0 + 5000.0 * n.velocity * (-t * 22.0).exp(), 0.9, sr)
+                    lp.lowpass(
+                        raw,
+                        400.0 + 5000.0 * n.velocity * (-t * 22.0).exp(),
+                        0.9,
+                        sr,
+                    )
                 }
                 "square" => lp.lowpass(a.square(hz * vibrato, sr), 3200.0, 0.7, sr),
                 "bell" => {

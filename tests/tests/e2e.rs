@@ -1,0 +1,342 @@
+//! The end-to-end path through real components: CLI → Postgres queue → worker process →
+//! ONNX → stems + mix in S3 (s3s-fs over HTTP) → response row.
+
+use resonantgen_e2e::{Stack, submit};
+use resonantgen_shared::audio::decode_wav;
+use resonantgen_shared::response::GenerationResponse;
+use resonantgen_shared::store::{GenerationKeys, MAX_READ_BYTES};
+use resonantgen_shared::{GenerationStatus, TrackType};
+use std::time::Duration;
+
+const WAIT: Duration = Duration::from_secs(180);
+
+fn drums() -> TrackType {
+    TrackType::parse("drums").unwrap()
+}
+
+async fn response_of(stack: &Stack, id: &str) -> GenerationResponse {
+    let row = stack.wait_terminal(id, WAIT).await.unwrap();
+    assert_eq!(
+        row.status,
+        GenerationStatus::Succeeded,
+        "error: {:?}",
+        row.error
+    );
+    row.decode_response().unwrap().expect("response")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn submit_render_store_record() {
+    let stack = Stack::start().await.unwrap();
+    let id = submit(
+        &stack,
+        &[
+            "dark techno with driving bass at 128 bpm",
+            "--duration",
+            "8",
+            "--seed",
+            "7",
+        ],
+    )
+    .await
+    .unwrap();
+    let worker = stack.worker(&["--drain", "--concurrency", "2"]).unwrap();
+    let resp = response_of(&stack, &id).await;
+    worker.wait(WAIT).await.unwrap();
+
+    // Every object of the layout is in S3.
+    let store = stack.store();
+    let keys = GenerationKeys::new(resp.id);
+    let listed = store.list(&format!("{}/", keys.prefix())).await.unwrap();
+    let mut expected = vec![keys.mix(), keys.response()];
+    for t in TrackType::all() {
+        expected.push(keys.stem(&t));
+        expected.push(keys.midi(&t));
+    }
+    for ch in ["kick", "snare", "clap", "hats", "perc"] {
+        expected.push(keys.channel(&drums(), ch));
+    }
+    expected.sort();
+    assert_eq!(listed, expected);
+
+    // Right length and tempo, real audio in every stem.
+    assert_eq!(resp.context.tempo_bpm, 128.0);
+    assert_eq!(resp.context.genre, "techno");
+    for key in listed.iter().filter(|k| k.ends_with(".wav")) {
+        let pcm = decode_wav(&store.get(key, MAX_READ_BYTES).await.unwrap()).unwrap();
+        assert_eq!(pcm.frames(), 8 * 44_100, "{key}");
+        assert_eq!(pcm.channels, 2);
+        let peak = pcm.samples.iter().fold(0.0f32, |m, s| m.max(s.abs()));
+        assert!(peak > 0.01, "{key} is silent");
+        assert!(peak <= 0.9, "{key} peaks at {peak}");
+    }
+    let measured = resp.qa.measured_tempo_bpm.expect("tempo measured");
+    assert!(
+        (measured - 128.0).abs() / 128.0 < 0.01,
+        "measured {measured}"
+    );
+    assert!(resp.qa.flags.is_empty(), "{:?}", resp.qa.flags);
+    assert!(resp.models.contains_key("drumgen"));
+    let stage_names: Vec<&str> = resp.timings.iter().map(|s| s.stage.as_str()).collect();
+    for s in ["parse", "generate", "render", "mix", "encode", "upload"] {
+        assert!(stage_names.contains(&s), "{stage_names:?}");
+    }
+    // The stored response.json is the row's response.
+    let json = store.get(&keys.response(), MAX_READ_BYTES).await.unwrap();
+    let stored: GenerationResponse = serde_json::from_slice(&json).unwrap();
+    assert_eq!(stored.id, resp.id);
+
+    // `fetch` downloads the same layout.
+    let out = tempfile::tempdir().unwrap();
+    let fetched = stack
+        .cli(&["fetch", &id, "-o", out.path().to_str().unwrap()])
+        .await
+        .unwrap();
+    assert!(
+        fetched.status.success(),
+        "{}",
+        String::from_utf8_lossy(&fetched.stderr)
+    );
+    assert!(out.path().join("stems/drums/kick.wav").is_file());
+    assert!(out.path().join("midi/bass.mid").is_file());
+    assert!(out.path().join("mix.wav").is_file());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn locked_stems_stay_bit_identical() {
+    let stack = Stack::start().await.unwrap();
+    let store = stack.store();
+
+    // A foreign loop: 24-bit mono at 48 kHz, uploaded by the user.
+    let loop_wav = {
+        let spec = hound::WavSpec {
+            channels: 1,
+            sample_rate: 48_000,
+            bits_per_sample: 24,
+            sample_format: hound::SampleFormat::Int,
+        };
+        let mut c = std::io::Cursor::new(Vec::new());
+        let mut w = hound::WavWriter::new(&mut c, spec).unwrap();
+        for i in 0..48_000 * 4 {
+            let t = (i % 24_000) as f32 / 48_000.0;
+            let v = (2.0 * std::f32::consts::PI * 55.0 * t).sin() * (-t * 8.0).exp() * 0.7;
+            w.write_sample((v * 8_388_607.0) as i32).unwrap();
+        }
+        w.finalize().unwrap();
+        c.into_inner()
+    };
+    store
+        .put("uploads/loop.wav", loop_wav.clone())
+        .await
+        .unwrap();
+
+    let first = submit(
+        &stack,
+        &[
+            "house groove",
+            "--duration",
+            "4",
+            "--lock",
+            "drums=uploads/loop.wav",
+        ],
+    )
+    .await
+    .unwrap();
+    let worker = stack.worker(&["--concurrency", "2"]).unwrap();
+    let resp = response_of(&stack, &first).await;
+    let keys = GenerationKeys::new(resp.id);
+    let kept = store
+        .get(&keys.stem(&drums()), MAX_READ_BYTES)
+        .await
+        .unwrap();
+    assert_eq!(kept, loop_wav, "locked stem must be byte-identical");
+    let d = &resp.tracks[&drums()];
+    assert!(d.locked);
+    assert_eq!(d.source.as_deref(), Some("uploads/loop.wav"));
+    assert_eq!(
+        resp.context.sample_rate, 48_000,
+        "output follows the locked stem's rate"
+    );
+    assert!(resp.tracks[&TrackType::parse("bass").unwrap()].events > 0);
+
+    // Lock the bass of that generation: same bytes, and its tempo/key/chords are adopted.
+    let bass = TrackType::parse("bass").unwrap();
+    let second = submit(
+        &stack,
+        &[
+            "trance at 140 bpm",
+            "--duration",
+            "4",
+            "--lock",
+            &format!("bass=gen:{first}/bass"),
+        ],
+    )
+    .await
+    .unwrap();
+    let resp2 = response_of(&stack, &second).await;
+    worker.stop().await.unwrap();
+    let a = store.get(&keys.stem(&bass), MAX_READ_BYTES).await.unwrap();
+    let b = store
+        .get(&GenerationKeys::new(resp2.id).stem(&bass), MAX_READ_BYTES)
+        .await
+        .unwrap();
+    assert_eq!(a, b);
+    assert_eq!(resp2.context.key, resp.context.key);
+    assert_eq!(
+        resp2.context.chords[..resp.context.chords.len()],
+        resp.context.chords[..]
+    );
+    assert!(
+        resp2.tracks[&drums()].events > 0,
+        "drums are generated this time"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn invalid_requests_are_rejected_at_submit() {
+    let stack = Stack::start().await.unwrap();
+    for (args, reason) in [
+        (
+            vec!["submit", "techno", "--tempo", "300"],
+            "tempo 300 bpm is outside 40–240 bpm",
+        ),
+        (
+            vec!["submit", "techno", "--duration", "0.2"],
+            "duration 0.2 s is outside",
+        ),
+        (
+            vec!["submit", "techno", "--lock", "drums=../etc/passwd"],
+            "'.' or '..' segment",
+        ),
+        (
+            vec!["submit", "techno", "--lock", "kazoo=uploads/a.wav"],
+            "unknown track 'kazoo'",
+        ),
+        (
+            vec!["submit", "techno", "--key", "H major"],
+            "cannot read key 'H major'",
+        ),
+        (vec!["submit", "   "], "prompt is empty"),
+    ] {
+        let out = stack.cli(&args).await.unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{args:?} was accepted");
+        assert!(stderr.contains(reason), "{args:?}: {stderr}");
+    }
+    let (rows,): (i64,) = sqlx::query_as("SELECT count(*) FROM generations")
+        .fetch_one(&stack.pool)
+        .await
+        .unwrap();
+    let (jobs,): (i64,) = sqlx::query_as("SELECT count(*) FROM apalis.jobs")
+        .fetch_one(&stack.pool)
+        .await
+        .unwrap();
+    assert_eq!((rows, jobs), (0, 0), "nothing may be enqueued");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn missing_locked_object_fails_once_with_reason() {
+    let stack = Stack::start().await.unwrap();
+    let id = submit(
+        &stack,
+        &[
+            "techno",
+            "--duration",
+            "2",
+            "--lock",
+            "drums=uploads/missing.wav",
+        ],
+    )
+    .await
+    .unwrap();
+    let foreign = submit(
+        &stack,
+        &[
+            "techno",
+            "--duration",
+            "2",
+            "--lock",
+            "drums=s3://other-bucket/loop.wav",
+        ],
+    )
+    .await
+    .unwrap();
+    let worker = stack.worker(&["--drain"]).unwrap();
+    let row = stack.wait_terminal(&id, WAIT).await.unwrap();
+    let row2 = stack.wait_terminal(&foreign, WAIT).await.unwrap();
+    worker.wait(WAIT).await.unwrap();
+    assert_eq!(row.status, GenerationStatus::Failed);
+    let err = row.error.unwrap_or_default();
+    assert!(
+        err.contains("uploads/missing.wav") && err.contains("does not exist"),
+        "{err}"
+    );
+    assert_eq!(row.attempts, 1, "a missing object is not retried");
+    assert_eq!(row2.status, GenerationStatus::Failed);
+    assert!(row2.error.unwrap_or_default().contains("allow-list"));
+    let (status, attempts): (String, i32) =
+        sqlx::query_as("SELECT status, attempts FROM apalis.jobs WHERE id = $1")
+            .bind(&id)
+            .fetch_one(&stack.pool)
+            .await
+            .unwrap();
+    assert_eq!((status.as_str(), attempts), ("Killed", 1));
+    // No partial outputs are visible as success.
+    let listed = stack
+        .store()
+        .list(&format!("generations/{id}/"))
+        .await
+        .unwrap();
+    assert!(listed.is_empty(), "{listed:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rerun_of_same_job_leaves_one_row_and_same_objects() {
+    let stack = Stack::start().await.unwrap();
+    let id = submit(&stack, &["lofi hip hop in D dorian", "--duration", "3"])
+        .await
+        .unwrap();
+    let worker = stack.worker(&["--drain"]).unwrap();
+    let first = response_of(&stack, &id).await;
+    worker.wait(WAIT).await.unwrap();
+    let store = stack.store();
+    let prefix = format!("generations/{id}/");
+    let keys_before = store.list(&prefix).await.unwrap();
+    let mix_before = store
+        .get(&GenerationKeys::new(first.id).mix(), MAX_READ_BYTES)
+        .await
+        .unwrap();
+
+    // Simulate a crash after the uploads but before the ack: the row is still running and
+    // apalis hands the same task out again.
+    sqlx::query("UPDATE generations SET status = 'running', response = NULL WHERE id = $1")
+        .bind(&id)
+        .execute(&stack.pool)
+        .await
+        .unwrap();
+    sqlx::query(
+        "UPDATE apalis.jobs SET status = 'Pending', done_at = NULL, lock_by = NULL WHERE id = $1",
+    )
+    .bind(&id)
+    .execute(&stack.pool)
+    .await
+    .unwrap();
+    let worker = stack.worker(&["--drain"]).unwrap();
+    let second = response_of(&stack, &id).await;
+    worker.wait(WAIT).await.unwrap();
+
+    let (rows,): (i64,) = sqlx::query_as("SELECT count(*) FROM generations WHERE id = $1")
+        .bind(&id)
+        .fetch_one(&stack.pool)
+        .await
+        .unwrap();
+    assert_eq!(rows, 1);
+    assert_eq!(store.list(&prefix).await.unwrap(), keys_before);
+    assert_eq!(second.attempt, 2);
+    // Same request, same seed: the re-run writes the very same audio.
+    let mix_after = store
+        .get(&GenerationKeys::new(second.id).mix(), MAX_READ_BYTES)
+        .await
+        .unwrap();
+    assert_eq!(mix_before, mix_after);
+}
