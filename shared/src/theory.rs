@@ -140,7 +140,7 @@ impl Key {
 
     pub fn tonic_name(&self) -> &'static str {
         // Flat keys read better with flat names (F major, Bb minor, ...).
-        let flat_tonics = [5u8, 10, 3, 8, 1, 6];
+        let flat_tonics = [5u8, 10, 3, 8, 1];
         let relative_major = if self.mode.is_minor() {
             (self.tonic + 3) % 12
         } else {

@@ -25,28 +25,28 @@ pub const REGISTRY: &[TrackSpec] = &[
         channels: &["kick", "snare", "clap", "hats", "perc"],
         order: 0,
         band_hz: (30.0, 16000.0),
-        gain_db: 0.0,
+        gain_db: -3.0,
     },
     TrackSpec {
         name: "bass",
         channels: &[],
         order: 1,
         band_hz: (30.0, 400.0),
-        gain_db: -2.0,
+        gain_db: 0.0,
     },
     TrackSpec {
         name: "harmony",
         channels: &[],
         order: 2,
         band_hz: (200.0, 5000.0),
-        gain_db: -7.0,
+        gain_db: -1.0,
     },
     TrackSpec {
         name: "melody",
         channels: &[],
         order: 3,
         band_hz: (400.0, 8000.0),
-        gain_db: -5.0,
+        gain_db: -4.0,
     },
 ];
 

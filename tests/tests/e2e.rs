@@ -67,7 +67,10 @@ async fn submit_render_store_record() {
         assert_eq!(pcm.frames(), 8 * 44_100, "{key}");
         assert_eq!(pcm.channels, 2);
         let peak = pcm.samples.iter().fold(0.0f32, |m, s| m.max(s.abs()));
-        assert!(peak > 0.01, "{key} is silent");
+        // A drum channel may rest for a whole take (no clap in this groove); stems may not.
+        let channel = key.contains("/stems/drums/");
+        let essential = !channel || key.ends_with("kick.wav") || key.ends_with("hats.wav");
+        assert!(!essential || peak > 0.01, "{key} is silent");
         assert!(peak <= 0.9, "{key} peaks at {peak}");
     }
     let measured = resp.qa.measured_tempo_bpm.expect("tempo measured");

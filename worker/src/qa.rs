@@ -18,51 +18,79 @@ pub fn estimate_tempo(stereo: &[f32], sample_rate: u32) -> Option<f64> {
             (1.0 + 1e4 * e / s.len() as f64).ln()
         })
         .collect();
-    let mut onset: Vec<f64> = energy.windows(2).map(|w| (w[1] - w[0]).max(0.0)).collect();
+    let rise: Vec<f64> = energy.windows(2).map(|w| (w[1] - w[0]).max(0.0)).collect();
+    // A little smoothing widens the onset peaks so lags between hop boundaries still match.
+    let kernel = [1.0, 2.0, 3.0, 2.0, 1.0];
+    let mut onset: Vec<f64> = (0..rise.len())
+        .map(|i| {
+            kernel
+                .iter()
+                .enumerate()
+                .filter_map(|(k, w)| {
+                    (i + k)
+                        .checked_sub(2)
+                        .and_then(|j| rise.get(j))
+                        .map(|x| x * w)
+                })
+                .sum::<f64>()
+                / 9.0
+        })
+        .collect();
     let mean = onset.iter().sum::<f64>() / onset.len() as f64;
     if mean <= 1e-9 {
         return None;
     }
     onset.iter_mut().for_each(|x| *x -= mean);
-    let acf = |lag: usize| -> f64 {
-        if lag >= onset.len() {
-            return 0.0;
-        }
-        onset[..onset.len() - lag]
-            .iter()
-            .zip(&onset[lag..])
-            .map(|(a, b)| a * b)
-            .sum::<f64>()
-            / (onset.len() - lag) as f64
-    };
     let sr = f64::from(sample_rate);
     let lag_of = |bpm: f64| 60.0 * sr / (bpm * hop as f64);
-    let (lo, hi) = (lag_of(240.0).floor() as usize, lag_of(40.0).ceil() as usize);
-    // Beat period: autocorrelation weighted by a broad prior around 120 bpm, which settles
-    // octave ambiguity the way listeners do.
-    let mut best = (0usize, f64::MIN);
-    for lag in lo.max(1)..=hi {
-        let bpm = 60.0 * sr / (lag as f64 * hop as f64);
-        let prior = (-0.5 * ((bpm / 120.0).log2() / 1.0).powi(2)).exp();
-        let score = (acf(lag) + 0.5 * acf(2 * lag)) * prior;
+    let (lo, hi) = (lag_of(240.0), lag_of(40.0));
+    let max_lag = ((hi * 4.0).ceil() as usize + 2).min(onset.len().saturating_sub(1));
+    let acf_int: Vec<f64> = (0..=max_lag)
+        .map(|lag| {
+            onset[..onset.len() - lag]
+                .iter()
+                .zip(&onset[lag..])
+                .map(|(a, b)| a * b)
+                .sum::<f64>()
+                / (onset.len() - lag) as f64
+        })
+        .collect();
+    // Autocorrelation at a fractional lag (linear interpolation).
+    let acf = |lag: f64| -> f64 {
+        let i = lag.floor() as usize;
+        match (acf_int.get(i), acf_int.get(i + 1)) {
+            (Some(a), Some(b)) => a + (b - a) * (lag - i as f64),
+            _ => 0.0,
+        }
+    };
+    // Beat period: a comb over beat, half-bar and bar lags (a groove repeats every bar even
+    // when its beats are syncopated), weighted by a broad prior around 120 bpm that settles
+    // octave ambiguity the way listeners do. Candidates on a quarter-hop grid.
+    let mut best = (0.0f64, f64::MIN);
+    let mut lag = lo.max(1.0);
+    while lag <= hi {
+        let bpm = 60.0 * sr / (lag * hop as f64);
+        let prior = (-0.5 * ((bpm / 120.0).log2() / 1.5).powi(2)).exp();
+        let score = (acf(lag) + acf(2.0 * lag) + acf(4.0 * lag)) * prior;
         if score > best.1 {
             best = (lag, score);
         }
+        lag += 0.25;
     }
-    let beat = best.0 as f64;
-    // Refine on the bar (4 beats) peak with parabolic interpolation: 4× the resolution.
-    let bar = (beat * 4.0).round() as usize;
-    let search = (bar.saturating_sub(3)..=bar + 3).filter(|l| *l + 1 < onset.len() && *l > 1);
-    let peak = search.max_by(|a, b| acf(*a).total_cmp(&acf(*b)))?;
-    let (y0, y1, y2) = (acf(peak - 1), acf(peak), acf(peak + 1));
-    let denom = y0 - 2.0 * y1 + y2;
-    let offset = if denom.abs() > 1e-12 {
-        0.5 * (y0 - y2) / denom
-    } else {
-        0.0
-    };
-    let bar_lag = peak as f64 + offset.clamp(-0.5, 0.5);
-    Some(60.0 * sr / (bar_lag / 4.0 * hop as f64))
+    if best.0 <= 0.0 {
+        return None;
+    }
+    // Refine on the bar (4 beats) peak: search ±1.5 hops on a fine grid.
+    let bar = best.0 * 4.0;
+    let mut peak = (bar, acf(bar));
+    let mut x = bar - 1.5;
+    while x <= bar + 1.5 {
+        if acf(x) > peak.1 {
+            peak = (x, acf(x));
+        }
+        x += 0.05;
+    }
+    Some(60.0 * sr / (peak.0 / 4.0 * hop as f64))
 }
 
 /// Relative tempo error, allowing for half/double-time readings.
