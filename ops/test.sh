@@ -12,6 +12,8 @@ ensure_postgres
 cd "$ROOT"
 say "checking formatting"
 cargo fmt --all -- --check
+say "linting"
+cargo clippy --workspace --all-targets -q -- -D warnings
 say "building"
 cargo build --workspace --bins --tests -q
 say "testing"

@@ -108,25 +108,25 @@ impl GenerationRequest {
         if self.prompt.trim().is_empty() {
             return Err(ValidationError::EmptyPrompt);
         }
-        if let Some(d) = self.duration_seconds {
-            if !(MIN_DURATION_SECONDS..=MAX_DURATION_SECONDS).contains(&d) {
-                return Err(ValidationError::Duration(d));
-            }
+        if let Some(d) = self.duration_seconds
+            && !(MIN_DURATION_SECONDS..=MAX_DURATION_SECONDS).contains(&d)
+        {
+            return Err(ValidationError::Duration(d));
         }
-        if let Some(t) = self.tempo {
-            if !(MIN_TEMPO..=MAX_TEMPO).contains(&t) {
-                return Err(ValidationError::Tempo(t));
-            }
+        if let Some(t) = self.tempo
+            && !(MIN_TEMPO..=MAX_TEMPO).contains(&t)
+        {
+            return Err(ValidationError::Tempo(t));
         }
-        if let Some(sr) = self.sample_rate {
-            if !SAMPLE_RATES.contains(&sr) {
-                return Err(ValidationError::SampleRate(sr));
-            }
+        if let Some(sr) = self.sample_rate
+            && !SAMPLE_RATES.contains(&sr)
+        {
+            return Err(ValidationError::SampleRate(sr));
         }
-        if let Some(b) = self.bit_depth {
-            if !BIT_DEPTHS.contains(&b) {
-                return Err(ValidationError::BitDepth(b));
-            }
+        if let Some(b) = self.bit_depth
+            && !BIT_DEPTHS.contains(&b)
+        {
+            return Err(ValidationError::BitDepth(b));
         }
         if let Some(k) = &self.key {
             Key::parse(k)?;
@@ -151,10 +151,10 @@ impl GenerationRequest {
                 return Err(ValidationError::NoTracks);
             }
         }
-        if let Some(k) = &self.idempotency_key {
-            if k.is_empty() || k.len() > MAX_IDEMPOTENCY_KEY_BYTES {
-                return Err(ValidationError::IdempotencyKey);
-            }
+        if let Some(k) = &self.idempotency_key
+            && (k.is_empty() || k.len() > MAX_IDEMPOTENCY_KEY_BYTES)
+        {
+            return Err(ValidationError::IdempotencyKey);
         }
         Ok(())
     }

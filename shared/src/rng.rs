@@ -49,7 +49,7 @@ impl Rng {
         if n == 0 {
             0
         } else {
-            (self.next_u32() as u64 * n as u64 >> 32) as usize
+            ((self.next_u32() as u64 * n as u64) >> 32) as usize
         }
     }
 

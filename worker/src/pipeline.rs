@@ -117,16 +117,16 @@ impl Pipeline {
             }
         }
         for stem in locked.values() {
-            if let Some(sidecar) = &stem.sidecar {
-                if let Some(note) = locks::adopt_sidecar(
+            if let Some(sidecar) = &stem.sidecar
+                && let Some(note) = locks::adopt_sidecar(
                     &mut ctx,
                     sidecar,
                     req.tempo.is_some(),
                     req.key.is_some(),
                     &stem.source,
-                ) {
-                    ctx.conflicts.push(note);
-                }
+                )
+            {
+                ctx.conflicts.push(note);
             }
             if stem.pcm.sample_rate != ctx.sample_rate {
                 if req.sample_rate.is_none() && [44_100, 48_000].contains(&stem.pcm.sample_rate) {

@@ -160,24 +160,26 @@ fn find_tempo(tokens: &[String], consumed: &mut [bool]) -> Option<f64> {
             return Some(n);
         }
         // "128 bpm"
-        if t == "bpm" && i > 0 {
-            if let Ok(n) = tokens[i - 1].parse::<f64>() {
-                consumed[i - 1] = true;
-                consumed[i] = true;
-                return Some(n);
-            }
+        if t == "bpm"
+            && i > 0
+            && let Ok(n) = tokens[i - 1].parse::<f64>()
+        {
+            consumed[i - 1] = true;
+            consumed[i] = true;
+            return Some(n);
         }
         // "tempo 128", "at 128"
         if (t == "tempo" || t == "at") && i + 1 < tokens.len() {
             let next_is_unit = tokens
                 .get(i + 2)
                 .is_some_and(|u| is_duration_unit(u) || u == "bars" || u == "bar");
-            if let Ok(n) = tokens[i + 1].parse::<f64>() {
-                if !next_is_unit && (40.0..=300.0).contains(&n) {
-                    consumed[i] = true;
-                    consumed[i + 1] = true;
-                    return Some(n);
-                }
+            if let Ok(n) = tokens[i + 1].parse::<f64>()
+                && !next_is_unit
+                && (40.0..=300.0).contains(&n)
+            {
+                consumed[i] = true;
+                consumed[i + 1] = true;
+                return Some(n);
             }
         }
     }
@@ -205,32 +207,33 @@ fn find_duration(tokens: &[String], consumed: &mut [bool]) -> (Option<f64>, Opti
             continue;
         }
         // "1:30"
-        if let Some((m, s)) = t.split_once(':') {
-            if let (Ok(m), Ok(s)) = (m.parse::<u32>(), s.parse::<u32>()) {
-                consumed[i] = true;
-                return (Some(f64::from(m * 60 + s)), None);
-            }
+        if let Some((m, s)) = t.split_once(':')
+            && let (Ok(m), Ok(s)) = (m.parse::<u32>(), s.parse::<u32>())
+        {
+            consumed[i] = true;
+            return (Some(f64::from(m * 60 + s)), None);
         }
         // "45s", "2min"
         let split = t.find(|c: char| c.is_alphabetic()).unwrap_or(t.len());
-        if split > 0 && split < t.len() {
-            if let (Ok(n), Some(u)) = (t[..split].parse::<f64>(), unit_seconds(&t[split..])) {
+        if split > 0
+            && split < t.len()
+            && let (Ok(n), Some(u)) = (t[..split].parse::<f64>(), unit_seconds(&t[split..]))
+        {
+            consumed[i] = true;
+            return (Some(n * u), None);
+        }
+        if let Ok(n) = t.parse::<f64>()
+            && let Some(next) = tokens.get(i + 1)
+        {
+            if let Some(u) = unit_seconds(next) {
                 consumed[i] = true;
+                consumed[i + 1] = true;
                 return (Some(n * u), None);
             }
-        }
-        if let Ok(n) = t.parse::<f64>() {
-            if let Some(next) = tokens.get(i + 1) {
-                if let Some(u) = unit_seconds(next) {
-                    consumed[i] = true;
-                    consumed[i + 1] = true;
-                    return (Some(n * u), None);
-                }
-                if next == "bar" || next == "bars" {
-                    consumed[i] = true;
-                    consumed[i + 1] = true;
-                    return (None, Some(n as u32));
-                }
+            if next == "bar" || next == "bars" {
+                consumed[i] = true;
+                consumed[i + 1] = true;
+                return (None, Some(n as u32));
             }
         }
     }
@@ -245,30 +248,27 @@ fn find_key(tokens: &[String], consumed: &mut [bool]) -> Option<Key> {
             continue;
         }
         if let Some(next) = tokens.get(i + 1) {
-            if let Some(mode) = Mode::parse(next) {
-                if let Some(pc) = parse_pitch_class(note) {
-                    consumed[i] = true;
-                    consumed[i + 1] = true;
-                    return Some(Key::new(pc, mode));
-                }
+            if let Some(mode) = Mode::parse(next)
+                && let Some(pc) = parse_pitch_class(note)
+            {
+                consumed[i] = true;
+                consumed[i + 1] = true;
+                return Some(Key::new(pc, mode));
             }
             if let (Some(mode), true) = (
                 tokens.get(i + 2).and_then(|m| Mode::parse(m)),
                 next == "sharp" || next == "flat",
-            ) {
-                if let Some(pc) = parse_pitch_class(&format!("{note}{next}")) {
-                    consumed[i..=i + 2].iter_mut().for_each(|c| *c = true);
-                    return Some(Key::new(pc, mode));
-                }
+            ) && let Some(pc) = parse_pitch_class(&format!("{note}{next}"))
+            {
+                consumed[i..=i + 2].iter_mut().for_each(|c| *c = true);
+                return Some(Key::new(pc, mode));
             }
         }
         // "in Am", "key of C#m": compact forms only after "in"/"of" so "a" or "b" alone is not a key
         let after_marker = i > 0 && (tokens[i - 1] == "in" || tokens[i - 1] == "of");
-        if after_marker {
-            if let Ok(k) = Key::parse(note) {
-                consumed[i] = true;
-                return Some(k);
-            }
+        if after_marker && let Ok(k) = Key::parse(note) {
+            consumed[i] = true;
+            return Some(k);
         }
     }
     None
@@ -283,20 +283,22 @@ fn find_exclusions(tokens: &[String], consumed: &mut [bool]) -> Vec<TrackType> {
     let track_at = |i: usize| tokens.get(i).and_then(|t| TrackType::parse(t).ok());
     for i in 0..tokens.len() {
         let t = tokens[i].as_str();
-        if (t == "no" || t == "without") && track_at(i + 1).is_some() {
-            if let Some(tr) = track_at(i + 1) {
-                consumed[i] = true;
-                consumed[i + 1] = true;
-                out.push(tr);
-            }
+        if (t == "no" || t == "without")
+            && track_at(i + 1).is_some()
+            && let Some(tr) = track_at(i + 1)
+        {
+            consumed[i] = true;
+            consumed[i + 1] = true;
+            out.push(tr);
         }
         // "drums only"
-        if t == "only" && i > 0 {
-            if let Some(keep) = track_at(i - 1) {
-                consumed[i] = true;
-                consumed[i - 1] = true;
-                out.extend(TrackType::all().into_iter().filter(|x| *x != keep));
-            }
+        if t == "only"
+            && i > 0
+            && let Some(keep) = track_at(i - 1)
+        {
+            consumed[i] = true;
+            consumed[i - 1] = true;
+            out.extend(TrackType::all().into_iter().filter(|x| *x != keep));
         }
     }
     out.sort();

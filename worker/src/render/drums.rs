@@ -58,7 +58,7 @@ fn snare(buf: &mut StereoBuf, start: usize, vel: f32, sr: f32, noise: &mut Noise
     for i in 0..len {
         let t = i as f32 / sr;
         let tone = osc.sine(190.0 - 20.0 * (-t * 40.0).exp(), sr) * (-t * 22.0).exp() * 0.45;
-        let n = noise.next();
+        let n = noise.sample();
         let rattle = hp.highpass(n, 1400.0, 0.7, sr) * 0.6 + bp.bandpass(n, 4500.0, 1.2, sr) * 0.4;
         let s = (tone + rattle * (-t * 15.0).exp() * 0.7) * vel * 0.7;
         buf.add(start + i, s, s);
@@ -82,7 +82,7 @@ fn clap(buf: &mut StereoBuf, start: usize, vel: f32, sr: f32, noise: &mut Noise)
         } else {
             0.0
         };
-        let s = bp.bandpass(noise.next(), 1250.0, 1.4, sr) * (burst + tail) * vel * 1.1;
+        let s = bp.bandpass(noise.sample(), 1250.0, 1.4, sr) * (burst + tail) * vel * 1.1;
         buf.add(start + i, s * l, s * r);
     }
 }
@@ -101,7 +101,7 @@ fn hat(buf: &mut StereoBuf, start: usize, vel: f32, sr: f32, noise: &mut Noise, 
             .map(|(o, f)| o.square(f * 1.7, sr))
             .sum::<f32>()
             / 6.0;
-        let x = noise.next() * 0.7 + metal * 0.5;
+        let x = noise.sample() * 0.7 + metal * 0.5;
         let s = hp.highpass(x, 7500.0, 0.8, sr) * (-t / decay).exp() * vel * 0.45;
         buf.add(start + i, s * l, s * r);
     }
@@ -115,7 +115,7 @@ fn perc(buf: &mut StereoBuf, start: usize, vel: f32, sr: f32, noise: &mut Noise)
     for i in 0..len {
         let t = i as f32 / sr;
         let tone = osc.sine(1650.0, sr) * (-t * 45.0).exp();
-        let click = bp.bandpass(noise.next(), 3200.0, 2.0, sr) * (-t * 120.0).exp();
+        let click = bp.bandpass(noise.sample(), 3200.0, 2.0, sr) * (-t * 120.0).exp();
         let s = (tone * 0.4 + click * 0.5) * vel * 0.6;
         buf.add(start + i, s * l, s * r);
     }

@@ -156,7 +156,7 @@ impl Adsr {
 pub struct Noise(pub resonantgen_shared::rng::Rng);
 
 impl Noise {
-    pub fn next(&mut self) -> f32 {
+    pub fn sample(&mut self) -> f32 {
         self.0.bipolar()
     }
 }
