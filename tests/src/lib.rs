@@ -155,10 +155,10 @@ impl Stack {
     pub fn worker(&self, args: &[&str]) -> anyhow::Result<Worker> {
         let mut cmd = Command::new(bin("resonantgen-worker"));
         self.env(&mut cmd);
-        cmd.args(["--metrics-addr", "off"])
-            .args(args)
-            .stdin(Stdio::null())
-            .kill_on_drop(true);
+        if !args.contains(&"--metrics-addr") {
+            cmd.args(["--metrics-addr", "off"]);
+        }
+        cmd.args(args).stdin(Stdio::null()).kill_on_drop(true);
         let child = cmd
             .spawn()
             .context("starting resonantgen-worker (build it first: cargo build --bins)")?;
@@ -207,6 +207,29 @@ impl Worker {
     pub async fn wait(mut self, timeout: Duration) -> anyhow::Result<std::process::ExitStatus> {
         Ok(tokio::time::timeout(timeout, self.child.wait()).await??)
     }
+}
+
+/// A loopback port that was free a moment ago.
+pub fn free_port() -> anyhow::Result<u16> {
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port())
+}
+
+/// GET over plain HTTP/1.0 on loopback; returns the body.
+pub async fn http_get(addr: &str, path: &str) -> anyhow::Result<String> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut s = tokio::net::TcpStream::connect(addr).await?;
+    s.write_all(format!("GET {path} HTTP/1.0\r\nHost: {addr}\r\n\r\n").as_bytes())
+        .await?;
+    let mut buf = String::new();
+    s.read_to_string(&mut buf).await?;
+    let (head, body) = buf.split_once("\r\n\r\n").context("no HTTP header end")?;
+    anyhow::ensure!(
+        head.starts_with("HTTP/1.") && head.contains(" 200 "),
+        "{head}"
+    );
+    Ok(body.to_string())
 }
 
 /// Submits through the CLI and returns the id.

@@ -1,7 +1,7 @@
 //! The end-to-end path through real components: CLI → Postgres queue → worker process →
 //! ONNX → stems + mix in S3 (s3s-fs over HTTP) → response row.
 
-use resonantgen_e2e::{Stack, submit};
+use resonantgen_e2e::{Stack, free_port, http_get, submit};
 use resonantgen_shared::audio::decode_wav;
 use resonantgen_shared::response::GenerationResponse;
 use resonantgen_shared::store::{GenerationKeys, MAX_READ_BYTES};
@@ -40,9 +40,26 @@ async fn submit_render_store_record() {
     )
     .await
     .unwrap();
-    let worker = stack.worker(&["--drain", "--concurrency", "2"]).unwrap();
+    let metrics_addr = format!("127.0.0.1:{}", free_port().unwrap());
+    let worker = stack
+        .worker(&["--concurrency", "2", "--metrics-addr", &metrics_addr])
+        .unwrap();
     let resp = response_of(&stack, &id).await;
-    worker.wait(WAIT).await.unwrap();
+
+    // The worker's Prometheus endpoint counts the job and times its stages.
+    let metrics = http_get(&metrics_addr, "/metrics").await.unwrap();
+    assert!(
+        metrics.contains("resonantgen_jobs_total{status=\"succeeded\"} 1"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("resonantgen_job_duration_seconds_count 1"),
+        "{metrics}"
+    );
+    assert!(metrics.contains("resonantgen_stage_duration_seconds_bucket{stage=\"render\""));
+    assert!(metrics.contains("resonantgen_object_bytes_total{direction=\"upload\"}"));
+    // SIGTERM: a graceful exit.
+    assert!(worker.stop().await.unwrap().success());
 
     // Every object of the layout is in S3.
     let store = stack.store();
