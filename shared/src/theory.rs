@@ -138,19 +138,31 @@ impl Key {
         }
     }
 
-    pub fn tonic_name(&self) -> &'static str {
-        // Flat keys read better with flat names (F major, Bb minor, ...).
-        let flat_tonics = [5u8, 10, 3, 8, 1];
-        let relative_major = if self.mode.is_minor() {
-            (self.tonic + 3) % 12
+    /// Whether the key signature has flats (F, Bb, Eb, Ab, Db major and their relatives).
+    pub fn uses_flats(&self) -> bool {
+        // The major key sharing this key's signature: the tonic minus the mode's offset
+        // from ionian, i.e. the pitch class whose major scale equals this scale.
+        let ionian = Mode::Major.intervals();
+        let scale = self.scale();
+        let relative_major = (0..12u8)
+            .find(|t| {
+                let s: Vec<u8> = ionian.iter().map(|i| (t + i) % 12).collect();
+                scale.iter().all(|p| s.contains(p))
+            })
+            .unwrap_or(self.tonic);
+        [5u8, 10, 3, 8, 1].contains(&relative_major)
+    }
+
+    fn names(&self) -> [&'static str; 12] {
+        if self.uses_flats() {
+            FLAT_NAMES
         } else {
-            self.tonic
-        };
-        if flat_tonics.contains(&relative_major) {
-            FLAT_NAMES[self.tonic as usize]
-        } else {
-            SHARP_NAMES[self.tonic as usize]
+            SHARP_NAMES
         }
+    }
+
+    pub fn tonic_name(&self) -> &'static str {
+        self.names()[self.tonic as usize]
     }
 
     /// Pitch classes of the scale, degree 1 first.
@@ -231,11 +243,7 @@ impl Chord {
     }
 
     pub fn symbol(&self, key: &Key) -> String {
-        let names = if key.tonic_name().contains('b') || key.tonic_name() == "F" {
-            FLAT_NAMES
-        } else {
-            SHARP_NAMES
-        };
+        let names = key.names();
         let suffix = match self.quality {
             ChordQuality::Major => "",
             ChordQuality::Minor => "m",
@@ -274,6 +282,17 @@ mod tests {
         let k = Key::parse("A minor").unwrap();
         let symbols: Vec<String> = (0..7).map(|d| k.triad(d).symbol(&k)).collect();
         assert_eq!(symbols, ["Am", "Bdim", "C", "Dm", "Em", "F", "G"]);
+    }
+
+    #[test]
+    fn chords_spelled_by_key_signature() {
+        let c = Key::parse("C minor").unwrap();
+        let symbols: Vec<String> = (0..7).map(|d| c.triad(d).symbol(&c)).collect();
+        assert_eq!(symbols, ["Cm", "Ddim", "Eb", "Fm", "Gm", "Ab", "Bb"]);
+        let d = Key::parse("D dorian").unwrap();
+        assert_eq!(d.triad(2).symbol(&d), "F");
+        let e = Key::parse("E major").unwrap();
+        assert_eq!(e.triad(2).symbol(&e), "G#m");
     }
 
     #[test]

@@ -70,8 +70,8 @@ pub fn estimate_tempo(stereo: &[f32], sample_rate: u32) -> Option<f64> {
     let mut lag = lo.max(1.0);
     while lag <= hi {
         let bpm = 60.0 * sr / (lag * hop as f64);
-        let prior = (-0.5 * ((bpm / 120.0).log2() / 1.5).powi(2)).exp();
-        let score = (acf(lag) + acf(2.0 * lag) + acf(4.0 * lag)) * prior;
+        let prior = (-0.5 * ((bpm / 120.0).log2() / 1.0).powi(2)).exp();
+        let score = (acf(lag) + 0.5 * acf(2.0 * lag) + 0.25 * acf(4.0 * lag)) * prior;
         if score > best.1 {
             best = (lag, score);
         }
