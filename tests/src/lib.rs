@@ -16,14 +16,14 @@ pub const ACCESS_KEY: &str = "resonantgen-test";
 pub const SECRET_KEY: &str = "resonantgen-test-secret";
 pub const BUCKET: &str = "resonantgen-test";
 
-/// Folder of the built binaries (target/debug), next to this test executable's `deps/`.
+/// A built binary of the workspace: beside this executable, or one level up from a test
+/// executable in `target/<profile>/deps/`.
 pub fn bin(name: &str) -> PathBuf {
     let exe = std::env::current_exe().unwrap_or_default();
-    let dir = exe
-        .parent()
-        .and_then(|p| p.parent())
-        .map(PathBuf::from)
-        .unwrap_or_default();
+    let mut dir = exe.parent().map(PathBuf::from).unwrap_or_default();
+    if dir.file_name().is_some_and(|n| n == "deps") {
+        dir.pop();
+    }
     dir.join(name)
 }
 
