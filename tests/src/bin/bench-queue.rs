@@ -16,6 +16,18 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
     sorted[i.min(sorted.len() - 1)]
 }
 
+/// One Markdown table row of a sorted sample.
+fn row(label: &str, sorted: &[f64], decimals: usize) {
+    println!(
+        "| {label} | {} | {:.d$} | {:.d$} | {:.d$} |",
+        sorted.len(),
+        percentile(sorted, 0.5),
+        percentile(sorted, 0.95),
+        sorted[sorted.len() - 1],
+        d = decimals
+    );
+}
+
 async fn timings(stack: &Stack, ids: &[ulid::Ulid]) -> anyhow::Result<(Vec<f64>, Vec<f64>)> {
     let mut pickup = Vec::new();
     let mut total = Vec::new();
@@ -75,26 +87,8 @@ async fn main() -> anyhow::Result<()> {
     let (pickup_full, total_full) = timings(&stack, &full).await?;
     println!("| measure | n | p50 | p95 | max |");
     println!("|---|---|---|---|---|");
-    println!(
-        "| pick-up latency, idle worker (ms) | {} | {:.1} | {:.1} | {:.1} |",
-        pickup.len(),
-        percentile(&pickup, 0.5),
-        percentile(&pickup, 0.95),
-        pickup[pickup.len() - 1]
-    );
-    println!(
-        "| pick-up latency before a 30 s request (ms) | {} | {:.1} | {:.1} | {:.1} |",
-        pickup_full.len(),
-        percentile(&pickup_full, 0.5),
-        percentile(&pickup_full, 0.95),
-        pickup_full[pickup_full.len() - 1]
-    );
-    println!(
-        "| submit → response row, 30 s 4-stem request (s) | {} | {:.2} | {:.2} | {:.2} |",
-        total_full.len(),
-        percentile(&total_full, 0.5),
-        percentile(&total_full, 0.95),
-        total_full[total_full.len() - 1]
-    );
+    row("pick-up latency, idle worker (ms)", &pickup, 1);
+    row("pick-up latency before a 30 s request (ms)", &pickup_full, 1);
+    row("submit → response row, 30 s 4-stem request (s)", &total_full, 2);
     Ok(())
 }
