@@ -75,7 +75,7 @@ impl GenerationContext {
             (None, Some(p)) => p,
             (None, None) => Key::new(
                 genre.tonic,
-                PromptParser::mood_mode(parsed).unwrap_or(genre.mode),
+                PromptParser::mood_mode(parsed).unwrap_or(genre.mode()),
             ),
         };
 

@@ -150,7 +150,9 @@ impl Key {
                 scale.iter().all(|p| s.contains(p))
             })
             .unwrap_or(self.tonic);
+        // Six accidentals either way: minor keys read as flats (Eb minor), major as sharps (F#).
         [5u8, 10, 3, 8, 1].contains(&relative_major)
+            || (relative_major == 6 && self.mode.is_minor())
     }
 
     fn names(&self) -> [&'static str; 12] {

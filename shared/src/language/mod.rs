@@ -4,6 +4,7 @@
 
 pub mod genre;
 pub mod parser;
+pub mod vocabulary;
 
 pub use genre::{GenreProfile, genre_by_name};
-pub use parser::{ParsedPrompt, PromptParser};
+pub use parser::{InstrumentDescriptor, ParsedPrompt, PromptParser};

@@ -88,7 +88,15 @@ async fn main() -> anyhow::Result<()> {
     println!("| measure | n | p50 | p95 | max |");
     println!("|---|---|---|---|---|");
     row("pick-up latency, idle worker (ms)", &pickup, 1);
-    row("pick-up latency before a 30 s request (ms)", &pickup_full, 1);
-    row("submit → response row, 30 s 4-stem request (s)", &total_full, 2);
+    row(
+        "pick-up latency before a 30 s request (ms)",
+        &pickup_full,
+        1,
+    );
+    row(
+        "submit → response row, 30 s 4-stem request (s)",
+        &total_full,
+        2,
+    );
     Ok(())
 }
