@@ -4,9 +4,9 @@
 use crate::cli::pool;
 use anyhow::{Context, bail};
 use clap::Args;
-use resonantgen_shared::language::PromptParser;
+use resonantgen_shared::language::{Mapped, PromptParser, mapper};
 use resonantgen_shared::queue::{self, Submitted};
-use resonantgen_shared::{GenerationContext, GenerationRequest, GenerationStatus, TrackType};
+use resonantgen_shared::{GenerationRequest, GenerationStatus, TrackType};
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -124,51 +124,94 @@ pub async fn run(a: SubmitArgs) -> anyhow::Result<ExitCode> {
     })
 }
 
-/// `resonantgen parse`: the parsed prompt and the context it resolves to.
+/// `resonantgen parse`: what the language layer understood — the parsed prompt, the musical
+/// intent per track and the context it maps to (conflicts included). Enqueues nothing.
 pub fn parse(prompt: &str, json: bool) -> anyhow::Result<ExitCode> {
     let request = GenerationRequest::new(prompt);
+    if let Err(e) = request.validate() {
+        bail!("prompt rejected: {e}");
+    }
     let parsed = PromptParser::parse(prompt);
-    let ctx = GenerationContext::resolve(&request, &parsed, 0)?;
+    let Mapped {
+        context: ctx,
+        intent,
+    } = mapper::map(&request, &parsed, 0)?;
     if json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&serde_json::json!({ "parsed": parsed, "context": ctx }))?
-        );
+        let out = serde_json::json!({ "parsed": parsed, "intent": intent, "context": ctx });
+        println!("{}", serde_json::to_string_pretty(&out)?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    let genres = if parsed.genres.len() > 1 {
+        format!(" (named: {})", parsed.genres.join(", "))
     } else {
-        println!(
-            "genre     {}{}",
-            ctx.genre,
-            if parsed.genre_from_prompt {
-                ""
-            } else {
-                " (default)"
-            }
-        );
-        println!("tempo     {} bpm", ctx.tempo_bpm);
-        println!("key       {}", ctx.key);
-        println!("duration  {} s ({} bars)", ctx.duration_seconds, ctx.bars);
-        println!(
-            "chords    {}",
-            ctx.chord_symbols
-                .iter()
-                .take(8)
-                .cloned()
-                .collect::<Vec<_>>()
-                .join(" ")
-        );
-        println!("moods     {}", parsed.moods.join(", "));
-        println!("energy    {:.2}", ctx.energy);
-        if !parsed.excluded_tracks.is_empty() {
-            let ex: Vec<String> = parsed
-                .excluded_tracks
-                .iter()
-                .map(|t| t.to_string())
-                .collect();
-            println!("excluded  {}", ex.join(", "));
+        String::new()
+    };
+    println!(
+        "genre       {}{}{genres}",
+        ctx.genre,
+        if parsed.genre_from_prompt {
+            ""
+        } else {
+            " (default)"
         }
-        if !parsed.unknown_words.is_empty() {
-            println!("not understood: {}", parsed.unknown_words.join(", "));
+    );
+    let tempo_src = match (&parsed.tempo_bpm, &parsed.tempo_word) {
+        (Some(_), _) => "from the prompt".to_string(),
+        (None, Some(w)) => format!("'{w}' for {}", ctx.genre),
+        _ => "genre default".to_string(),
+    };
+    println!("tempo       {} bpm ({tempo_src})", ctx.tempo_bpm);
+    println!(
+        "key         {}{}",
+        ctx.key,
+        if parsed.key.is_some() {
+            ""
+        } else {
+            " (genre/mood default)"
         }
+    );
+    println!("duration    {} s ({} bars)", ctx.duration_seconds, ctx.bars);
+    println!(
+        "chords      {}",
+        ctx.chord_symbols
+            .iter()
+            .take(8)
+            .cloned()
+            .collect::<Vec<_>>()
+            .join(" ")
+    );
+    println!("moods       {}", parsed.moods.join(", "));
+    println!("energy      {:.2}", ctx.energy);
+    if !parsed.excluded_tracks.is_empty() {
+        let ex: Vec<String> = parsed
+            .excluded_tracks
+            .iter()
+            .map(|t| t.to_string())
+            .collect();
+        println!("excluded    {}", ex.join(", "));
+    }
+    if !parsed.structure.is_empty() {
+        println!("structure   {}", parsed.structure.join(", "));
+    }
+    println!("mix fx      {}", intent.mix_processing.join(", "));
+    for (track, t) in &intent.tracks {
+        println!(
+            "{:<11} {} / {} / notes {}–{} / density {:.2} / humanize {:.2} / fx {}",
+            track.as_str(),
+            t.pattern,
+            t.instrument,
+            t.register.0,
+            t.register.1,
+            t.density,
+            t.humanize,
+            t.processing.join("+")
+        );
+    }
+    for c in &ctx.conflicts {
+        println!("note        {c}");
+    }
+    if !parsed.unknown_words.is_empty() {
+        println!("not understood: {}", parsed.unknown_words.join(", "));
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -1,10 +1,9 @@
 //! GenerationContext: the musical facts every generator reads — tempo, key, chords per bar,
 //! groove, energy, arrangement length, output format — resolved from the request, the prompt
-//! and the genre's defaults. Rule: an explicit request parameter beats the prompt, the prompt
-//! beats the genre default, and every override of a prompt value is reported as a conflict.
+//! and the genre's defaults by `language::mapper` (which documents the rule).
 
-use crate::language::{GenreProfile, ParsedPrompt, PromptParser, genre_by_name};
-use crate::request::{DEFAULT_DURATION_SECONDS, GenerationRequest};
+use crate::language::{GenreProfile, ParsedPrompt, genre_by_name};
+use crate::request::GenerationRequest;
 use crate::theory::{Chord, Key};
 use serde::{Deserialize, Serialize};
 
@@ -41,86 +40,14 @@ pub enum ContextError {
 }
 
 impl GenerationContext {
-    /// Resolves the context for a request whose prompt was parsed into `parsed`.
+    /// Resolves the context for a request whose prompt was parsed into `parsed` (see
+    /// `language::mapper` for the rule).
     pub fn resolve(
         request: &GenerationRequest,
         parsed: &ParsedPrompt,
         seed: u64,
     ) -> Result<Self, ContextError> {
-        let genre: &GenreProfile = genre_by_name(&parsed.genre)
-            .ok_or_else(|| ContextError::UnknownGenre(parsed.genre.clone()))?;
-        let mut conflicts = Vec::new();
-
-        let tempo_bpm = match (request.tempo, parsed.tempo_bpm) {
-            (Some(r), Some(p)) if (r - p).abs() > f64::EPSILON => {
-                conflicts.push(format!(
-                    "tempo: request says {r} bpm, prompt says {p} bpm; using the request"
-                ));
-                r
-            }
-            (Some(r), _) => r,
-            (None, Some(p)) => p.clamp(40.0, 240.0),
-            (None, None) => genre.tempo.1,
-        };
-
-        let requested_key = request.key.as_deref().map(Key::parse).transpose()?;
-        let key = match (requested_key, parsed.key) {
-            (Some(r), Some(p)) if r != p => {
-                conflicts.push(format!(
-                    "key: request says {r}, prompt says {p}; using the request"
-                ));
-                r
-            }
-            (Some(r), _) => r,
-            (None, Some(p)) => p,
-            (None, None) => Key::new(
-                genre.tonic,
-                PromptParser::mood_mode(parsed).unwrap_or(genre.mode()),
-            ),
-        };
-
-        let beats_per_bar = 4;
-        let bar_seconds = 60.0 / tempo_bpm * f64::from(beats_per_bar);
-        let prompt_duration = parsed
-            .duration_seconds
-            .or(parsed.bars.map(|b| f64::from(b) * bar_seconds));
-        let duration_seconds = match (request.duration_seconds, prompt_duration) {
-            (Some(r), Some(p)) if (r - p).abs() > 1e-6 => {
-                conflicts.push(format!(
-                    "duration: request says {r} s, prompt says {p:.2} s; using the request"
-                ));
-                r
-            }
-            (Some(r), _) => r,
-            (None, Some(p)) => p.clamp(
-                crate::request::MIN_DURATION_SECONDS,
-                crate::request::MAX_DURATION_SECONDS,
-            ),
-            (None, None) => DEFAULT_DURATION_SECONDS,
-        };
-        let bars = (duration_seconds / bar_seconds - 1e-9).ceil().max(1.0) as u32;
-
-        let chords: Vec<Chord> = (0..bars as usize)
-            .map(|b| key.triad(genre.progression[b % genre.progression.len()]))
-            .collect();
-        let chord_symbols = chords.iter().map(|c| c.symbol(&key)).collect();
-
-        Ok(GenerationContext {
-            genre: genre.name.to_string(),
-            tempo_bpm,
-            key,
-            beats_per_bar,
-            duration_seconds,
-            bars,
-            chords,
-            chord_symbols,
-            swing: genre.swing,
-            energy: parsed.energy,
-            sample_rate: request.sample_rate.unwrap_or(44_100),
-            bit_depth: request.bit_depth.unwrap_or(16),
-            seed,
-            conflicts,
-        })
+        crate::language::mapper::map(request, parsed, seed).map(|m| m.context)
     }
 
     pub fn genre_profile(&self) -> &'static GenreProfile {
@@ -166,6 +93,8 @@ mod tests {
     fn req(prompt: &str) -> GenerationRequest {
         GenerationRequest::new(prompt)
     }
+
+    use crate::language::PromptParser;
 
     #[test]
     fn request_overrides_prompt_and_reports_it() {

@@ -3,7 +3,7 @@
 //! how long each stage took. Written to `generations.response` and `response.json`.
 
 use crate::context::GenerationContext;
-use crate::language::ParsedPrompt;
+use crate::language::{MusicalIntent, ParsedPrompt};
 use crate::track::TrackType;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -110,6 +110,7 @@ pub struct GenerationResponse {
     pub status: GenerationStatus,
     pub prompt: String,
     pub parsed: ParsedPrompt,
+    pub intent: MusicalIntent,
     pub context: GenerationContext,
     pub tracks: BTreeMap<TrackType, TrackOutput>,
     pub mix: MixOutput,

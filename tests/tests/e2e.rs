@@ -79,6 +79,14 @@ async fn submit_render_store_record() {
     // Right length and tempo, real audio in every stem.
     assert_eq!(resp.context.tempo_bpm, 128.0);
     assert_eq!(resp.context.genre, "techno");
+    // What the language layer understood travels with the result.
+    assert_eq!(resp.parsed.moods, ["dark"]);
+    let bass = TrackType::parse("bass").unwrap();
+    assert_eq!(resp.intent.tracks[&bass].pattern, "offbeat");
+    assert_eq!(
+        resp.intent.tracks[&bass].processing,
+        ["distortion", "compression"]
+    );
     for key in listed.iter().filter(|k| k.ends_with(".wav")) {
         let pcm = decode_wav(&store.get(key, MAX_READ_BYTES).await.unwrap()).unwrap();
         assert_eq!(pcm.frames(), 8 * 44_100, "{key}");

@@ -14,7 +14,7 @@ use resonantgen_shared::response::{
 };
 use resonantgen_shared::rng::fnv1a;
 use resonantgen_shared::store::{GenerationKeys, ObjectStore};
-use resonantgen_shared::{GenerationContext, TrackType, db};
+use resonantgen_shared::{TrackType, db};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Instant;
@@ -93,8 +93,10 @@ impl Pipeline {
         let seed = req
             .seed
             .unwrap_or_else(|| fnv1a(job.id.to_string().as_bytes()));
-        let mut ctx = GenerationContext::resolve(req, &parsed, seed)
+        let mapped = resonantgen_shared::language::mapper::map(req, &parsed, seed)
             .map_err(|e| JobError::Permanent(format!("invalid request: {e}")))?;
+        let intent = mapped.intent;
+        let mut ctx = mapped.context;
         let lock_uris = req
             .locks()
             .map_err(|e| JobError::Permanent(format!("invalid request: {e}")))?;
@@ -160,10 +162,11 @@ impl Pipeline {
         let t = Instant::now();
         let engine = self.engine.clone();
         let gen_ctx = ctx.clone();
+        let gen_intent = intent.clone();
         let parts: BTreeMap<TrackType, Part> = blocking("generate", move || {
             engine
                 .registry
-                .generate_all(&gen_ctx, &wanted, |track, secs| {
+                .generate_all(&gen_ctx, &gen_intent, &wanted, |track, secs| {
                     telemetry::stage_finished(&format!("generate:{track}"), secs)
                 })
         })
@@ -348,6 +351,7 @@ impl Pipeline {
             status: GenerationStatus::Succeeded,
             prompt: req.prompt.clone(),
             parsed,
+            intent,
             context: ctx.clone(),
             tracks,
             mix: MixOutput {

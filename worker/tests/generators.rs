@@ -1,7 +1,7 @@
 //! Generators and rendering through the real ONNX model in ONNX Runtime: structure,
 //! determinism, groove lock and the tempo measured back from the rendered drums.
 
-use resonantgen_shared::language::PromptParser;
+use resonantgen_shared::language::{MusicalIntent, PromptParser, mapper};
 use resonantgen_shared::{GenerationContext, GenerationRequest, TrackType};
 use resonantgen_worker::generators::{Registry, drums};
 use resonantgen_worker::onnx::{self, Device};
@@ -17,10 +17,11 @@ fn registry() -> &'static Registry {
     })
 }
 
-fn context(prompt: &str, seconds: f64, seed: u64) -> GenerationContext {
+fn mapped(prompt: &str, seconds: f64, seed: u64) -> (GenerationContext, MusicalIntent) {
     let mut r = GenerationRequest::new(prompt);
     r.duration_seconds = Some(seconds);
-    GenerationContext::resolve(&r, &PromptParser::parse(prompt), seed).unwrap()
+    let m = mapper::map(&r, &PromptParser::parse(prompt), seed).unwrap();
+    (m.context, m.intent)
 }
 
 fn all() -> Vec<TrackType> {
@@ -30,8 +31,10 @@ fn all() -> Vec<TrackType> {
 #[test]
 fn four_on_the_floor_genres_kick_on_every_beat() {
     for prompt in ["techno at 128 bpm", "house at 124 bpm", "trance", "disco"] {
-        let ctx = context(prompt, 30.0, 11);
-        let parts = registry().generate_all(&ctx, &all(), |_, _| {}).unwrap();
+        let (ctx, intent) = mapped(prompt, 30.0, 11);
+        let parts = registry()
+            .generate_all(&ctx, &intent, &all(), |_, _| {})
+            .unwrap();
         let kick = parts[&TrackType::parse("drums").unwrap()]
             .steps_of_voice(drums::KICK, ctx.total_steps());
         let beats: Vec<usize> = (0..ctx.total_steps()).step_by(4).collect();
@@ -47,15 +50,11 @@ fn four_on_the_floor_genres_kick_on_every_beat() {
 
 #[test]
 fn same_seed_same_notes_other_seed_other_notes() {
-    let a = registry()
-        .generate_all(&context("hip hop", 10.0, 1), &all(), |_, _| {})
-        .unwrap();
-    let b = registry()
-        .generate_all(&context("hip hop", 10.0, 1), &all(), |_, _| {})
-        .unwrap();
-    let c = registry()
-        .generate_all(&context("hip hop", 10.0, 2), &all(), |_, _| {})
-        .unwrap();
+    let run = |seed| {
+        let (c, i) = mapped("hip hop", 10.0, seed);
+        registry().generate_all(&c, &i, &all(), |_, _| {}).unwrap()
+    };
+    let (a, b, c) = (run(1), run(1), run(2));
     assert_eq!(a, b);
     assert_ne!(a, c);
 }
@@ -68,9 +67,11 @@ fn rendered_stems_have_exact_length_and_the_requested_tempo() {
         ("drum and bass", 174.0),
         ("house", 124.0),
     ] {
-        let mut ctx = context(prompt, 20.0, 5);
+        let (mut ctx, intent) = mapped(prompt, 20.0, 5);
         ctx.tempo_bpm = bpm;
-        let parts = registry().generate_all(&ctx, &all(), |_, _| {}).unwrap();
+        let parts = registry()
+            .generate_all(&ctx, &intent, &all(), |_, _| {})
+            .unwrap();
         for part in parts.values() {
             let r = render::render_part(part, &ctx);
             assert_eq!(
@@ -92,8 +93,10 @@ fn rendered_stems_have_exact_length_and_the_requested_tempo() {
 
 #[test]
 fn bass_locks_to_the_drum_grid_and_harmony() {
-    let ctx = context("techno", 16.0, 3);
-    let parts = registry().generate_all(&ctx, &all(), |_, _| {}).unwrap();
+    let (ctx, intent) = mapped("techno", 16.0, 3);
+    let parts = registry()
+        .generate_all(&ctx, &intent, &all(), |_, _| {})
+        .unwrap();
     let bass = &parts[&TrackType::parse("bass").unwrap()];
     assert!(!bass.notes.is_empty());
     let step = ctx.seconds_per_step();

@@ -1,10 +1,14 @@
-//! The language layer: prompt text → what the user asked for (`ParsedPrompt`) → genre defaults
-//! (`GenreProfile`). A first version; it reports the words it did not understand so users can
-//! see what it missed.
+//! The language layer: Prompt Parser (text → `ParsedPrompt`, with the words it did not
+//! understand) → Musical Intent Extractor (→ per-track `MusicalIntent`) → Parameter Mapper
+//! (request + prompt + genre defaults → `GenerationContext`, conflicts reported).
 
 pub mod genre;
+pub mod intent;
+pub mod mapper;
 pub mod parser;
 pub mod vocabulary;
 
 pub use genre::{GenreProfile, genre_by_name};
+pub use intent::{MusicalIntent, MusicalIntentExtractor, TrackIntent};
+pub use mapper::Mapped;
 pub use parser::{InstrumentDescriptor, ParsedPrompt, PromptParser};

@@ -110,7 +110,7 @@ impl Tokens {
 
     /// Finds and claims every occurrence of the phrases, longest first; returns
     /// (position, value) in prompt order.
-    fn take_phrases<'a, V: Copy>(&mut self, table: &[(&'a str, V)]) -> Vec<(usize, V)> {
+    fn take_phrases<V: Copy>(&mut self, table: &[(&str, V)]) -> Vec<(usize, V)> {
         let mut sorted: Vec<&(&str, V)> = table.iter().collect();
         sorted.sort_by_key(|(p, _)| std::cmp::Reverse(p.split(' ').count() * 100 + p.len()));
         let mut found = Vec::new();
@@ -365,14 +365,15 @@ fn find_tempo(t: &mut Tokens) -> (Option<f64>, Option<(f64, f64)>) {
         if w == "bpm" && i > 0 && t.free(i - 1) {
             let prev = t.words[i - 1].clone();
             if let Some(v) = num(&prev) {
-                if i >= 3 && t.get(i - 2) == Some("and") {
-                    if let Some(a) = t.get(i - 3).and_then(num) {
-                        t.claim(i - 3, 4);
-                        if i >= 4 && t.get(i - 4) == Some("between") {
-                            t.claim(i - 4, 1);
-                        }
-                        return (Some((a + v) / 2.0), Some((a.min(v), a.max(v))));
+                if i >= 3
+                    && t.get(i - 2) == Some("and")
+                    && let Some(a) = t.get(i - 3).and_then(num)
+                {
+                    t.claim(i - 3, 4);
+                    if i >= 4 && t.get(i - 4) == Some("between") {
+                        t.claim(i - 4, 1);
                     }
+                    return (Some((a + v) / 2.0), Some((a.min(v), a.max(v))));
                 }
                 t.claim(i - 1, 2);
                 return (Some(v), None);
@@ -392,23 +393,25 @@ fn find_tempo(t: &mut Tokens) -> (Option<f64>, Option<(f64, f64)>) {
             let unit_follows = t
                 .get(j + 1)
                 .is_some_and(|u| unit_seconds(u).is_some() || is_bar_word(u));
-            if let Some(v) = t.get(j).and_then(num) {
-                if t.free(j) && !unit_follows && (20.0..=400.0).contains(&v) {
-                    t.claim(i, j - i + 1);
-                    return (Some(v), None);
-                }
+            if let Some(v) = t.get(j).and_then(num)
+                && t.free(j)
+                && !unit_follows
+                && (20.0..=400.0).contains(&v)
+            {
+                t.claim(i, j - i + 1);
+                return (Some(v), None);
             }
         }
     }
     // A bare number in a plausible tempo range ("house 124").
     for i in 0..t.len() {
-        if t.free(i) {
-            if let Some(v) = num(&t.words[i]) {
-                if (60.0..=220.0).contains(&v) && v.fract() == 0.0 {
-                    t.claim(i, 1);
-                    return (Some(v), None);
-                }
-            }
+        if t.free(i)
+            && let Some(v) = num(&t.words[i])
+            && (60.0..=220.0).contains(&v)
+            && v.fract() == 0.0
+        {
+            t.claim(i, 1);
+            return (Some(v), None);
         }
     }
     (None, None)
@@ -421,13 +424,13 @@ fn find_duration(t: &mut Tokens) -> (Option<f64>, Option<u32>) {
         }
         let w = t.words[i].clone();
         // "1:30"
-        if let Some((m, s)) = w.split_once(':') {
-            if let (Ok(m), Ok(s)) = (m.parse::<u32>(), s.parse::<u32>()) {
-                if s < 60 && m < 600 {
-                    t.claim(i, 1);
-                    return (Some(f64::from(m * 60 + s)), None);
-                }
-            }
+        if let Some((m, s)) = w.split_once(':')
+            && let (Ok(m), Ok(s)) = (m.parse::<u32>(), s.parse::<u32>())
+            && s < 60
+            && m < 600
+        {
+            t.claim(i, 1);
+            return (Some(f64::from(m * 60 + s)), None);
         }
         // "45s", "2min", "30-second", "16-bar", "8bar"
         let split = w.find(|c: char| c.is_alphabetic()).unwrap_or(w.len());
@@ -446,24 +449,24 @@ fn find_duration(t: &mut Tokens) -> (Option<f64>, Option<u32>) {
             }
         }
         // "30 seconds", "2 minutes", "a minute", "half a minute", "16 bars", "8 bar loop"
-        if let Some(n) = number_word(&w) {
-            if let Some(next) = t.get(i + 1).map(str::to_string) {
-                if !t.free(i + 1) {
-                    continue;
+        if let Some(n) = number_word(&w)
+            && let Some(next) = t.get(i + 1).map(str::to_string)
+        {
+            if !t.free(i + 1) {
+                continue;
+            }
+            if let Some(u) = unit_seconds(&next) {
+                let half = i > 0 && t.get(i - 1) == Some("half") && w == "a";
+                t.claim(i, 2);
+                if half {
+                    t.claim(i - 1, 1);
+                    return (Some(0.5 * u), None);
                 }
-                if let Some(u) = unit_seconds(&next) {
-                    let half = i > 0 && t.get(i - 1) == Some("half") && w == "a";
-                    t.claim(i, 2);
-                    if half {
-                        t.claim(i - 1, 1);
-                        return (Some(0.5 * u), None);
-                    }
-                    return (Some(n * u), None);
-                }
-                if is_bar_word(&next) && w != "a" {
-                    t.claim(i, 2);
-                    return (None, Some(n.clamp(1.0, 10_000.0) as u32));
-                }
+                return (Some(n * u), None);
+            }
+            if is_bar_word(&next) && w != "a" {
+                t.claim(i, 2);
+                return (None, Some(n.clamp(1.0, 10_000.0) as u32));
             }
         }
     }
@@ -475,13 +478,13 @@ fn find_time_signature(t: &mut Tokens) -> Option<(u32, u32)> {
         if !t.free(i) {
             continue;
         }
-        if let Some((a, b)) = t.words[i].split_once('/') {
-            if let (Ok(a), Ok(b)) = (a.parse::<u32>(), b.parse::<u32>()) {
-                if (2..=15).contains(&a) && [2, 4, 8, 16].contains(&b) {
-                    t.claim(i, 1);
-                    return Some((a, b));
-                }
-            }
+        if let Some((a, b)) = t.words[i].split_once('/')
+            && let (Ok(a), Ok(b)) = (a.parse::<u32>(), b.parse::<u32>())
+            && (2..=15).contains(&a)
+            && [2, 4, 8, 16].contains(&b)
+        {
+            t.claim(i, 1);
+            return Some((a, b));
         }
         if t.words[i] == "waltz" {
             t.claim(i, 1);
@@ -507,17 +510,15 @@ fn find_key(t: &mut Tokens) -> Option<Key> {
             }
             if let Some(acc @ ("sharp" | "flat")) = t.get(i + 1) {
                 let acc = acc.to_string();
-                if let Some(mode) = t.get(i + 2).and_then(Mode::parse) {
-                    if let Some(pc) = parse_pitch_class(&format!("{note}{acc}")) {
-                        t.claim(i, 3);
-                        return Some(Key::new(pc, mode));
-                    }
+                if let Some(mode) = t.get(i + 2).and_then(Mode::parse)
+                    && let Some(pc) = parse_pitch_class(&format!("{note}{acc}"))
+                {
+                    t.claim(i, 3);
+                    return Some(Key::new(pc, mode));
                 }
-                if marker {
-                    if let Some(pc) = parse_pitch_class(&format!("{note}{acc}")) {
-                        t.claim(i, 2);
-                        return Some(Key::new(pc, Mode::Major));
-                    }
+                if marker && let Some(pc) = parse_pitch_class(&format!("{note}{acc}")) {
+                    t.claim(i, 2);
+                    return Some(Key::new(pc, Mode::Major));
                 }
             }
             // "key of G", "in the key of Bb": major when no mode is named.
@@ -528,11 +529,12 @@ fn find_key(t: &mut Tokens) -> Option<Key> {
         }
         // "in Am", "key of C#m", "Ebm key"
         let compact = note.ends_with('m') && parse_pitch_class(&note[..note.len() - 1]).is_some();
-        if compact && (marker || t.get(i + 1) == Some("key")) {
-            if let Ok(k) = Key::parse(&note) {
-                t.claim(i, 1);
-                return Some(k);
-            }
+        if compact
+            && (marker || t.get(i + 1) == Some("key"))
+            && let Ok(k) = Key::parse(&note)
+        {
+            t.claim(i, 1);
+            return Some(k);
         }
     }
     None

@@ -15,6 +15,22 @@ pub fn bass_pitch(pc: u8) -> u8 {
     28 + (pc + 12 - 4) % 12
 }
 
+/// A walking line: the root on beat 1, chord tones on 2 and 3, and on 4 a chromatic approach
+/// to the next bar's root.
+fn walking_pitch(ctx: &resonantgen_shared::GenerationContext, step: usize, root: u8) -> u8 {
+    let beat = (step % 16) / 4;
+    let tones = ctx.chord_at_step(step).intervals();
+    match beat {
+        0 => root,
+        1 => root + tones[1],
+        2 => root + tones[2],
+        _ => {
+            let next = bass_pitch(ctx.chord_at_step(step + 4).root);
+            if next > root { next - 1 } else { next + 1 }
+        }
+    }
+}
+
 impl TrackGenerator for BassGen {
     fn track(&self) -> &'static str {
         "bass"
@@ -22,7 +38,7 @@ impl TrackGenerator for BassGen {
 
     fn generate(&self, input: &GenInput<'_>, rng: &mut Rng) -> Result<Part, GenerateError> {
         let ctx = input.ctx;
-        let style = ctx.genre_profile().bass_style;
+        let style = input.intent.bass_style;
         let total = ctx.total_steps();
         let kick = &input.groove.kick;
         let step_s = ctx.seconds_per_step();
@@ -66,6 +82,12 @@ impl TrackGenerator for BassGen {
                         onsets.push((step, fifth, 0.75));
                     }
                 }
+                BassStyle::Walking => {
+                    if in_bar % 4 == 0 {
+                        let v = if in_bar == 0 { 0.9 } else { 0.75 };
+                        onsets.push((step, walking_pitch(ctx, step, root), v));
+                    }
+                }
                 BassStyle::Octave => {
                     if in_bar % 2 == 0 {
                         let p = if (in_bar / 2) % 2 == 1 {
@@ -85,6 +107,7 @@ impl TrackGenerator for BassGen {
             BassStyle::Offbeat => 1.6,
             BassStyle::Octave => 1.5,
             BassStyle::Rolling => 0.9,
+            BassStyle::Walking => 4.0,
         };
         let notes = onsets
             .iter()

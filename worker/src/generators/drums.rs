@@ -127,13 +127,12 @@ impl TrackGenerator for DrumGen {
 
     fn generate(&self, input: &GenInput<'_>, rng: &mut Rng) -> Result<Part, GenerateError> {
         let ctx = input.ctx;
-        let profile = ctx.genre_profile();
         let genres = self.model.manifest.genres.len();
         let hist_steps = self.model.manifest.history_steps;
         let voices = GM_NOTES.len();
         let mut history = vec![0.0f32; hist_steps * voices];
         let mut cond = vec![0.0f32; genres + 1];
-        cond[self.genre_row(profile.drum_style)] = 1.0;
+        cond[self.genre_row(&input.intent.drum_style)] = 1.0;
         let total = ctx.total_steps();
         let mut notes = Vec::new();
 
@@ -190,7 +189,7 @@ impl TrackGenerator for DrumGen {
                 track: "drums",
                 message: e.to_string(),
             })?,
-            style: profile.drum_style.to_string(),
+            style: input.intent.drum_style.clone(),
             notes,
         })
     }

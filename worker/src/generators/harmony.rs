@@ -60,7 +60,7 @@ impl TrackGenerator for HarmonyGen {
 
     fn generate(&self, input: &GenInput<'_>, rng: &mut Rng) -> Result<Part, GenerateError> {
         let ctx = input.ctx;
-        let style = ctx.genre_profile().harmony_style;
+        let style = input.intent.harmony_style;
         let step_s = ctx.seconds_per_step();
         let mut notes = Vec::new();
         let mut prev: Vec<u8> = Vec::new();

@@ -78,6 +78,41 @@ fn snap_to_scale(pitch: i32, key: &Key) -> i32 {
     pitch
 }
 
+/// Up-and-down 16th-note arpeggio over each bar's chord, two octaves up from the tonic.
+fn arpeggiate(ctx: &resonantgen_shared::GenerationContext, tonic: i32) -> Vec<Note> {
+    let step_s = ctx.seconds_per_step();
+    (0..ctx.total_steps())
+        .map(|step| {
+            let chord = ctx.chord_at_step(step);
+            let mut tones: Vec<i32> = (0..2)
+                .flat_map(|octave| {
+                    chord.intervals().map(|i| {
+                        let mut p = i32::from(chord.root) + i32::from(i) + 12 * octave;
+                        while p < tonic {
+                            p += 12;
+                        }
+                        p
+                    })
+                })
+                .collect();
+            tones.sort_unstable();
+            // up then down without repeating the ends: 0 1 2 3 4 5 4 3 2 1
+            let n = tones.len();
+            let cycle = 2 * n - 2;
+            let k = step % cycle;
+            let idx = if k < n { k } else { cycle - k };
+            Note {
+                time: ctx.step_time(step),
+                duration: step_s * 0.8,
+                pitch: tones[idx].clamp(60, 88) as u8,
+                velocity: if step % 4 == 0 { 0.85 } else { 0.65 },
+                voice: 0,
+                step,
+            }
+        })
+        .collect()
+}
+
 impl TrackGenerator for MelodyGen {
     fn track(&self) -> &'static str {
         "melody"
@@ -94,6 +129,22 @@ impl TrackGenerator for MelodyGen {
         let mut motif = Motif::new(rng, sparse);
         let total_steps = ctx.total_steps();
 
+        let track = TrackType::parse("melody").map_err(|e| GenerateError::Model {
+            track: "melody",
+            message: e.to_string(),
+        })?;
+        if input
+            .intent
+            .tracks
+            .get(&track)
+            .is_some_and(|t| t.pattern == "arpeggio")
+        {
+            return Ok(Part {
+                track,
+                style: format!("{:?}", input.intent.lead_style).to_lowercase(),
+                notes: arpeggiate(ctx, tonic),
+            });
+        }
         for bar in 0..ctx.bars as usize {
             let phrase_bar = bar % 4;
             if bar % 8 == 0 && bar > 0 {
@@ -156,7 +207,7 @@ impl TrackGenerator for MelodyGen {
                 track: "melody",
                 message: e.to_string(),
             })?,
-            style: format!("{:?}", ctx.genre_profile().lead_style).to_lowercase(),
+            style: format!("{:?}", input.intent.lead_style).to_lowercase(),
             notes,
         })
     }

@@ -10,6 +10,8 @@ pub mod melody;
 
 use resonantgen_shared::GenerationContext;
 use resonantgen_shared::TrackType;
+use resonantgen_shared::language::MusicalIntent;
+use resonantgen_shared::language::genre::BassStyle;
 use resonantgen_shared::rng::Rng;
 use std::collections::BTreeMap;
 
@@ -60,10 +62,9 @@ pub struct Groove {
 impl Groove {
     /// Used when the drums are not generated here (locked or excluded): the genre's basic
     /// kick grid, so the bass still has a pulse to follow.
-    pub fn default_for(ctx: &GenerationContext) -> Self {
+    pub fn default_for(ctx: &GenerationContext, intent: &MusicalIntent) -> Self {
         let total = ctx.total_steps();
-        let four = ctx.genre_profile().bass_style
-            == resonantgen_shared::language::genre::BassStyle::Offbeat;
+        let four = intent.bass_style == BassStyle::Offbeat;
         Groove {
             kick: (0..total)
                 .map(|s| {
@@ -91,6 +92,7 @@ pub enum GenerateError {
 /// Everything a generator may read.
 pub struct GenInput<'a> {
     pub ctx: &'a GenerationContext,
+    pub intent: &'a MusicalIntent,
     pub groove: &'a Groove,
     pub parts: &'a BTreeMap<TrackType, Part>,
 }
@@ -140,11 +142,12 @@ impl Registry {
     pub fn generate_all(
         &self,
         ctx: &GenerationContext,
+        intent: &MusicalIntent,
         wanted: &[TrackType],
         mut on_track: impl FnMut(&TrackType, f64),
     ) -> Result<BTreeMap<TrackType, Part>, GenerateError> {
         let mut parts = BTreeMap::new();
-        let mut groove = Groove::default_for(ctx);
+        let mut groove = Groove::default_for(ctx, intent);
         let mut ordered: Vec<&TrackType> = wanted.iter().collect();
         ordered.sort_by_key(|t| t.spec().order);
         for track in ordered {
@@ -156,6 +159,7 @@ impl Registry {
             let part = generator.generate(
                 &GenInput {
                     ctx,
+                    intent,
                     groove: &groove,
                     parts: &parts,
                 },

@@ -1,0 +1,182 @@
+//! Parameter mapper: request parameters + parsed prompt + genre defaults → the
+//! GenerationContext and MusicalIntent a generation runs with.
+//!
+//! The rule, per parameter (tempo, key, duration): an explicit request parameter beats the
+//! prompt, the prompt beats the genre's default. Within the prompt, a number beats a word
+//! ("slow techno at 125" is 125 bpm); tempo words are relative to the genre's range (slow =
+//! its lowest, fast = its highest, half-/double-time = half/double its default). Every time a
+//! request parameter overrides something the prompt said, the context's `conflicts` says so,
+//! and so does any prompt fact the renderer cannot honour yet (time signatures other than 4/4).
+
+use super::genre::{GenreProfile, genre_by_name};
+use super::intent::{MusicalIntent, MusicalIntentExtractor};
+use super::parser::{ParsedPrompt, PromptParser};
+use crate::context::{ContextError, GenerationContext};
+use crate::request::{
+    DEFAULT_DURATION_SECONDS, GenerationRequest, MAX_DURATION_SECONDS, MAX_TEMPO,
+    MIN_DURATION_SECONDS, MIN_TEMPO,
+};
+use crate::theory::{Chord, Key};
+
+pub struct Mapped {
+    pub context: GenerationContext,
+    pub intent: MusicalIntent,
+}
+
+/// The tempo a word asks for in a genre.
+pub fn tempo_for_word(word: &str, genre: &GenreProfile) -> f64 {
+    let (lo, def, hi) = genre.tempo;
+    match word {
+        "slow" => lo,
+        "fast" => hi,
+        "half-time" => def / 2.0,
+        "double-time" => def * 2.0,
+        _ => def,
+    }
+    .clamp(MIN_TEMPO, MAX_TEMPO)
+}
+
+pub fn map(
+    request: &GenerationRequest,
+    parsed: &ParsedPrompt,
+    seed: u64,
+) -> Result<Mapped, ContextError> {
+    let genre: &GenreProfile = genre_by_name(&parsed.genre)
+        .ok_or_else(|| ContextError::UnknownGenre(parsed.genre.clone()))?;
+    let mut conflicts = Vec::new();
+
+    let prompt_tempo = parsed
+        .tempo_bpm
+        .map(|t| t.clamp(MIN_TEMPO, MAX_TEMPO))
+        .or_else(|| {
+            parsed
+                .tempo_word
+                .as_deref()
+                .map(|w| tempo_for_word(w, genre))
+        });
+    if let (Some(t), Some(raw)) = (prompt_tempo, parsed.tempo_bpm)
+        && (t - raw).abs() > f64::EPSILON
+    {
+        conflicts.push(format!(
+            "tempo: the prompt's {raw} bpm is outside 40–240; using {t}"
+        ));
+    }
+    let tempo_bpm = match (request.tempo, prompt_tempo) {
+        (Some(r), Some(p)) if (r - p).abs() > f64::EPSILON => {
+            conflicts.push(format!(
+                "tempo: request says {r} bpm, prompt says {p} bpm; using the request"
+            ));
+            r
+        }
+        (Some(r), _) => r,
+        (None, Some(p)) => p,
+        (None, None) => genre.tempo.1,
+    };
+
+    let requested_key = request.key.as_deref().map(Key::parse).transpose()?;
+    let key = match (requested_key, parsed.key) {
+        (Some(r), Some(p)) if r != p => {
+            conflicts.push(format!(
+                "key: request says {r}, prompt says {p}; using the request"
+            ));
+            r
+        }
+        (Some(r), _) => r,
+        (None, Some(p)) => p,
+        (None, None) => Key::new(
+            genre.tonic,
+            PromptParser::mood_mode(parsed).unwrap_or(genre.mode()),
+        ),
+    };
+
+    if let Some((a, b)) = parsed.time_signature
+        && (a, b) != (4, 4)
+    {
+        conflicts.push(format!(
+                "time signature: the prompt asks for {a}/{b}; generators support 4/4 only, so it is rendered in 4/4"
+            ));
+    }
+    let beats_per_bar = 4;
+    let bar_seconds = 60.0 / tempo_bpm * f64::from(beats_per_bar);
+    let prompt_duration = parsed
+        .duration_seconds
+        .or(parsed.bars.map(|b| f64::from(b) * bar_seconds));
+    let duration_seconds = match (request.duration_seconds, prompt_duration) {
+        (Some(r), Some(p)) if (r - p).abs() > 1e-6 => {
+            conflicts.push(format!(
+                "duration: request says {r} s, prompt says {p:.2} s; using the request"
+            ));
+            r
+        }
+        (Some(r), _) => r,
+        (None, Some(p)) => {
+            let clamped = p.clamp(MIN_DURATION_SECONDS, MAX_DURATION_SECONDS);
+            if (clamped - p).abs() > 1e-9 {
+                conflicts.push(format!(
+                    "duration: the prompt's {p:.2} s is outside {MIN_DURATION_SECONDS}–{MAX_DURATION_SECONDS} s; using {clamped} s"
+                ));
+            }
+            clamped
+        }
+        (None, None) => DEFAULT_DURATION_SECONDS,
+    };
+    let bars = (duration_seconds / bar_seconds - 1e-9).ceil().max(1.0) as u32;
+    let chords: Vec<Chord> = (0..bars as usize)
+        .map(|b| key.triad(genre.progression[b % genre.progression.len()]))
+        .collect();
+    let chord_symbols = chords.iter().map(|c| c.symbol(&key)).collect();
+    let intent = MusicalIntentExtractor::extract(parsed);
+
+    Ok(Mapped {
+        context: GenerationContext {
+            genre: genre.name.to_string(),
+            tempo_bpm,
+            key,
+            beats_per_bar,
+            duration_seconds,
+            bars,
+            chords,
+            chord_symbols,
+            swing: genre.swing,
+            energy: parsed.energy,
+            sample_rate: request.sample_rate.unwrap_or(44_100),
+            bit_depth: request.bit_depth.unwrap_or(16),
+            seed,
+            conflicts,
+        },
+        intent,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ctx(prompt: &str) -> GenerationContext {
+        let r = GenerationRequest::new(prompt);
+        map(&r, &PromptParser::parse(prompt), 1).unwrap().context
+    }
+
+    #[test]
+    fn tempo_words_follow_the_genre() {
+        assert_eq!(ctx("slow techno").tempo_bpm, 120.0);
+        assert_eq!(ctx("fast house").tempo_bpm, 130.0);
+        assert_eq!(ctx("half-time dnb").tempo_bpm, 87.0);
+        assert_eq!(ctx("double-time hip hop").tempo_bpm, 180.0);
+        assert_eq!(
+            ctx("slow techno at 125").tempo_bpm,
+            125.0,
+            "a number beats a word"
+        );
+        assert_eq!(ctx("house 120-130 bpm").tempo_bpm, 125.0);
+    }
+
+    #[test]
+    fn out_of_range_prompt_values_are_clamped_and_reported() {
+        let c = ctx("techno at 400 bpm");
+        assert_eq!(c.tempo_bpm, 240.0);
+        assert_eq!(c.conflicts.len(), 1, "{:?}", c.conflicts);
+        let c = ctx("jazz waltz");
+        assert!(c.conflicts[0].contains("3/4"), "{:?}", c.conflicts);
+    }
+}
