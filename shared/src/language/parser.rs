@@ -98,9 +98,8 @@ impl Tokens {
         }
     }
 
-    /// Whether the free tokens at `i` spell `phrase` (space-separated words).
-    fn phrase_at(&self, i: usize, phrase: &str) -> Option<usize> {
-        let parts: Vec<&str> = phrase.split(' ').collect();
+    /// Whether the free tokens at `i` spell `parts`; returns how many tokens that is.
+    fn words_at(&self, i: usize, parts: &[&str]) -> Option<usize> {
         let fits = parts
             .iter()
             .enumerate()
@@ -108,20 +107,51 @@ impl Tokens {
         fits.then_some(parts.len())
     }
 
+    /// Whether the free tokens at `i` spell `phrase` (space-separated words).
+    fn phrase_at(&self, i: usize, phrase: &str) -> Option<usize> {
+        let parts: Vec<&str> = phrase.split(' ').collect();
+        self.words_at(i, &parts)
+    }
+
     /// Finds and claims every occurrence of the phrases, longest first; returns
     /// (position, value) in prompt order.
     fn take_phrases<V: Copy>(&mut self, table: &[(&str, V)]) -> Vec<(usize, V)> {
-        let mut sorted: Vec<&(&str, V)> = table.iter().collect();
-        sorted.sort_by_key(|(p, _)| std::cmp::Reverse(p.split(' ').count() * 100 + p.len()));
-        let mut found = Vec::new();
-        for (phrase, value) in sorted {
-            for i in 0..self.len() {
-                if let Some(n) = self.phrase_at(i, phrase) {
-                    self.claim(i, n);
-                    found.push((i, *value));
+        let mut sorted: Vec<(Vec<&str>, V)> = table
+            .iter()
+            .map(|(p, v)| (p.split(' ').collect(), *v))
+            .collect();
+        sorted.sort_by_key(|(parts, _)| {
+            std::cmp::Reverse(parts.len() * 100 + parts.iter().map(|w| w.len()).sum::<usize>())
+        });
+        // Index token positions by word so each phrase only looks where its first word is.
+        let mut at: std::collections::HashMap<&str, Vec<usize>> = std::collections::HashMap::new();
+        for (i, w) in self.words.iter().enumerate() {
+            at.entry(w.as_str()).or_default().push(i);
+        }
+        let mut hits: Vec<(usize, usize, V)> = Vec::new();
+        {
+            let mut claimed = self.used.clone();
+            for (parts, value) in &sorted {
+                let Some(starts) = at.get(parts[0]) else {
+                    continue;
+                };
+                for &i in starts {
+                    let fits = parts.iter().enumerate().all(|(k, p)| {
+                        i + k < self.words.len() && !claimed[i + k] && self.words[i + k] == *p
+                    });
+                    if fits {
+                        for c in claimed.iter_mut().skip(i).take(parts.len()) {
+                            *c = true;
+                        }
+                        hits.push((i, parts.len(), *value));
+                    }
                 }
             }
         }
+        for (i, n, _) in &hits {
+            self.claim(*i, *n);
+        }
+        let mut found: Vec<(usize, V)> = hits.into_iter().map(|(i, _, v)| (i, v)).collect();
         found.sort_by_key(|(i, _)| *i);
         found
     }
