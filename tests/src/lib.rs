@@ -27,11 +27,42 @@ pub fn bin(name: &str) -> PathBuf {
     dir.join(name)
 }
 
-/// An in-process s3s-fs server over a temporary folder.
+/// An in-process s3s-fs server over a temporary folder. It can be stopped (listener and every
+/// open connection closed) and started again on the same address, to test outages.
 pub struct S3Server {
     pub endpoint: String,
     pub root: tempfile::TempDir,
-    task: tokio::task::JoinHandle<()>,
+    addr: std::net::SocketAddr,
+    task: Option<tokio::task::JoinHandle<()>>,
+}
+
+fn serve(
+    listener: TcpListener,
+    root: &std::path::Path,
+) -> anyhow::Result<tokio::task::JoinHandle<()>> {
+    let fs = s3s_fs::FileSystem::new(root).map_err(|e| anyhow::anyhow!("s3s-fs: {e:?}"))?;
+    let service = {
+        let mut b = s3s::service::S3ServiceBuilder::new(fs);
+        b.set_auth(s3s::auth::SimpleAuth::from_single(ACCESS_KEY, SECRET_KEY));
+        b.build()
+    };
+    Ok(tokio::spawn(async move {
+        let http = ConnBuilder::new(TokioExecutor::new());
+        // Connections live in this set: aborting the server task closes them all.
+        let mut conns = tokio::task::JoinSet::new();
+        loop {
+            while conns.try_join_next().is_some() {}
+            let Ok((socket, _)) = listener.accept().await else {
+                continue;
+            };
+            let conn = http
+                .serve_connection(TokioIo::new(socket), service.clone())
+                .into_owned();
+            conns.spawn(async move {
+                let _ = conn.await;
+            });
+        }
+    }))
 }
 
 impl S3Server {
@@ -40,34 +71,42 @@ impl S3Server {
         for b in buckets {
             std::fs::create_dir_all(root.path().join(b))?;
         }
-        let fs =
-            s3s_fs::FileSystem::new(root.path()).map_err(|e| anyhow::anyhow!("s3s-fs: {e:?}"))?;
-        let service = {
-            let mut b = s3s::service::S3ServiceBuilder::new(fs);
-            b.set_auth(s3s::auth::SimpleAuth::from_single(ACCESS_KEY, SECRET_KEY));
-            b.build()
-        };
         let listener = TcpListener::bind("127.0.0.1:0").await?;
         let addr = listener.local_addr()?;
-        let task = tokio::spawn(async move {
-            let http = ConnBuilder::new(TokioExecutor::new());
-            loop {
-                let Ok((socket, _)) = listener.accept().await else {
-                    continue;
-                };
-                let conn = http
-                    .serve_connection(TokioIo::new(socket), service.clone())
-                    .into_owned();
-                tokio::spawn(async move {
-                    let _ = conn.await;
-                });
-            }
-        });
+        let task = serve(listener, root.path())?;
         Ok(S3Server {
             endpoint: format!("http://{addr}"),
             root,
-            task,
+            addr,
+            task: Some(task),
         })
+    }
+
+    /// Closes the listener and all connections: clients get "connection refused".
+    pub async fn stop(&mut self) {
+        if let Some(t) = self.task.take() {
+            t.abort();
+            let _ = t.await;
+        }
+    }
+
+    /// Serves the same folder on the same address again.
+    pub async fn restart(&mut self) -> anyhow::Result<()> {
+        self.stop().await;
+        let mut last = None;
+        for _ in 0..50 {
+            match TcpListener::bind(self.addr).await {
+                Ok(listener) => {
+                    self.task = Some(serve(listener, self.root.path())?);
+                    return Ok(());
+                }
+                Err(e) => {
+                    last = Some(e);
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+            }
+        }
+        Err(anyhow::anyhow!("rebinding {}: {last:?}", self.addr))
     }
 
     /// An S3 client of our own store abstraction, speaking HTTP to this server.
@@ -86,7 +125,9 @@ impl S3Server {
 
 impl Drop for S3Server {
     fn drop(&mut self) {
-        self.task.abort();
+        if let Some(t) = self.task.take() {
+            t.abort();
+        }
     }
 }
 
@@ -137,6 +178,10 @@ impl Stack {
             .env("AWS_ACCESS_KEY_ID", ACCESS_KEY)
             .env("AWS_SECRET_ACCESS_KEY", SECRET_KEY)
             .env("AWS_REGION", "us-east-1")
+            .env(
+                "RUST_LOG",
+                std::env::var("RUST_LOG").unwrap_or_else(|_| "warn".into()),
+            )
             .env_remove("RESONANTGEN_STORE_DIR")
             .env_remove("RESONANTGEN_S3_ALLOWED_BUCKETS");
     }

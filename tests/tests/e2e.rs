@@ -368,3 +368,76 @@ async fn rerun_of_same_job_leaves_one_row_and_same_objects() {
         .unwrap();
     assert_eq!(mix_before, mix_after);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn store_outage_is_retried_with_backoff_then_succeeds() {
+    let mut stack = Stack::start().await.unwrap();
+    let store = stack.store();
+    let mut wav = std::io::Cursor::new(Vec::new());
+    {
+        let spec = hound::WavSpec {
+            channels: 2,
+            sample_rate: 44_100,
+            bits_per_sample: 16,
+            sample_format: hound::SampleFormat::Int,
+        };
+        let mut w = hound::WavWriter::new(&mut wav, spec).unwrap();
+        for i in 0..44_100 * 2 * 2 {
+            w.write_sample(((i as f32 * 0.01).sin() * 8000.0) as i16)
+                .unwrap();
+        }
+        w.finalize().unwrap();
+    }
+    store
+        .put("uploads/pad.wav", wav.into_inner())
+        .await
+        .unwrap();
+
+    // The store goes away before the job starts: loading the locked stem fails transiently.
+    stack.s3.stop().await;
+    let id = submit(
+        &stack,
+        &[
+            "ambient",
+            "--duration",
+            "2",
+            "--lock",
+            "harmony=uploads/pad.wav",
+        ],
+    )
+    .await
+    .unwrap();
+    let worker = stack.worker(&[]).unwrap();
+    // Wait until the first attempt has failed and been recorded for retry.
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let row = resonantgen_shared::db::get_generation(
+            &stack.pool,
+            ulid::Ulid::from_string(&id).unwrap(),
+        )
+        .await
+        .unwrap();
+        if row.attempts >= 1 && row.error.is_some() {
+            assert_eq!(
+                row.status,
+                GenerationStatus::Queued,
+                "a transient failure is retried"
+            );
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "first attempt never failed"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    stack.s3.restart().await.unwrap();
+    let row = stack.wait_terminal(&id, WAIT).await.unwrap();
+    worker.stop().await.unwrap();
+    assert_eq!(row.status, GenerationStatus::Succeeded, "{:?}", row.error);
+    assert!(row.attempts >= 2, "attempts {}", row.attempts);
+    assert_eq!(
+        row.error, None,
+        "the error of a retried attempt is cleared on success"
+    );
+}
