@@ -2,6 +2,7 @@
 //! groove, energy, arrangement length, output format — resolved from the request, the prompt
 //! and the genre's defaults by `language::mapper` (which documents the rule).
 
+use crate::arrangement::Section;
 use crate::language::{GenreProfile, ParsedPrompt, genre_by_name};
 use crate::request::GenerationRequest;
 use crate::theory::{Chord, Key};
@@ -20,6 +21,9 @@ pub struct GenerationContext {
     pub bars: u32,
     /// One chord per bar.
     pub chords: Vec<Chord>,
+    /// The arrangement: sections tiling the bars, each with its energy.
+    #[serde(default)]
+    pub sections: Vec<Section>,
     /// Chord symbols per bar, for people.
     pub chord_symbols: Vec<String>,
     pub swing: f32,
@@ -78,6 +82,27 @@ impl GenerationContext {
         } else {
             base
         }
+    }
+
+    /// The section a bar belongs to.
+    pub fn section_at(&self, bar: usize) -> Option<&Section> {
+        self.sections.iter().find(|s| s.contains(bar as u32))
+    }
+
+    /// Energy of a bar: the prompt's energy shaped by the arrangement.
+    pub fn bar_energy(&self, bar: usize) -> f32 {
+        let shape = self
+            .section_at(bar)
+            .map(|s| s.energy_at(bar as u32))
+            .unwrap_or(1.0);
+        (self.energy * shape).clamp(0.0, 1.0)
+    }
+
+    /// Name of the section a bar belongs to ("loop" when there is no arrangement).
+    pub fn section_name(&self, bar: usize) -> &str {
+        self.section_at(bar)
+            .map(|s| s.name.as_str())
+            .unwrap_or("loop")
     }
 
     pub fn chord_at_step(&self, step: usize) -> Chord {

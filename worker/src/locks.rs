@@ -129,6 +129,9 @@ pub fn adopt_sidecar(
             .map(|b| sidecar.chords[b % sidecar.chords.len()])
             .collect();
         ctx.chord_symbols = ctx.chords.iter().map(|c| c.symbol(&ctx.key)).collect();
+        let looped = ctx.sections.len() == 1 && ctx.sections[0].name == "loop";
+        let song = ctx.sections.iter().any(|s| s.name == "chorus");
+        ctx.sections = resonantgen_shared::arrangement::plan(ctx.bars, song, looped);
         taken.push("chords");
     }
     (!taken.is_empty()).then(|| format!("{} taken from locked {source}", taken.join(", ")))

@@ -123,3 +123,66 @@ fn bass_locks_to_the_drum_grid_and_harmony() {
         );
     }
 }
+
+#[test]
+fn long_requests_are_arranged_not_looped() {
+    // 2 minutes of techno at 128 bpm = 64 bars: intro, build, drop, breakdown, drop, outro.
+    let (ctx, intent) = mapped("techno at 128 bpm", 120.0, 9);
+    let names: Vec<&str> = ctx.sections.iter().map(|s| s.name.as_str()).collect();
+    assert_eq!(
+        names,
+        ["intro", "build", "drop", "breakdown", "drop", "outro"]
+    );
+    let parts = registry()
+        .generate_all(&ctx, &intent, &all(), |_, _| {})
+        .unwrap();
+    let drums = &parts[&TrackType::parse("drums").unwrap()];
+    let bass = &parts[&TrackType::parse("bass").unwrap()];
+    let section = |name: &str| {
+        ctx.sections
+            .iter()
+            .find(|s| s.name == name)
+            .unwrap()
+            .clone()
+    };
+    let bars_of = |s: &resonantgen_shared::arrangement::Section| {
+        (s.start_bar as usize * 16)..((s.start_bar + s.bars) as usize * 16)
+    };
+    let (intro, drop, breakdown) = (section("intro"), section("drop"), section("breakdown"));
+    let kicks_in = |r: std::ops::Range<usize>| {
+        drums
+            .notes
+            .iter()
+            .filter(|n| n.voice == drums::KICK && r.contains(&n.step))
+            .count()
+    };
+    assert_eq!(
+        kicks_in(bars_of(&breakdown)),
+        0,
+        "the breakdown drops the kick"
+    );
+    assert_eq!(
+        kicks_in(bars_of(&drop)),
+        drop.bars as usize * 4,
+        "four on the floor in the drop"
+    );
+    assert!(
+        !bass.notes.iter().any(|n| bars_of(&intro).contains(&n.step)),
+        "bass waits for the intro to end"
+    );
+
+    // The rendered drums are quieter in the breakdown than in the drop.
+    let d = render::render_part(drums, &ctx);
+    let rms = |s: &resonantgen_shared::arrangement::Section| {
+        let spb = 60.0 / ctx.tempo_bpm * 4.0 * f64::from(ctx.sample_rate);
+        let a = (f64::from(s.start_bar) * spb) as usize * 2;
+        let b = (f64::from(s.start_bar + s.bars) * spb) as usize * 2;
+        let x = &d.stereo[a..b.min(d.stereo.len())];
+        (x.iter().map(|v| f64::from(*v).powi(2)).sum::<f64>() / x.len() as f64).sqrt()
+    };
+    let ratio_db = 20.0 * (rms(&drop) / rms(&breakdown)).log10();
+    assert!(
+        ratio_db > 6.0,
+        "drop only {ratio_db:.1} dB louder than the breakdown"
+    );
+}

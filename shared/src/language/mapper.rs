@@ -18,6 +18,28 @@ use crate::request::{
 };
 use crate::theory::{Chord, Key};
 
+/// Genres arranged as songs (verse/chorus) rather than DJ tracks (build/drop).
+pub fn song_form(genre: &GenreProfile) -> bool {
+    matches!(
+        genre.name,
+        "pop"
+            | "rock"
+            | "metal"
+            | "country"
+            | "r&b"
+            | "reggae"
+            | "latin"
+            | "funk"
+            | "synthwave"
+            | "chiptune"
+    )
+}
+
+/// The prompt asks for a loop ("8 bar loop", "loopable"): no arrangement.
+pub fn looped(parsed: &ParsedPrompt) -> bool {
+    parsed.structure.iter().any(|s| s == "loop")
+}
+
 pub struct Mapped {
     pub context: GenerationContext,
     pub intent: MusicalIntent,
@@ -126,6 +148,7 @@ pub fn map(
         .collect();
     let chord_symbols = chords.iter().map(|c| c.symbol(&key)).collect();
     let intent = MusicalIntentExtractor::extract(parsed);
+    let sections = crate::arrangement::plan(bars, song_form(genre), looped(parsed));
 
     Ok(Mapped {
         context: GenerationContext {
@@ -136,6 +159,7 @@ pub fn map(
             duration_seconds,
             bars,
             chords,
+            sections,
             chord_symbols,
             swing: genre.swing,
             energy: parsed.energy,

@@ -50,6 +50,10 @@ impl TrackGenerator for BassGen {
             let fifth = root + 7;
             let in_bar = step % 16;
             let kick_here = kick.get(step).copied().unwrap_or(false);
+            // The bass enters after the intro and rests through the breakdown.
+            if matches!(ctx.section_name(step / 16), "intro" | "breakdown") {
+                continue;
+            }
             match style {
                 BassStyle::Offbeat => {
                     if in_bar % 4 == 2 {

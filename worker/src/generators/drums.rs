@@ -103,19 +103,6 @@ impl DrumGen {
     }
 }
 
-/// Energy of a bar in the arrangement: a quieter first bar, a lift every 8 bars, full
-/// energy otherwise.
-fn bar_energy(base: f32, bar: usize, bars: usize) -> f32 {
-    let shape = if bars >= 4 && bar == 0 {
-        0.6
-    } else if bars >= 8 && bar == bars - 1 {
-        0.8
-    } else {
-        1.0
-    };
-    (base * shape).clamp(0.0, 1.0)
-}
-
 impl TrackGenerator for DrumGen {
     fn track(&self) -> &'static str {
         "drums"
@@ -139,13 +126,29 @@ impl TrackGenerator for DrumGen {
         for step in 0..total {
             let bar = step / 16;
             let in_bar = step % 16;
-            cond[genres] = bar_energy(ctx.energy, bar, ctx.bars as usize);
+            cond[genres] = ctx.bar_energy(bar);
             let probs = self.step_probs(&history, in_bar, &cond)?;
+            let section = ctx.section_name(bar);
+            let last_bar_of_section = ctx
+                .section_at(bar)
+                .is_some_and(|s| bar as u32 + 1 == s.start_bar + s.bars);
             let mut hits = [false; 6];
             for (v, p) in probs.iter().enumerate() {
                 let a = p.powf(SHARPEN);
                 let b = (1.0 - p).powf(SHARPEN);
                 hits[v] = rng.chance(a / (a + b).max(1e-9));
+            }
+            // The arrangement: a breakdown drops the kick and backbeat; the bar before a drop
+            // gets a snare roll that rises into it.
+            if section == "breakdown" {
+                hits[KICK as usize] = false;
+                hits[SNARE as usize] = false;
+                hits[CLAP as usize] = false;
+            }
+            let roll =
+                (section == "build" || section == "verse") && last_bar_of_section && in_bar >= 8;
+            if roll {
+                hits[SNARE as usize] = in_bar >= 12 || in_bar % 2 == 0;
             }
             // An open hat chokes the closed one on the same step.
             if hits[HAT_OPEN as usize] {
@@ -163,7 +166,9 @@ impl TrackGenerator for DrumGen {
                     s if s % 2 == 0 => 0.82,
                     _ => 0.66,
                 };
-                let velocity = if v == KICK as usize {
+                let velocity = if roll && v == SNARE as usize {
+                    0.45 + 0.5 * (in_bar - 8) as f32 / 8.0
+                } else if v == KICK as usize {
                     0.95 + 0.05 * rng.f32()
                 } else {
                     (accent * (0.9 + 0.1 * rng.f32())).clamp(0.2, 1.0)

@@ -163,8 +163,8 @@ impl TrackGenerator for MelodyGen {
             } else {
                 start_degree
             };
-            // Leave the first bar of a long piece to the rhythm section.
-            if ctx.bars >= 8 && bar == 0 {
+            // The lead waits for the drop: intro, build and outro belong to the rhythm section.
+            if matches!(ctx.section_name(bar), "intro" | "build" | "outro") {
                 continue;
             }
             for (i, &s) in m.rhythm.iter().enumerate() {
