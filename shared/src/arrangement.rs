@@ -44,7 +44,9 @@ impl Section {
 /// "verse" (pop, rock...); `looped` asks for one seamless loop section.
 pub fn plan(bars: u32, song_form: bool, looped: bool) -> Vec<Section> {
     let bars = bars.max(1);
-    let phrases = bars / 4;
+    // Four-bar phrases for short pieces, eight-bar phrases for full-length tracks.
+    let phrase = if bars >= 48 { 8 } else { 4 };
+    let phrases = bars / phrase;
     let (peak, pre) = if song_form {
         ("chorus", "verse")
     } else {
@@ -68,28 +70,28 @@ pub fn plan(bars: u32, song_form: bool, looped: bool) -> Vec<Section> {
             ("outro", 1, (0.55, 0.55)),
         ],
         n => {
-            let drops = n - 4;
-            let first = drops.div_ceil(2);
-            let mut v = vec![
-                ("intro", 1, (0.55, 0.55)),
-                (pre, 1, (0.65, 0.9)),
-                (peak, first, (1.0, 1.0)),
-                ("breakdown", 1, (0.4, 0.5)),
-            ];
-            if drops > first {
-                v.push((peak, drops - first, (1.0, 1.0)));
-            } else {
-                v.push((pre, 0, (0.65, 0.9)));
+            // intro, build, then drop/breakdown cycles ending on a drop, then the outro.
+            let mut v = vec![("intro", 1, (0.55, 0.55)), (pre, 1, (0.65, 0.9))];
+            let mut middle = n - 3;
+            while middle >= 4 {
+                v.push((peak, 2, (1.0, 1.0)));
+                v.push(("breakdown", 1, (0.4, 0.5)));
+                middle -= 3;
             }
+            v.push((peak, middle, (1.0, 1.0)));
             v.push(("outro", 1, (0.55, 0.5)));
-            v.into_iter().filter(|(_, p, _)| *p > 0).collect()
+            v
         }
     };
     let mut out = Vec::new();
     let mut start = 0;
     let count = layout.len();
     for (i, (name, p, energy)) in layout.into_iter().enumerate() {
-        let len = if i + 1 == count { bars - start } else { p * 4 };
+        let len = if i + 1 == count {
+            bars - start
+        } else {
+            p * phrase
+        };
         out.push(Section::new(name, start, len, energy));
         start += len;
     }
