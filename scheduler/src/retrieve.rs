@@ -144,8 +144,8 @@ pub async fn summary(id: Ulid) -> anyhow::Result<ExitCode> {
         c.sample_rate, c.bit_depth
     );
     println!(
-        "mix         peak {:.1} dBFS, rms {:.1} dBFS",
-        r.mix.peak_dbfs, r.mix.rms_dbfs
+        "mix         {:.1} LUFS (target {}), true peak {:.1} dBTP",
+        r.mix.integrated_lufs, c.loudness_target, r.mix.true_peak_dbtp
     );
     for note in &c.conflicts {
         println!("note        {note}");

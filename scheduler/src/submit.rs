@@ -35,6 +35,9 @@ pub struct SubmitArgs {
     pub sample_rate: Option<u32>,
     #[arg(long)]
     pub bit_depth: Option<u16>,
+    /// Integrated loudness of the mix in LUFS (default -14).
+    #[arg(long, allow_hyphen_values = true)]
+    pub loudness: Option<f64>,
     #[arg(long)]
     pub idempotency_key: Option<String>,
     #[arg(long)]
@@ -58,6 +61,7 @@ fn build_request(a: &SubmitArgs) -> anyhow::Result<GenerationRequest> {
     r.key = a.key.clone();
     r.sample_rate = a.sample_rate;
     r.bit_depth = a.bit_depth;
+    r.loudness_target = a.loudness;
     r.idempotency_key = a.idempotency_key.clone();
     r.priority = a.priority;
     for lock in &a.locks {

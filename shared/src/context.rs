@@ -30,9 +30,16 @@ pub struct GenerationContext {
     pub energy: f32,
     pub sample_rate: u32,
     pub bit_depth: u16,
+    /// Integrated loudness the mix is normalized to (LUFS).
+    #[serde(default = "default_loudness")]
+    pub loudness_target: f64,
     pub seed: u64,
     /// Where a request parameter overrode what the prompt said.
     pub conflicts: Vec<String>,
+}
+
+fn default_loudness() -> f64 {
+    crate::request::DEFAULT_LOUDNESS_LUFS
 }
 
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]

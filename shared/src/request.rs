@@ -16,6 +16,8 @@ pub const MAX_PROMPT_BYTES: usize = 4096;
 pub const MAX_IDEMPOTENCY_KEY_BYTES: usize = 200;
 pub const SAMPLE_RATES: [u32; 2] = [44_100, 48_000];
 pub const BIT_DEPTHS: [u16; 2] = [16, 24];
+pub const DEFAULT_LOUDNESS_LUFS: f64 = -14.0;
+pub const LOUDNESS_RANGE_LUFS: (f64, f64) = (-30.0, -6.0);
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -43,6 +45,9 @@ pub struct GenerationRequest {
     pub sample_rate: Option<u32>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bit_depth: Option<u16>,
+    /// Integrated loudness of the mix in LUFS (EBU R128); default -14.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub loudness_target: Option<f64>,
     /// Re-submitting with the same key returns the first generation instead of a new one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub idempotency_key: Option<String>,
@@ -64,6 +69,8 @@ pub enum ValidationError {
     SampleRate(u32),
     #[error("bit depth {0} is not supported (16 or 24)")]
     BitDepth(u16),
+    #[error("loudness target {0} LUFS is outside -30 to -6 LUFS")]
+    Loudness(f64),
     #[error(transparent)]
     Key(#[from] KeyParseError),
     #[error("locked track {track}: {source}")]
@@ -95,6 +102,7 @@ impl GenerationRequest {
             key: None,
             sample_rate: None,
             bit_depth: None,
+            loudness_target: None,
             idempotency_key: None,
             priority: None,
         }
@@ -127,6 +135,11 @@ impl GenerationRequest {
             && !BIT_DEPTHS.contains(&b)
         {
             return Err(ValidationError::BitDepth(b));
+        }
+        if let Some(l) = self.loudness_target
+            && !(LOUDNESS_RANGE_LUFS.0..=LOUDNESS_RANGE_LUFS.1).contains(&l)
+        {
+            return Err(ValidationError::Loudness(l));
         }
         if let Some(k) = &self.key {
             Key::parse(k)?;

@@ -85,6 +85,10 @@ pub struct TrackOutput {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct MixOutput {
     pub audio: ObjectRef,
+    /// EBU R128 integrated loudness of the master (LUFS).
+    pub integrated_lufs: f64,
+    /// True peak of the master (dBTP, 4× oversampled).
+    pub true_peak_dbtp: f64,
     pub peak_dbfs: f64,
     pub rms_dbfs: f64,
 }

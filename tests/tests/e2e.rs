@@ -104,6 +104,16 @@ async fn submit_render_store_record() {
         "measured {measured}"
     );
     assert!(resp.qa.flags.is_empty(), "{:?}", resp.qa.flags);
+    assert!(
+        (resp.mix.integrated_lufs + 14.0).abs() <= 1.0,
+        "{} LUFS",
+        resp.mix.integrated_lufs
+    );
+    assert!(
+        resp.mix.true_peak_dbtp <= -1.0,
+        "{} dBTP",
+        resp.mix.true_peak_dbtp
+    );
     assert!(resp.models.contains_key("drumgen"));
     let stage_names: Vec<&str> = resp.timings.iter().map(|s| s.stage.as_str()).collect();
     for s in ["parse", "generate", "render", "mix", "encode", "upload"] {

@@ -1,14 +1,16 @@
-//! Mix engine (first version): per-track gain from the registry, master gain toward a
-//! loudness target, and a look-ahead peak limiter with a -1 dBFS ceiling. Stems are written at
-//! their in-mix level, so summing them gives the mix before the limiter.
+//! Mix engine: per-track gain from the registry, master gain toward an EBU R128 integrated
+//! loudness target (default -14 LUFS), and a look-ahead limiter that keeps the true peak
+//! (4× oversampled, ebur128) at or below -1 dBTP. Stems are written at their in-mix level, so
+//! summing them gives the mix before the limiter.
 
 use resonantgen_shared::TrackType;
 use std::collections::{BTreeMap, VecDeque};
 
-/// RMS the master aims for before limiting (dBFS).
-pub const TARGET_RMS_DBFS: f32 = -15.0;
-/// Limiter ceiling (dBFS).
-pub const CEILING_DBFS: f32 = -1.0;
+/// True-peak ceiling of the master (dBTP).
+pub const TRUE_PEAK_CEILING_DBTP: f64 = -1.0;
+/// The sample-peak ceiling the limiter starts from: true peaks sit up to ~0.7 dB above sample
+/// peaks in dense material, so it aims lower and the loop below trims what is left.
+const LIMITER_CEILING_DBFS: f32 = -1.7;
 
 pub struct MixResult {
     /// Interleaved stereo master.
@@ -18,6 +20,27 @@ pub struct MixResult {
     /// Drum channels at their in-mix level.
     pub channels: BTreeMap<String, Vec<f32>>,
     pub master_gain: f32,
+    /// EBU R128 integrated loudness of the master (LUFS; -inf for silence).
+    pub integrated_lufs: f64,
+    /// True peak of the master (dBTP).
+    pub true_peak_dbtp: f64,
+}
+
+/// (integrated loudness LUFS, true peak dBTP) of interleaved stereo.
+pub fn measure(buf: &[f32], sample_rate: u32) -> (f64, f64) {
+    let Ok(mut m) =
+        ebur128::EbuR128::new(2, sample_rate, ebur128::Mode::I | ebur128::Mode::TRUE_PEAK)
+    else {
+        return (f64::NEG_INFINITY, f64::NEG_INFINITY);
+    };
+    if m.add_frames_f32(buf).is_err() {
+        return (f64::NEG_INFINITY, f64::NEG_INFINITY);
+    }
+    let lufs = m.loudness_global().unwrap_or(f64::NEG_INFINITY);
+    let tp = (0..2)
+        .filter_map(|c| m.true_peak(c).ok())
+        .fold(0.0f64, f64::max);
+    (lufs, 20.0 * tp.max(1e-12).log10())
 }
 
 fn db(x: f32) -> f32 {
@@ -31,6 +54,7 @@ pub fn mix(
     locked: &BTreeMap<TrackType, bool>,
     frames: usize,
     sample_rate: u32,
+    target_lufs: f64,
 ) -> MixResult {
     let mut bus = vec![0.0f32; frames * 2];
     let mut track_gain = BTreeMap::new();
@@ -46,16 +70,33 @@ pub fn mix(
             *b += s * g;
         }
     }
-    let rms = (bus.iter().map(|s| s * s).sum::<f32>() / bus.len().max(1) as f32).sqrt();
-    let master_gain = if rms > 1e-6 {
-        (db(TARGET_RMS_DBFS) / rms).min(db(24.0))
+    // Loudness: gain to the target, limit, measure again; the limiter takes some loudness
+    // away, so a second pass makes it up (three passes settle within 0.1 LU).
+    let pre_limit = bus.clone();
+    let (lufs, _) = measure(&bus, sample_rate);
+    let mut master_gain = if lufs.is_finite() {
+        db((target_lufs - lufs) as f32).min(db(24.0))
     } else {
         1.0
     };
-    for s in bus.iter_mut() {
-        *s *= master_gain;
+    let (mut integrated_lufs, mut true_peak_dbtp) = (f64::NEG_INFINITY, f64::NEG_INFINITY);
+    for _ in 0..3 {
+        bus.iter_mut()
+            .zip(&pre_limit)
+            .for_each(|(b, p)| *b = p * master_gain);
+        limit(&mut bus, db(LIMITER_CEILING_DBFS), sample_rate);
+        (integrated_lufs, true_peak_dbtp) = measure(&bus, sample_rate);
+        if !integrated_lufs.is_finite() || (integrated_lufs - target_lufs).abs() < 0.1 {
+            break;
+        }
+        master_gain *= db((target_lufs - integrated_lufs) as f32).min(db(6.0));
     }
-    limit(&mut bus, db(CEILING_DBFS), sample_rate);
+    // Whatever true peak is left above the ceiling is trimmed (costing a little loudness).
+    if true_peak_dbtp > TRUE_PEAK_CEILING_DBTP {
+        let trim = db((TRUE_PEAK_CEILING_DBTP - true_peak_dbtp) as f32 - 0.05);
+        bus.iter_mut().for_each(|s| *s *= trim);
+        (integrated_lufs, true_peak_dbtp) = measure(&bus, sample_rate);
+    }
 
     let drum_gain = track_gain
         .iter()
@@ -82,6 +123,8 @@ pub fn mix(
         stems,
         channels,
         master_gain,
+        integrated_lufs,
+        true_peak_dbtp,
     }
 }
 
@@ -154,6 +197,43 @@ mod tests {
     }
 
     #[test]
+    fn loudness_target_and_true_peak_ceiling() {
+        // A dense, peaky test mix: saw-ish tone plus clicks.
+        let sr = 44_100u32;
+        let frames = sr as usize * 6;
+        let sig: Vec<f32> = (0..frames * 2)
+            .map(|i| {
+                let t = (i / 2) as f32 / sr as f32;
+                let saw = ((t * 110.0).fract() * 2.0 - 1.0) * 0.3;
+                let click = if (i / 2) % 11_025 < 40 { 0.9 } else { 0.0 };
+                saw + click
+            })
+            .collect();
+        let track = TrackType::parse("bass").unwrap();
+        for target in [-14.0, -9.0, -20.0] {
+            let r = mix(
+                BTreeMap::from([(track.clone(), sig.clone())]),
+                BTreeMap::new(),
+                &BTreeMap::new(),
+                frames,
+                sr,
+                target,
+            );
+            assert!(
+                (r.integrated_lufs - target).abs() <= 1.0,
+                "{target}: {}",
+                r.integrated_lufs
+            );
+            assert!(
+                r.true_peak_dbtp <= TRUE_PEAK_CEILING_DBTP + 1e-6,
+                "{}",
+                r.true_peak_dbtp
+            );
+            assert!(r.mix.iter().all(|s| s.is_finite() && s.abs() < 1.0));
+        }
+    }
+
+    #[test]
     fn stems_sum_to_the_premaster() {
         let frames = 1000;
         let a = TrackType::parse("bass").unwrap();
@@ -164,10 +244,17 @@ mod tests {
                 .collect::<Vec<_>>()
         };
         let stems = BTreeMap::from([(a.clone(), sig(0.01)), (b.clone(), sig(0.03))]);
-        let r = mix(stems, BTreeMap::new(), &BTreeMap::new(), frames, 44_100);
+        let r = mix(
+            stems,
+            BTreeMap::new(),
+            &BTreeMap::new(),
+            frames,
+            44_100,
+            -14.0,
+        );
         for i in 0..frames * 2 {
             let sum = r.stems[&a][i] + r.stems[&b][i];
-            if sum.abs() < db(-1.0) * 0.9 {
+            if sum.abs() < db(-2.0) {
                 assert!((sum - r.mix[i]).abs() < 1e-4);
             }
         }

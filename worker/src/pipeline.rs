@@ -219,8 +219,9 @@ impl Pipeline {
         for (track, stem) in &locked {
             stems.insert(track.clone(), fit_stereo(stem, frames));
         }
+        let target = ctx.loudness_target;
         let mixed = blocking("mix", move || {
-            mix::mix(stems, channels, &is_locked, frames, sr)
+            mix::mix(stems, channels, &is_locked, frames, sr, target)
         })
         .await?;
         stages.record("mix", t);
@@ -240,6 +241,14 @@ impl Pipeline {
                 ctx.tempo_bpm
             )),
             _ => {}
+        }
+        if mixed.integrated_lufs.is_finite()
+            && (mixed.integrated_lufs - ctx.loudness_target).abs() > 1.0
+        {
+            flags.push(format!(
+                "mix loudness {:.1} LUFS misses the {} LUFS target by more than 1 LU",
+                mixed.integrated_lufs, ctx.loudness_target
+            ));
         }
         stages.record("qa", t);
 
@@ -356,6 +365,8 @@ impl Pipeline {
             tracks,
             mix: MixOutput {
                 audio: take(&keys.mix())?,
+                integrated_lufs: mixed.integrated_lufs,
+                true_peak_dbtp: mixed.true_peak_dbtp,
                 peak_dbfs: peak_dbfs(&mixed.mix),
                 rms_dbfs: rms_dbfs(&mixed.mix),
             },

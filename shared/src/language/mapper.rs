@@ -165,6 +165,9 @@ pub fn map(
             energy: parsed.energy,
             sample_rate: request.sample_rate.unwrap_or(44_100),
             bit_depth: request.bit_depth.unwrap_or(16),
+            loudness_target: request
+                .loudness_target
+                .unwrap_or(crate::request::DEFAULT_LOUDNESS_LUFS),
             seed,
             conflicts,
         },
