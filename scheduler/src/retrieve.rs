@@ -156,6 +156,9 @@ pub async fn summary(id: Ulid) -> anyhow::Result<ExitCode> {
     for note in &c.conflicts {
         println!("note        {note}");
     }
+    if let (Some(s), Some(c)) = (r.qa.frequency_separation, r.qa.rhythmic_coherence) {
+        println!("qa          drums↔bass separation {s:.3}, bass↔drums coherence {c:.3}");
+    }
     for flag in &r.qa.flags {
         println!("qa flag     {flag}");
     }

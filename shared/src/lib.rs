@@ -10,6 +10,7 @@ pub mod audio;
 pub mod config;
 pub mod context;
 pub mod db;
+pub mod features;
 pub mod language;
 pub mod lock_uri;
 pub mod queue;

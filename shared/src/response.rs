@@ -98,6 +98,12 @@ pub struct MixOutput {
 pub struct QaReport {
     /// Tempo estimated from the rendered drums (None when there are no drums).
     pub measured_tempo_bpm: Option<f64>,
+    /// Drums↔bass time-frequency separation of the stems (1 = no shared cells).
+    #[serde(default)]
+    pub frequency_separation: Option<f64>,
+    /// Share of bass onsets within 30 ms of the drums' 16th grid.
+    #[serde(default)]
+    pub rhythmic_coherence: Option<f64>,
     pub duration_seconds: f64,
     pub flags: Vec<String>,
 }

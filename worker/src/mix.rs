@@ -26,6 +26,33 @@ pub struct MixResult {
     pub true_peak_dbtp: f64,
 }
 
+/// Sidechain: the kick ducks these tracks so the low end belongs to one of them at a time.
+pub const DUCKED_TRACKS: &[&str] = &["bass", "harmony"];
+
+/// Ducks `target` (interleaved stereo) by the kick's envelope: full depth the instant the kick
+/// hits, recovering over `release` seconds. `depth` 0..1 is the gain taken at the peak.
+pub fn sidechain_duck(
+    target: &mut [f32],
+    kick: &[f32],
+    depth: f32,
+    release: f32,
+    sample_rate: u32,
+) {
+    let peak = kick.iter().fold(0.0f32, |m, s| m.max(s.abs()));
+    if peak <= 1e-6 || depth <= 0.0 {
+        return;
+    }
+    let fall = (-1.0 / (release * sample_rate as f32)).exp();
+    let mut env = 0.0f32;
+    for (frame, k) in target.chunks_exact_mut(2).zip(kick.chunks_exact(2)) {
+        let level = (k[0].abs().max(k[1].abs()) / peak).min(1.0);
+        env = if level > env { level } else { env * fall };
+        let g = 1.0 - depth * env.sqrt().min(1.0);
+        frame[0] *= g;
+        frame[1] *= g;
+    }
+}
+
 /// (integrated loudness LUFS, true peak dBTP) of interleaved stereo.
 pub fn measure(buf: &[f32], sample_rate: u32) -> (f64, f64) {
     let Ok(mut m) =
@@ -55,7 +82,18 @@ pub fn mix(
     frames: usize,
     sample_rate: u32,
     target_lufs: f64,
+    duck_depth: f32,
 ) -> MixResult {
+    let mut stems = stems;
+    // Sidechain from the generated kick (locked drums have no kick channel to key from).
+    if let Some(kick) = channels.get("kick") {
+        for (track, data) in stems.iter_mut() {
+            let locked_track = locked.get(track).copied().unwrap_or(false);
+            if DUCKED_TRACKS.contains(&track.as_str()) && !locked_track {
+                sidechain_duck(data, kick, duck_depth, 0.12, sample_rate);
+            }
+        }
+    }
     let mut bus = vec![0.0f32; frames * 2];
     let mut track_gain = BTreeMap::new();
     for (track, data) in &stems {
@@ -218,6 +256,7 @@ mod tests {
                 frames,
                 sr,
                 target,
+                0.8,
             );
             assert!(
                 (r.integrated_lufs - target).abs() <= 1.0,
@@ -251,6 +290,7 @@ mod tests {
             frames,
             44_100,
             -14.0,
+            0.8,
         );
         for i in 0..frames * 2 {
             let sum = r.stems[&a][i] + r.stems[&b][i];

@@ -220,8 +220,14 @@ impl Pipeline {
             stems.insert(track.clone(), fit_stereo(stem, frames));
         }
         let target = ctx.loudness_target;
+        // Electronic genres pump hard; played genres only make room for the kick.
+        let duck = if intent.tracks.values().any(|t| t.humanize >= 0.5) {
+            0.5
+        } else {
+            0.85
+        };
         let mixed = blocking("mix", move || {
-            mix::mix(stems, channels, &is_locked, frames, sr, target)
+            mix::mix(stems, channels, &is_locked, frames, sr, target, duck)
         })
         .await?;
         stages.record("mix", t);
@@ -234,6 +240,17 @@ impl Pipeline {
             .stems
             .get(&drums_key)
             .and_then(|d| qa::estimate_tempo(d, sr));
+        let bass_key = TrackType::parse("bass").map_err(|e| JobError::Permanent(e.to_string()))?;
+        let frequency_separation = match (mixed.stems.get(&drums_key), mixed.stems.get(&bass_key)) {
+            (Some(d), Some(b)) => resonantgen_shared::features::separation(
+                &resonantgen_shared::features::to_mono(d),
+                &resonantgen_shared::features::to_mono(b),
+            ),
+            _ => None,
+        };
+        let rhythmic_coherence = parts
+            .get(&bass_key)
+            .and_then(|b| qa::rhythmic_coherence(b, &ctx));
         let mut flags = Vec::new();
         match measured_tempo {
             Some(m) if qa::tempo_error(m, ctx.tempo_bpm) > 0.02 => flags.push(format!(
@@ -372,6 +389,8 @@ impl Pipeline {
             },
             qa: QaReport {
                 measured_tempo_bpm: measured_tempo,
+                frequency_separation,
+                rhythmic_coherence,
                 duration_seconds: frames as f64 / f64::from(sr),
                 flags,
             },

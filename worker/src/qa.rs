@@ -93,6 +93,26 @@ pub fn estimate_tempo(stereo: &[f32], sample_rate: u32) -> Option<f64> {
     Some(60.0 * sr / (peak.0 / 4.0 * hop as f64))
 }
 
+/// Share of the bass notes that start within 30 ms of the drums' 16th-note grid (the grid
+/// the drum part is played on, swing included).
+pub fn rhythmic_coherence(
+    bass: &crate::generators::Part,
+    ctx: &resonantgen_shared::GenerationContext,
+) -> Option<f64> {
+    if bass.notes.is_empty() {
+        return None;
+    }
+    let near = bass
+        .notes
+        .iter()
+        .filter(|n| {
+            let step = (n.time / ctx.seconds_per_step()).round().max(0.0) as usize;
+            (step.saturating_sub(1)..=step + 1).any(|s| (ctx.step_time(s) - n.time).abs() <= 0.030)
+        })
+        .count();
+    Some(near as f64 / bass.notes.len() as f64)
+}
+
 /// Relative tempo error, allowing for half/double-time readings.
 pub fn tempo_error(measured: f64, requested: f64) -> f64 {
     [0.5, 1.0, 2.0]
