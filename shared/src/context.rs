@@ -91,6 +91,26 @@ impl GenerationContext {
         }
     }
 
+    /// Changes the tempo (and with it the bar count), continuing `progression` — the chords
+    /// to cycle, one per bar — and re-planning the arrangement for the new length.
+    pub fn retime(&mut self, tempo_bpm: f64, progression: &[Chord]) {
+        self.tempo_bpm = tempo_bpm;
+        let bar_seconds = 60.0 / tempo_bpm * f64::from(self.beats_per_bar);
+        self.bars = (self.duration_seconds / bar_seconds - 1e-9).ceil().max(1.0) as u32;
+        if !progression.is_empty() {
+            self.chords = (0..self.bars as usize)
+                .map(|b| progression[b % progression.len()])
+                .collect();
+        }
+        self.chord_symbols = self.chords.iter().map(|c| c.symbol(&self.key)).collect();
+        let looped = self.sections.len() == 1 && self.sections[0].name == "loop";
+        let song = self
+            .sections
+            .iter()
+            .any(|s| s.name == "chorus" || s.name == "verse");
+        self.sections = crate::arrangement::plan(self.bars, song, looped);
+    }
+
     /// The section a bar belongs to.
     pub fn section_at(&self, bar: usize) -> Option<&Section> {
         self.sections.iter().find(|s| s.contains(bar as u32))

@@ -451,3 +451,82 @@ async fn store_outage_is_retried_with_backoff_then_succeeds() {
         "the error of a retried attempt is cleared on success"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn external_drum_loop_sets_the_tempo() {
+    let stack = Stack::start().await.unwrap();
+    // A drum loop from elsewhere at 100 bpm: kicks on the beats, noisy hats on the off-beats.
+    let sr = 44_100u32;
+    let beat = 60.0 / 100.0;
+    let frames = (beat * 16.0 * f64::from(sr)) as usize;
+    let mut samples = vec![0.0f32; frames];
+    let mut noise = 12345u32;
+    for b in 0..16 {
+        let start = (b as f64 * beat * f64::from(sr)) as usize;
+        for i in 0..(0.25 * f64::from(sr)) as usize {
+            let t = i as f32 / sr as f32;
+            if let Some(s) = samples.get_mut(start + i) {
+                *s += (2.0 * std::f32::consts::PI * 55.0 * t).sin() * (-t * 14.0).exp() * 0.8;
+            }
+        }
+        let hat = start + (beat / 2.0 * f64::from(sr)) as usize;
+        for i in 0..2000 {
+            noise = noise.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+            let n = (noise >> 9) as f32 / (1u32 << 23) as f32 - 1.0;
+            if let Some(s) = samples.get_mut(hat + i) {
+                *s += n * (-(i as f32) / 300.0).exp() * 0.3;
+            }
+        }
+    }
+    let mut wav = std::io::Cursor::new(Vec::new());
+    {
+        let spec = hound::WavSpec {
+            channels: 2,
+            sample_rate: sr,
+            bits_per_sample: 16,
+            sample_format: hound::SampleFormat::Int,
+        };
+        let mut w = hound::WavWriter::new(&mut wav, spec).unwrap();
+        for s in &samples {
+            let v = (s.clamp(-1.0, 1.0) * 32767.0) as i16;
+            w.write_sample(v).unwrap();
+            w.write_sample(v).unwrap();
+        }
+        w.finalize().unwrap();
+    }
+    stack
+        .store()
+        .put("uploads/loop100.wav", wav.into_inner())
+        .await
+        .unwrap();
+
+    let id = submit(
+        &stack,
+        &[
+            "deep house at 122 bpm",
+            "--duration",
+            "8",
+            "--lock",
+            "drums=uploads/loop100.wav",
+        ],
+    )
+    .await
+    .unwrap();
+    let worker = stack.worker(&["--drain"]).unwrap();
+    let resp = response_of(&stack, &id).await;
+    worker.wait(WAIT).await.unwrap();
+    let tempo = resp.context.tempo_bpm;
+    assert!(
+        (tempo - 100.0).abs() / 100.0 < 0.01,
+        "generated at {tempo} bpm"
+    );
+    assert!(
+        resp.context
+            .conflicts
+            .iter()
+            .any(|c| c.contains("measured from locked drums")),
+        "{:?}",
+        resp.context.conflicts
+    );
+    assert!(resp.qa.rhythmic_coherence.unwrap() >= 0.8);
+}

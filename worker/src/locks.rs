@@ -99,6 +99,26 @@ pub async fn load(
     })
 }
 
+/// The tempo of foreign audio (no sidecar), measured. A locked stem cannot change speed, so
+/// everything generated around it takes its tempo — over the prompt, and over the request
+/// (reported as a conflict).
+pub fn adopt_measured_tempo(ctx: &mut GenerationContext, stem: &LockedStem) -> Option<String> {
+    let bpm =
+        resonantgen_shared::features::estimate_tempo(&stem.pcm.to_stereo(), stem.pcm.sample_rate)?;
+    let bpm = (bpm * 10.0).round() / 10.0;
+    if (bpm - ctx.tempo_bpm).abs() / ctx.tempo_bpm < 0.005 {
+        return None;
+    }
+    let was = ctx.tempo_bpm;
+    let chords = ctx.chords.clone();
+    let period = chords.len().min(4).max(1);
+    ctx.retime(bpm, &chords[..period]);
+    Some(format!(
+        "tempo {bpm} bpm measured from locked {} ({}) replaces {was} bpm",
+        stem.track, stem.source
+    ))
+}
+
 /// Adopts tempo, key, chords and sample rate from a locked stem's own context, unless the
 /// request set them explicitly. Returns a note for the response when it changed anything.
 pub fn adopt_sidecar(
@@ -123,15 +143,8 @@ pub fn adopt_sidecar(
     }
     // Chords follow the locked stem's bars, repeating its progression past its end.
     if !sidecar.chords.is_empty() {
-        let bar_seconds = 60.0 / ctx.tempo_bpm * f64::from(ctx.beats_per_bar);
-        ctx.bars = (ctx.duration_seconds / bar_seconds - 1e-9).ceil().max(1.0) as u32;
-        ctx.chords = (0..ctx.bars as usize)
-            .map(|b| sidecar.chords[b % sidecar.chords.len()])
-            .collect();
-        ctx.chord_symbols = ctx.chords.iter().map(|c| c.symbol(&ctx.key)).collect();
-        let looped = ctx.sections.len() == 1 && ctx.sections[0].name == "loop";
-        let song = ctx.sections.iter().any(|s| s.name == "chorus");
-        ctx.sections = resonantgen_shared::arrangement::plan(ctx.bars, song, looped);
+        let tempo = ctx.tempo_bpm;
+        ctx.retime(tempo, &sidecar.chords);
         taken.push("chords");
     }
     (!taken.is_empty()).then(|| format!("{} taken from locked {source}", taken.join(", ")))

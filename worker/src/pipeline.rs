@@ -130,6 +130,13 @@ impl Pipeline {
             {
                 ctx.conflicts.push(note);
             }
+            // Foreign rhythm tracks set the tempo: they cannot follow ours.
+            if stem.sidecar.is_none()
+                && stem.track.as_str() == "drums"
+                && let Some(note) = locks::adopt_measured_tempo(&mut ctx, stem)
+            {
+                ctx.conflicts.push(note);
+            }
             if stem.pcm.sample_rate != ctx.sample_rate {
                 if req.sample_rate.is_none() && [44_100, 48_000].contains(&stem.pcm.sample_rate) {
                     ctx.sample_rate = stem.pcm.sample_rate;
