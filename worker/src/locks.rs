@@ -111,7 +111,7 @@ pub fn adopt_measured_tempo(ctx: &mut GenerationContext, stem: &LockedStem) -> O
     }
     let was = ctx.tempo_bpm;
     let chords = ctx.chords.clone();
-    let period = chords.len().min(4).max(1);
+    let period = chords.len().clamp(1, 4);
     ctx.retime(bpm, &chords[..period]);
     Some(format!(
         "tempo {bpm} bpm measured from locked {} ({}) replaces {was} bpm",
