@@ -3,7 +3,7 @@
 //! and the genre's defaults by `language::mapper` (which documents the rule).
 
 use crate::arrangement::Section;
-use crate::language::{GenreProfile, ParsedPrompt, genre_by_name};
+use crate::language::ParsedPrompt;
 use crate::request::GenerationRequest;
 use crate::theory::{Chord, Key};
 use serde::{Deserialize, Serialize};
@@ -59,10 +59,6 @@ impl GenerationContext {
         seed: u64,
     ) -> Result<Self, ContextError> {
         crate::language::mapper::map(request, parsed, seed).map(|m| m.context)
-    }
-
-    pub fn genre_profile(&self) -> &'static GenreProfile {
-        genre_by_name(&self.genre).unwrap_or_else(crate::language::genre::default_genre)
     }
 
     pub fn seconds_per_step(&self) -> f64 {
