@@ -139,12 +139,7 @@ pub async fn summary(id: Ulid) -> anyhow::Result<ExitCode> {
         "duration    {:.2} s ({} bars of {}/4)",
         r.qa.duration_seconds, c.bars, c.beats_per_bar
     );
-    let sections: Vec<String> = c
-        .sections
-        .iter()
-        .map(|s| format!("{} {}", s.name, s.bars))
-        .collect();
-    println!("arrangement {} (bars)", sections.join(", "));
+    println!("arrangement {}", c.arrangement_summary());
     println!(
         "format      {} Hz, {}-bit stereo",
         c.sample_rate, c.bit_depth

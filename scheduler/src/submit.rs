@@ -175,12 +175,7 @@ pub fn parse(prompt: &str, json: bool) -> anyhow::Result<ExitCode> {
         }
     );
     println!("duration    {} s ({} bars)", ctx.duration_seconds, ctx.bars);
-    let sections: Vec<String> = ctx
-        .sections
-        .iter()
-        .map(|s| format!("{} {}", s.name, s.bars))
-        .collect();
-    println!("arrangement {} (bars)", sections.join(", "));
+    println!("arrangement {}", ctx.arrangement_summary());
     println!(
         "chords      {}",
         ctx.chord_symbols

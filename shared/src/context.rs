@@ -107,6 +107,16 @@ impl GenerationContext {
         self.sections = crate::arrangement::plan(self.bars, song, looped);
     }
 
+    /// "intro 8, build 8, drop 16, … (bars)", for people.
+    pub fn arrangement_summary(&self) -> String {
+        let sections: Vec<String> = self
+            .sections
+            .iter()
+            .map(|s| format!("{} {}", s.name, s.bars))
+            .collect();
+        format!("{} (bars)", sections.join(", "))
+    }
+
     /// The section a bar belongs to.
     pub fn section_at(&self, bar: usize) -> Option<&Section> {
         self.sections.iter().find(|s| s.contains(bar as u32))
