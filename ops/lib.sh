@@ -69,11 +69,17 @@ ensure_postgres() {
       || die "initdb failed: see $dir/initdb.log"
   fi
   if ! pg_as_owner "$bin/pg_ctl" -D "$dir/data" status >/dev/null 2>&1; then
+    # Another server (another checkout's cluster, a system Postgres) may hold the port.
+    while (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; do
+      port=$((port + 1))
+    done
+    echo "$port" >"$dir/port"
     say "starting Postgres on 127.0.0.1:$port"
     pg_as_owner "$bin/pg_ctl" -D "$dir/data" -w -t 60 -l "$dir/server.log" \
       -o "-p $port -k $dir/sock -c listen_addresses=127.0.0.1 -c max_connections=300 -c fsync=off" \
       start >/dev/null || die "Postgres did not start: see $dir/server.log"
   fi
+  [ -f "$dir/port" ] && port="$(cat "$dir/port")"
   local psql="$bin/psql"
   [ -x "$psql" ] || psql="psql"
   if ! "$psql" -h 127.0.0.1 -p "$port" -U postgres -tAc "SELECT 1 FROM pg_database WHERE datname='resonantgen'" postgres | grep -q 1; then
