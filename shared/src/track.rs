@@ -22,7 +22,7 @@ pub struct TrackSpec {
 pub const REGISTRY: &[TrackSpec] = &[
     TrackSpec {
         name: "drums",
-        channels: &["kick", "snare", "clap", "hats", "perc"],
+        channels: &["kick", "snare", "clap", "hats", "cymbals", "toms", "perc"],
         order: 0,
         band_hz: (30.0, 16000.0),
         gain_db: -3.0,

@@ -70,7 +70,7 @@ async fn submit_render_store_record() {
         expected.push(keys.stem(&t));
         expected.push(keys.midi(&t));
     }
-    for ch in ["kick", "snare", "clap", "hats", "perc"] {
+    for ch in ["kick", "snare", "clap", "hats", "cymbals", "toms", "perc"] {
         expected.push(keys.channel(&drums(), ch));
     }
     expected.sort();

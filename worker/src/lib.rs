@@ -11,4 +11,5 @@ pub mod onnx;
 pub mod pipeline;
 pub mod qa;
 pub mod render;
+pub mod step_model;
 pub mod telemetry;

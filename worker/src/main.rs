@@ -9,7 +9,7 @@ use clap::Parser;
 use resonantgen_shared::queue::{self, GenerationJob};
 use resonantgen_shared::store::ObjectStore;
 use resonantgen_shared::{config, db};
-use resonantgen_worker::generators::{Registry, drums::DrumGen};
+use resonantgen_worker::generators::Registry;
 use resonantgen_worker::onnx::{self, Device};
 use resonantgen_worker::pipeline::{Engine, Pipeline};
 use resonantgen_worker::{job, telemetry};
@@ -111,10 +111,8 @@ async fn main() -> anyhow::Result<()> {
     let device = Device::parse(&args.device)?;
     let ort_env = onnx::init_runtime(args.ort_lib.as_deref(), device)?;
     let models_dir = args.models_dir.clone().unwrap_or_else(onnx::models_dir);
-    let drums = DrumGen::load(ort_env, &models_dir).context("loading the drum model")?;
-    let engine = Arc::new(Engine {
-        registry: Registry::standard(drums),
-    });
+    let registry = Registry::load(ort_env, &models_dir).context("loading the generator models")?;
+    let engine = Arc::new(Engine { registry });
 
     let store = ObjectStore::from_env()?;
     let url = config::database_url().map_err(anyhow::Error::msg)?;

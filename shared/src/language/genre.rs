@@ -54,6 +54,8 @@ pub enum BassStyle {
     Octave,
     /// Quarter-note walking line through chord and passing tones.
     Walking,
+    /// Funk slap: thumbed roots on the kick, popped octaves on the off-16ths, ghost notes.
+    Slap,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -149,7 +151,7 @@ pub const GENRES: &[GenreProfile] = &[
     genre!("disco", ["nu disco", "nu-disco", "boogie", "italo disco"], (110.0, 118.0, 128.0), swing 0.1, [Minor, Dorian],
         tonic 7, drums "disco", Octave, Stabs, Pluck, [0, 3, 0, 4], energy 0.75, palette ["disco kit", "octave bass", "strings"], processing ["compression", "warm"]),
     genre!("funk", ["p-funk", "g-funk"], (95.0, 108.0, 120.0), swing 0.15, [Dorian, Mixolydian],
-        tonic 4, drums "funk", Octave, Stabs, Square, [0, 3, 0, 3], energy 0.75, palette ["funk kit", "slap bass", "clavinet"], processing ["compression"]),
+        tonic 4, drums "funk", Slap, Stabs, Square, [0, 3, 0, 3], energy 0.75, palette ["funk kit", "slap bass", "clavinet"], processing ["compression"]),
     genre!("r&b", ["rnb", "r and b", "soul", "neo soul", "neo-soul", "motown"], (65.0, 85.0, 105.0), swing 0.25, [Minor, Dorian],
         tonic 3, drums "hip_hop", KickLocked, Keys, Bell, [0, 3, 6, 5], energy 0.5, palette ["soft kit", "electric piano", "sub bass"], processing ["warm"]),
     genre!("ambient", ["drone", "chillout", "new age", "soundscape"], (60.0, 80.0, 100.0), swing 0.0, [Lydian, Major],

@@ -121,7 +121,9 @@ impl MusicalIntentExtractor {
             BassStyle::Offbeat
         } else if has("bass", &["rolling"]) {
             BassStyle::Rolling
-        } else if has("bass", &["octave", "funky", "slap"]) {
+        } else if has("bass", &["slap", "funky"]) {
+            BassStyle::Slap
+        } else if has("bass", &["octave"]) {
             BassStyle::Octave
         } else {
             genre.bass_style

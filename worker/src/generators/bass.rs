@@ -1,33 +1,74 @@
-//! BassGen: a chord-aware bass line locked to the drums' groove (the seed's GrooveLock): it
-//! plays the bar's chord root (and fifths/octaves) in the rhythm the genre's idiom takes from
-//! the kick — off-beats between four-on-the-floor kicks, notes on the kicks, rolling 16ths,
-//! long 808s, or disco octaves.
+//! BassGen: a chord-aware bass line locked to the drums' groove (the seed's GrooveLock),
+//! sampled step by step from the `bassgen` ONNX step model. At every 16th the model reads the
+//! line so far, the kick and snare around the step (from the drums generated before it), the
+//! chord's tones and the next chord's root, and the idiom (off-beat, rolling, 808, kick-locked,
+//! octave, walking, slap); it answers rest, hold, or a note as an interval above the chord root.
 
-use super::{GenInput, GenerateError, Note, Part, TrackGenerator};
+use super::{GenInput, GenerateError, Note, Part, TrackGenerator, sample};
+use crate::onnx::{ModelSession, OnnxError};
+use crate::step_model::StepModel;
 use resonantgen_shared::TrackType;
 use resonantgen_shared::language::genre::BassStyle;
 use resonantgen_shared::rng::Rng;
+use serde::Deserialize;
+use std::path::Path;
 
-pub struct BassGen;
+const REST: usize = 0;
+const HOLD: usize = 1;
+/// Sampling temperature: below 1 keeps the idiom tight, above 0 keeps it alive.
+const TEMPERATURE: f32 = 0.7;
+/// Highest bass pitch (G3); notes above fold down an octave.
+const TOP: u8 = 55;
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct BassManifest {
+    pub vocab_size: usize,
+    pub styles: Vec<String>,
+    pub history_steps: usize,
+    pub steps_per_bar: usize,
+}
+
+pub struct BassGen {
+    model: StepModel<BassManifest>,
+}
 
 /// MIDI pitch of a pitch class in the bass register E1..D#2.
 pub fn bass_pitch(pc: u8) -> u8 {
     28 + (pc + 12 - 4) % 12
 }
 
-/// A walking line: the root on beat 1, chord tones on 2 and 3, and on 4 a chromatic approach
-/// to the next bar's root.
-fn walking_pitch(ctx: &resonantgen_shared::GenerationContext, step: usize, root: u8) -> u8 {
-    let beat = (step % 16) / 4;
-    let tones = ctx.chord_at_step(step).intervals();
-    match beat {
-        0 => root,
-        1 => root + tones[1],
-        2 => root + tones[2],
-        _ => {
-            let next = bass_pitch(ctx.chord_at_step(step + 4).root);
-            if next > root { next - 1 } else { next + 1 }
-        }
+/// The model's name for an idiom.
+pub fn style_name(style: BassStyle) -> &'static str {
+    match style {
+        BassStyle::Offbeat => "offbeat",
+        BassStyle::Rolling => "rolling",
+        BassStyle::Sub808 => "sub808",
+        BassStyle::KickLocked => "kick_locked",
+        BassStyle::Octave => "octave",
+        BassStyle::Walking => "walking",
+        BassStyle::Slap => "slap",
+    }
+}
+
+impl BassGen {
+    pub fn load(env: &ort::environment::Environment, models_dir: &Path) -> Result<Self, OnnxError> {
+        let dir = models_dir.join("bass");
+        let session = ModelSession::<BassManifest>::open(env, &dir, "bassgen")?;
+        let m = &session.manifest;
+        let inputs = vec![
+            ("history".to_string(), m.history_steps * m.vocab_size),
+            ("position".to_string(), m.steps_per_bar),
+            ("groove".to_string(), 6),
+            ("harmony".to_string(), 25),
+            ("cond".to_string(), m.styles.len() + 1),
+        ];
+        let vocab = m.vocab_size;
+        let model = StepModel::new("bassgen", session, inputs, "probs", vocab)?;
+        Ok(BassGen { model })
+    }
+
+    pub fn step_model(&self) -> &StepModel<BassManifest> {
+        &self.model
     }
 }
 
@@ -36,99 +77,95 @@ impl TrackGenerator for BassGen {
         "bass"
     }
 
+    fn model(&self) -> Option<(&'static str, String)> {
+        Some(("bassgen", self.model.sha256().to_string()))
+    }
+
     fn generate(&self, input: &GenInput<'_>, rng: &mut Rng) -> Result<Part, GenerateError> {
         let ctx = input.ctx;
+        let m = self.model.manifest();
+        let vocab = m.vocab_size;
         let style = input.intent.bass_style;
+        let style_row = m
+            .styles
+            .iter()
+            .position(|s| s == style_name(style))
+            .unwrap_or(0);
         let total = ctx.total_steps();
-        let kick = &input.groove.kick;
-        let step_s = ctx.seconds_per_step();
-        let mut onsets: Vec<(usize, u8, f32)> = Vec::new(); // (step, pitch, velocity)
+        let kick = |s: usize| input.groove.kick.get(s).copied().unwrap_or(false);
+        let snare = |s: usize| input.groove.snare.get(s).copied().unwrap_or(false);
+        let flag = |b: bool| f32::from(u8::from(b));
+        let mut history: Vec<usize> = Vec::with_capacity(total);
+        let _active = self.model.enter();
 
         for step in 0..total {
-            let chord = ctx.chord_at_step(step);
-            let root = bass_pitch(chord.root);
-            let fifth = root + 7;
+            let bar = step / 16;
             let in_bar = step % 16;
-            let kick_here = kick.get(step).copied().unwrap_or(false);
             // The bass enters after the intro and rests through the breakdown.
-            if matches!(ctx.section_name(step / 16), "intro" | "breakdown") {
+            if matches!(ctx.section_name(bar), "intro" | "breakdown") {
+                history.push(REST);
                 continue;
             }
-            match style {
-                BassStyle::Offbeat => {
-                    if in_bar % 4 == 2 {
-                        let p = if in_bar == 14 && rng.chance(0.3) {
-                            root + 12
-                        } else {
-                            root
-                        };
-                        onsets.push((step, p, 0.9));
-                    }
-                }
-                BassStyle::Rolling => {
-                    if !kick_here {
-                        let p = if in_bar % 4 == 3 && rng.chance(0.25) {
-                            root + 12
-                        } else {
-                            root
-                        };
-                        onsets.push((step, p, if in_bar % 2 == 0 { 0.85 } else { 0.7 }));
-                    }
-                }
-                BassStyle::Sub808 | BassStyle::KickLocked => {
-                    if kick_here {
-                        onsets.push((step, root, 0.95));
-                    } else if style == BassStyle::KickLocked
-                        && in_bar == 14
-                        && !kick.get(step + 1).copied().unwrap_or(false)
-                        && rng.chance(0.5)
-                    {
-                        onsets.push((step, fifth, 0.75));
-                    }
-                }
-                BassStyle::Walking => {
-                    if in_bar % 4 == 0 {
-                        let v = if in_bar == 0 { 0.9 } else { 0.75 };
-                        onsets.push((step, walking_pitch(ctx, step, root), v));
-                    }
-                }
-                BassStyle::Octave => {
-                    if in_bar % 2 == 0 {
-                        let p = if (in_bar / 2) % 2 == 1 {
-                            root + 12
-                        } else {
-                            root
-                        };
-                        onsets.push((step, p, if in_bar % 4 == 0 { 0.95 } else { 0.8 }));
-                    }
-                }
+            let chord = ctx.chord_at_step(step);
+            let next = ctx.chord_at_step((bar + 1) * 16);
+            let mut row = Vec::with_capacity(self.model.row_width());
+            for back in (1..=m.history_steps).rev() {
+                let tok = step.checked_sub(back).map(|s| history[s]);
+                row.extend((0..vocab).map(|v| flag(tok == Some(v))));
             }
+            row.extend((0..16).map(|i| flag(i == in_bar)));
+            row.extend([
+                flag(kick(step)),
+                flag(snare(step)),
+                flag(kick(step + 1)),
+                flag(step > 0 && kick(step - 1)),
+                flag(snare(step + 1)),
+                1.0,
+            ]);
+            let tones = chord.intervals();
+            row.extend((0..12u8).map(|pc| flag(tones.contains(&pc))));
+            let next_root = (next.root + 12 - chord.root) % 12;
+            row.extend((0..12u8).map(|pc| flag(pc == next_root)));
+            row.push((16 - in_bar) as f32 / 16.0);
+            row.extend((0..m.styles.len()).map(|i| flag(i == style_row)));
+            row.push(ctx.bar_energy(bar));
+
+            let probs = self.model.infer(row)?;
+            let prev = history.last().copied().unwrap_or(REST);
+            let tok = sample(&probs, TEMPERATURE, rng, |t| t != HOLD || prev != REST);
+            history.push(tok);
         }
 
-        let max_steps = match style {
-            BassStyle::Sub808 => 8.0,
-            BassStyle::KickLocked => 4.0,
-            BassStyle::Offbeat => 1.6,
-            BassStyle::Octave => 1.5,
-            BassStyle::Rolling => 0.9,
-            BassStyle::Walking => 4.0,
-        };
-        let notes = onsets
-            .iter()
-            .enumerate()
-            .map(|(i, &(step, pitch, velocity))| {
-                let next = onsets.get(i + 1).map(|o| o.0).unwrap_or(total);
-                let gap = (next - step) as f64;
-                Note {
-                    time: ctx.step_time(step),
-                    duration: (gap.min(max_steps) * 0.92) * step_s,
-                    pitch,
-                    velocity,
-                    voice: 0,
-                    step,
-                }
-            })
-            .collect();
+        // Tokens to notes: an onset plus the holds after it.
+        let step_s = ctx.seconds_per_step();
+        let mut notes = Vec::new();
+        let mut step = 0;
+        while step < total {
+            let tok = history[step];
+            if tok < 2 {
+                step += 1;
+                continue;
+            }
+            let mut len = 1;
+            while step + len < total && history[step + len] == HOLD {
+                len += 1;
+            }
+            let chord = ctx.chord_at_step(step);
+            let mut pitch = bass_pitch(chord.root) + (tok - 2) as u8;
+            while pitch > TOP {
+                pitch -= 12;
+            }
+            let accent = if step % 4 == 0 { 1.0 } else { 0.86 };
+            notes.push(Note {
+                time: ctx.step_time(step),
+                duration: len as f64 * step_s * 0.92,
+                pitch,
+                velocity: (0.85 * accent + 0.1 * rng.f32()).min(1.0),
+                voice: 0,
+                step,
+            });
+            step += len;
+        }
 
         Ok(Part {
             track: TrackType::parse("bass").map_err(|e| GenerateError::Model {

@@ -6,6 +6,7 @@
 pub mod bass;
 pub mod drums;
 pub mod harmony;
+pub mod humanize;
 pub mod melody;
 
 use resonantgen_shared::GenerationContext;
@@ -87,6 +88,31 @@ pub enum GenerateError {
         track: &'static str,
         message: String,
     },
+    #[error(transparent)]
+    Step(#[from] crate::step_model::StepError),
+}
+
+/// Samples a token from `probs` at `temperature` (p^(1/T), renormalized), among the tokens
+/// `allowed` accepts. Deterministic for a given RNG state.
+pub fn sample(probs: &[f32], temperature: f32, rng: &mut Rng, allowed: impl Fn(usize) -> bool) -> usize {
+    let inv = 1.0 / temperature.max(1e-3);
+    let weights: Vec<f32> = probs
+        .iter()
+        .enumerate()
+        .map(|(i, p)| if allowed(i) { p.max(0.0).powf(inv) } else { 0.0 })
+        .collect();
+    let sum: f32 = weights.iter().sum();
+    if !(sum > 0.0 && sum.is_finite()) {
+        return (0..probs.len()).find(|i| allowed(*i)).unwrap_or(0);
+    }
+    let mut x = rng.f32() * sum;
+    for (i, w) in weights.iter().enumerate() {
+        if x < *w {
+            return i;
+        }
+        x -= w;
+    }
+    weights.iter().rposition(|w| *w > 0.0).unwrap_or(0)
 }
 
 /// Everything a generator may read.
@@ -112,15 +138,19 @@ pub struct Registry {
 }
 
 impl Registry {
-    pub fn standard(drums: drums::DrumGen) -> Self {
-        Registry {
+    /// The standard generators with their models from `models_dir`.
+    pub fn load(
+        env: &ort::environment::Environment,
+        models_dir: &std::path::Path,
+    ) -> Result<Self, crate::onnx::OnnxError> {
+        Ok(Registry {
             generators: vec![
-                Box::new(drums),
-                Box::new(bass::BassGen),
+                Box::new(drums::DrumGen::load(env, models_dir)?),
+                Box::new(bass::BassGen::load(env, models_dir)?),
                 Box::new(harmony::HarmonyGen),
                 Box::new(melody::MelodyGen),
             ],
-        }
+        })
     }
 
     pub fn get(&self, track: &TrackType) -> Option<&dyn TrackGenerator> {

@@ -1,16 +1,19 @@
 //! Synthesized drum voices in the 808/909 tradition: a pitch-swept sine kick, a snare of
-//! tone plus filtered noise, a multi-burst clap, metallic noise hats and a rim-shot perc.
+//! tone plus filtered noise, a multi-burst clap, metallic noise hats, a ride and a crash built
+//! from inharmonic square partials, pitch-dropping toms and a rim-shot perc.
 
 use super::StereoBuf;
 use super::dsp::{Noise, Osc, Svf, pan, saturate};
 use crate::generators::Part;
-use crate::generators::drums::{CLAP, HAT_CLOSED, HAT_OPEN, KICK, PERC, SNARE, VOICE_CHANNEL};
+use crate::generators::drums::{
+    CLAP, CRASH, HAT_CLOSED, HAT_OPEN, KICK, PERC, RIDE, SNARE, TOM_HIGH, TOM_LOW, VOICE_CHANNEL,
+};
 use resonantgen_shared::rng::Rng;
 use std::collections::BTreeMap;
 
 pub fn render(part: &Part, frames: usize, sr: f32, rng: &mut Rng) -> BTreeMap<String, StereoBuf> {
     let mut chans: BTreeMap<String, StereoBuf> = BTreeMap::new();
-    for name in ["kick", "snare", "clap", "hats", "perc"] {
+    for name in ["kick", "snare", "clap", "hats", "cymbals", "toms", "perc"] {
         chans.insert(name.to_string(), StereoBuf::new(frames));
     }
     let mut noise = Noise(Rng::new(rng.next_u32() as u64, 11));
@@ -30,6 +33,10 @@ pub fn render(part: &Part, frames: usize, sr: f32, rng: &mut Rng) -> BTreeMap<St
             CLAP => clap(buf, start, v, sr, &mut noise),
             HAT_CLOSED => hat(buf, start, v, sr, &mut noise, 0.045),
             HAT_OPEN => hat(buf, start, v, sr, &mut noise, 0.28),
+            RIDE => cymbal(buf, start, v, sr, &mut noise, Cymbal::RIDE),
+            CRASH => cymbal(buf, start, v, sr, &mut noise, Cymbal::CRASH),
+            TOM_HIGH => tom(buf, start, v, sr, 165.0, 0.3),
+            TOM_LOW => tom(buf, start, v, sr, 105.0, -0.3),
             PERC => perc(buf, start, v, sr, &mut noise),
             _ => {}
         }
@@ -117,6 +124,76 @@ fn perc(buf: &mut StereoBuf, start: usize, vel: f32, sr: f32, noise: &mut Noise)
         let tone = osc.sine(1650.0, sr) * (-t * 45.0).exp();
         let click = bp.bandpass(noise.sample(), 3200.0, 2.0, sr) * (-t * 120.0).exp();
         let s = (tone * 0.4 + click * 0.5) * vel * 0.6;
+        buf.add(start + i, s * l, s * r);
+    }
+}
+
+/// A cymbal: six inharmonic square partials (the 808 "metal" cluster, pitched lower than the
+/// hats) plus noise, high-passed, with a bell-like ping for the ride.
+struct Cymbal {
+    base: f32,
+    decay: f32,
+    noise: f32,
+    ping: f32,
+    cutoff: f32,
+    pan: f32,
+}
+
+impl Cymbal {
+    const RIDE: Cymbal = Cymbal {
+        base: 1.05,
+        decay: 0.55,
+        noise: 0.25,
+        ping: 0.35,
+        cutoff: 4200.0,
+        pan: 0.35,
+    };
+    const CRASH: Cymbal = Cymbal {
+        base: 1.2,
+        decay: 0.9,
+        noise: 0.8,
+        ping: 0.0,
+        cutoff: 3000.0,
+        pan: -0.3,
+    };
+}
+
+fn cymbal(buf: &mut StereoBuf, start: usize, vel: f32, sr: f32, noise: &mut Noise, c: Cymbal) {
+    let len = ((c.decay * 4.0) * sr) as usize;
+    let ratios = [205.3f32, 304.4, 369.6, 522.7, 540.0, 800.0];
+    let mut oscs = ratios.map(|_| Osc::default());
+    let mut bell = Osc::default();
+    let mut hp = Svf::default();
+    let (l, r) = pan(c.pan);
+    for i in 0..len {
+        let t = i as f32 / sr;
+        let metal: f32 = oscs
+            .iter_mut()
+            .zip(ratios)
+            .map(|(o, f)| o.square(f * c.base * 2.0, sr))
+            .sum::<f32>()
+            / 6.0;
+        let x = metal * 0.6 + noise.sample() * c.noise;
+        let body = hp.highpass(x, c.cutoff, 0.7, sr) * (-t / c.decay).exp();
+        let ping = bell.sine(3520.0 * c.base, sr) * (-t * 6.0).exp() * c.ping;
+        // The crash swells for a few milliseconds; the ride speaks at once.
+        let attack = if c.ping > 0.0 { 1.0 } else { (t / 0.004).min(1.0) };
+        let s = (body + ping) * attack * vel * 0.32;
+        buf.add(start + i, s * l, s * r);
+    }
+}
+
+/// A tom: a sine whose pitch drops a fifth over its first 100 ms, with a soft stick click.
+fn tom(buf: &mut StereoBuf, start: usize, vel: f32, sr: f32, hz: f32, position: f32) {
+    let len = (0.6 * sr) as usize;
+    let mut osc = Osc::default();
+    let (l, r) = pan(position);
+    for i in 0..len {
+        let t = i as f32 / sr;
+        let f = hz * (1.0 + 0.5 * (-t * 18.0).exp());
+        let body = osc.sine(f, sr) * (-t * 7.0).exp();
+        let click = (-t * 400.0).exp() * 0.2;
+        let s = saturate(body + click, 1.3) * vel * 0.75;
         buf.add(start + i, s * l, s * r);
     }
 }
