@@ -111,7 +111,12 @@ async fn main() -> anyhow::Result<()> {
     let device = Device::parse(&args.device)?;
     let ort_env = onnx::init_runtime(args.ort_lib.as_deref(), device)?;
     let models_dir = args.models_dir.clone().unwrap_or_else(onnx::models_dir);
-    let registry = Registry::load(ort_env, &models_dir).context("loading the generator models")?;
+    let mut registry =
+        Registry::load(ort_env, &models_dir, device).context("loading the generator models")?;
+    // Batching steps of concurrent jobs pays on a GPU, not on CPU (docs/BENCHMARKS.md).
+    if device == Device::Cuda {
+        registry.set_batching(true);
+    }
     let engine = Arc::new(Engine { registry });
 
     let store = ObjectStore::from_env()?;

@@ -19,10 +19,13 @@ pub enum OnnxError {
     #[error("model file {path}: {message}")]
     Model { path: PathBuf, message: String },
     #[error(
-        "device 'cuda' requested, but this build has no CUDA execution provider (build with \
-         `--features cuda` and put the onnxruntime-gpu libraries beside libonnxruntime)"
+        "device 'cuda': the CUDA execution provider could not be registered ({0}). A GPU worker \
+         needs the GPU build of ONNX Runtime (`ops/setup-ort.sh --gpu` installs the \
+         onnxruntime-gpu wheel's libraries, with libonnxruntime_providers_cuda.so beside \
+         libonnxruntime), the CUDA 12 runtime and cuDNN 9 on the library path, and a visible \
+         NVIDIA GPU; or run with --device cpu"
     )]
-    CudaUnavailable,
+    CudaUnavailable(String),
     #[error("unknown device '{0}' (cpu or cuda)")]
     UnknownDevice(String),
 }
@@ -71,9 +74,7 @@ pub fn init_runtime(
     explicit: Option<&Path>,
     device: Device,
 ) -> Result<&'static ort::environment::Environment, OnnxError> {
-    if device == Device::Cuda {
-        return Err(OnnxError::CudaUnavailable);
-    }
+    let _ = device; // the device is chosen per session (`ModelSession::open`)
     let path = library_path(explicit);
     let result = ENVIRONMENT.get_or_init(|| {
         if !path.is_file() {
@@ -126,6 +127,7 @@ impl<M: for<'de> Deserialize<'de>> ModelSession<M> {
         env: &ort::environment::Environment,
         dir: &Path,
         name: &str,
+        device: Device,
     ) -> Result<Self, OnnxError> {
         let model_path = dir.join(format!("{name}.onnx"));
         let manifest_path = dir.join("manifest.json");
@@ -142,8 +144,13 @@ impl<M: for<'de> Deserialize<'de>> ModelSession<M> {
         if !model_path.is_file() {
             return Err(err(&model_path, "file not found".into()));
         }
-        let session = ort::session::Session::builder(env)?
-            .with_intra_threads(1)?
+        let mut builder = ort::session::Session::builder(env)?.with_intra_threads(1)?;
+        if device == Device::Cuda {
+            builder = builder
+                .with_execution_providers([ort::ep::CUDA::default().build().error_on_failure()])
+                .map_err(|e| OnnxError::CudaUnavailable(e.to_string()))?;
+        }
+        let session = builder
             .commit_from_file(&model_path)
             .map_err(|e| err(&model_path, e.to_string()))?;
         Ok(ModelSession {

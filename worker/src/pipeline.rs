@@ -151,6 +151,20 @@ impl Pipeline {
         }
         stages.record("locks", t);
 
+        // The Context Manager's harmonic plan (the harmony model), unless a locked stem
+        // brought its own chords.
+        let t = Instant::now();
+        let chords_locked = locked
+            .values()
+            .any(|s| s.sidecar.as_ref().is_some_and(|c| !c.chords.is_empty()));
+        if !chords_locked {
+            self.engine
+                .registry
+                .plan(&mut ctx, &intent)
+                .map_err(|e| JobError::Permanent(format!("planning failed: {e}")))?;
+        }
+        stages.record("plan", t);
+
         // Which tracks to generate.
         let wanted: Vec<TrackType> = match &req.tracks {
             Some(list) => list.clone(),

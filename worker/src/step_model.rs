@@ -21,8 +21,8 @@ use std::time::{Duration, Instant};
 
 /// Rows per ONNX run (and the padded batch size).
 pub const MAX_BATCH: usize = 8;
-/// How long a leader waits for the other active jobs' rows.
-const WINDOW: Duration = Duration::from_millis(2);
+/// How long a leader waits for the other active jobs' rows by default.
+const WINDOW: Duration = Duration::from_micros(300);
 
 #[derive(Debug, thiserror::Error)]
 pub enum StepError {
@@ -64,6 +64,7 @@ pub struct StepModel<M> {
     active: AtomicUsize,
     next_ticket: AtomicU64,
     batching: bool,
+    window: Duration,
     pub stats: StepStats,
 }
 
@@ -101,7 +102,11 @@ impl<M> StepModel<M> {
             ready: Condvar::new(),
             active: AtomicUsize::new(0),
             next_ticket: AtomicU64::new(0),
-            batching: std::env::var("RESONANTGEN_STEP_BATCHING").map_or(true, |v| v != "0"),
+            batching: std::env::var("RESONANTGEN_STEP_BATCHING").is_ok_and(|v| v == "1"),
+            window: std::env::var("RESONANTGEN_STEP_WINDOW_US")
+                .ok()
+                .and_then(|v| v.parse().ok())
+                .map_or(WINDOW, Duration::from_micros),
             stats: StepStats::default(),
         };
         let zero = vec![0.0f32; m.row_width()];
@@ -127,10 +132,21 @@ impl<M> StepModel<M> {
         self.out_width
     }
 
-    /// Whether steps of concurrent jobs share ONNX runs (on unless
-    /// `RESONANTGEN_STEP_BATCHING=0`, which the benchmark uses for its baseline).
+    /// Whether steps of concurrent jobs share ONNX runs. Off by default on CPU, where a run of
+    /// these small models costs a few microseconds and the hand-off costs more
+    /// (docs/BENCHMARKS.md); the worker turns it on for CUDA, where every run pays a kernel
+    /// launch. `RESONANTGEN_STEP_BATCHING=1` forces it on.
     pub fn set_batching(&mut self, on: bool) {
         self.batching = on;
+    }
+
+    /// (runs, rows, seconds inside ONNX Runtime) so far.
+    pub fn stats(&self) -> (u64, u64, f64) {
+        (
+            self.stats.runs.load(Ordering::Relaxed),
+            self.stats.rows.load(Ordering::Relaxed),
+            self.stats.nanos.load(Ordering::Relaxed) as f64 * 1e-9,
+        )
     }
 
     pub fn enter(&self) -> Active<'_, M> {
@@ -230,7 +246,7 @@ impl<M> StepModel<M> {
             }
             // Lead: wait until every active job has queued a row (or the window closes).
             p.leader = true;
-            let deadline = Instant::now() + WINDOW;
+            let deadline = Instant::now() + self.window;
             loop {
                 let want = self.active.load(Ordering::SeqCst).clamp(1, MAX_BATCH);
                 let now = Instant::now();

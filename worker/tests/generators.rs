@@ -13,7 +13,7 @@ fn registry() -> &'static Registry {
     R.get_or_init(|| {
         let env =
             onnx::init_runtime(None, Device::Cpu).expect("ONNX Runtime (run ops/setup-ort.sh)");
-        Registry::load(env, &onnx::models_dir()).expect("generator models")
+        Registry::load(env, &onnx::models_dir(), Device::Cpu).expect("generator models")
     })
 }
 
@@ -21,7 +21,9 @@ fn mapped(prompt: &str, seconds: f64, seed: u64) -> (GenerationContext, MusicalI
     let mut r = GenerationRequest::new(prompt);
     r.duration_seconds = Some(seconds);
     let m = mapper::map(&r, &PromptParser::parse(prompt), seed).unwrap();
-    (m.context, m.intent)
+    let mut ctx = m.context;
+    registry().plan(&mut ctx, &m.intent).unwrap();
+    (ctx, m.intent)
 }
 
 fn all() -> Vec<TrackType> {
@@ -37,7 +39,10 @@ fn four_on_the_floor_genres_kick_on_every_beat() {
             .unwrap();
         let kick = parts[&TrackType::parse("drums").unwrap()]
             .steps_of_voice(drums::KICK, ctx.total_steps());
-        let beats: Vec<usize> = (0..ctx.total_steps()).step_by(4).collect();
+        let beats: Vec<usize> = (0..ctx.total_steps())
+            .step_by(4)
+            .filter(|s| ctx.step_time(*s) < ctx.duration_seconds)
+            .collect();
         let hit = beats.iter().filter(|s| kick[**s]).count();
         assert_eq!(
             hit,
@@ -171,7 +176,10 @@ fn long_requests_are_arranged_not_looped() {
         .step_by(4)
         .filter(|s| !kick_steps.contains(s))
         .collect();
-    assert!(missing.is_empty(), "four on the floor in the drop; no kick on steps {missing:?}");
+    assert!(
+        missing.is_empty(),
+        "four on the floor in the drop; no kick on steps {missing:?}"
+    );
     assert!(
         !bass.notes.iter().any(|n| bars_of(&intro).contains(&n.step)),
         "bass waits for the intro to end"
@@ -240,7 +248,11 @@ fn batch_position_invariant<M>(model: &resonantgen_worker::step_model::StepModel
     let mut rng = Rng::new(77, 3);
     let width = model.row_width();
     let rows: Vec<Vec<f32>> = (0..MAX_BATCH)
-        .map(|_| (0..width).map(|_| f32::from(u8::from(rng.chance(0.2)))).collect())
+        .map(|_| {
+            (0..width)
+                .map(|_| f32::from(u8::from(rng.chance(0.2))))
+                .collect()
+        })
         .collect();
     for (i, row) in rows.iter().enumerate() {
         let alone = model.infer_rows(&[row.as_slice()]).unwrap().remove(0);
@@ -251,7 +263,11 @@ fn batch_position_invariant<M>(model: &resonantgen_worker::step_model::StepModel
         let out = model.infer_rows(&batch).unwrap();
         let a: Vec<u32> = alone.iter().map(|x| x.to_bits()).collect();
         let b: Vec<u32> = out[pos].iter().map(|x| x.to_bits()).collect();
-        assert_eq!(a, b, "{}: row {i} differs at batch position {pos}", model.name);
+        assert_eq!(
+            a, b,
+            "{}: row {i} differs at batch position {pos}",
+            model.name
+        );
         assert_eq!(alone.len(), model.out_width());
     }
 }
@@ -260,9 +276,13 @@ fn batch_position_invariant<M>(model: &resonantgen_worker::step_model::StepModel
 fn batched_steps_are_bit_identical_to_single_steps() {
     let env = onnx::init_runtime(None, Device::Cpu).expect("ONNX Runtime");
     let dir = onnx::models_dir();
-    batch_position_invariant(drums::DrumGen::load(env, &dir).unwrap().step_model());
     batch_position_invariant(
-        resonantgen_worker::generators::bass::BassGen::load(env, &dir)
+        drums::DrumGen::load(env, &dir, Device::Cpu)
+            .unwrap()
+            .step_model(),
+    );
+    batch_position_invariant(
+        resonantgen_worker::generators::bass::BassGen::load(env, &dir, Device::Cpu)
             .unwrap()
             .step_model(),
     );
@@ -271,12 +291,20 @@ fn batched_steps_are_bit_identical_to_single_steps() {
 /// Concurrent jobs through the shared models produce exactly what each produces alone.
 #[test]
 fn concurrent_generation_matches_sequential() {
-    let prompts = ["techno at 128 bpm", "hip hop", "house", "funk with slap bass", "jazz trio"];
+    let prompts = [
+        "techno at 128 bpm",
+        "hip hop",
+        "house",
+        "funk with slap bass",
+        "jazz trio",
+    ];
     let alone: Vec<_> = prompts
         .iter()
         .map(|p| {
             let (ctx, intent) = mapped(p, 12.0, 5);
-            registry().generate_all(&ctx, &intent, &all(), |_, _| {}).unwrap()
+            registry()
+                .generate_all(&ctx, &intent, &all(), |_, _| {})
+                .unwrap()
         })
         .collect();
     let together: Vec<_> = std::thread::scope(|s| {
@@ -285,11 +313,171 @@ fn concurrent_generation_matches_sequential() {
             .map(|p| {
                 s.spawn(move || {
                     let (ctx, intent) = mapped(p, 12.0, 5);
-                    registry().generate_all(&ctx, &intent, &all(), |_, _| {}).unwrap()
+                    registry()
+                        .generate_all(&ctx, &intent, &all(), |_, _| {})
+                        .unwrap()
                 })
             })
             .collect();
         hs.into_iter().map(|h| h.join().unwrap()).collect()
     });
     assert_eq!(alone, together);
+}
+
+#[test]
+fn pitched_notes_stay_in_key_and_bass_sits_on_the_drum_grid() {
+    for prompt in [
+        "techno at 128 bpm",
+        "deep house",
+        "pop at 112 bpm",
+        "trance",
+        "synthwave",
+        "country",
+        "hip hop",
+        "funk with slap bass",
+        "lo-fi",
+    ] {
+        let (ctx, intent) = mapped(prompt, 30.0, 21);
+        let parts = registry()
+            .generate_all(&ctx, &intent, &all(), |_, _| {})
+            .unwrap();
+        let pitched: Vec<_> = ["bass", "harmony", "melody"]
+            .iter()
+            .flat_map(|t| parts[&TrackType::parse(t).unwrap()].notes.iter())
+            .collect();
+        let in_key = pitched
+            .iter()
+            .filter(|n| ctx.key.contains(n.pitch % 12))
+            .count() as f64
+            / pitched.len() as f64;
+        assert!(
+            in_key >= 0.95,
+            "{prompt}: {:.1}% in {}",
+            in_key * 100.0,
+            ctx.key
+        );
+
+        // The drums' 16th grid: where each step's hits sit (swing included).
+        let drums = &parts[&TrackType::parse("drums").unwrap()];
+        let grid: Vec<f64> = (0..ctx.total_steps()).map(|s| ctx.step_time(s)).collect();
+        let bass = &parts[&TrackType::parse("bass").unwrap()];
+        assert!(!bass.notes.is_empty(), "{prompt}: no bass");
+        let on_grid = bass
+            .notes
+            .iter()
+            .filter(|n| grid.iter().any(|g| (g - n.time).abs() <= 0.030))
+            .count() as f64
+            / bass.notes.len() as f64;
+        assert!(
+            on_grid >= 0.8,
+            "{prompt}: {:.0}% of bass onsets on the grid",
+            on_grid * 100.0
+        );
+        // Kick-locked idioms put a bass note on most kicks.
+        if matches!(
+            intent.bass_style,
+            resonantgen_shared::language::genre::BassStyle::KickLocked
+        ) {
+            let kicks: Vec<f64> = drums
+                .notes
+                .iter()
+                .filter(|n| n.voice == drums::KICK && ctx.section_name(n.step / 16) != "intro")
+                .map(|n| n.time)
+                .collect();
+            let hit = kicks
+                .iter()
+                .filter(|k| bass.notes.iter().any(|b| (b.time - **k).abs() <= 0.030))
+                .count() as f64
+                / kicks.len().max(1) as f64;
+            assert!(hit >= 0.6, "{prompt}: bass on {:.0}% of kicks", hit * 100.0);
+        }
+        eprintln!(
+            "{prompt}: {:.1}% in key, {:.0}% bass on grid",
+            in_key * 100.0,
+            on_grid * 100.0
+        );
+    }
+}
+
+#[test]
+fn drums_fill_the_requested_duration() {
+    for seconds in [8.0, 30.0, 95.0] {
+        let (ctx, intent) = mapped("house", seconds, 2);
+        let parts = registry()
+            .generate_all(&ctx, &intent, &all(), |_, _| {})
+            .unwrap();
+        let drums = &parts[&TrackType::parse("drums").unwrap()];
+        let last = drums.notes.iter().map(|n| n.time).fold(0.0, f64::max);
+        let bar = 60.0 / ctx.tempo_bpm * 4.0;
+        assert!(
+            last > seconds - bar,
+            "{seconds} s: the last hit is at {last:.2} s"
+        );
+        assert!(
+            last < seconds,
+            "{seconds} s: a hit at {last:.2} s is past the end"
+        );
+    }
+}
+
+#[test]
+fn model_manifests_match_their_files() {
+    use sha2::Digest;
+    let dir = onnx::models_dir();
+    for (folder, file) in [
+        ("drums", "drumgen.onnx"),
+        ("bass", "bassgen.onnx"),
+        ("harmony", "harmonygen.onnx"),
+        ("melody", "melodygen.onnx"),
+    ] {
+        let bytes = std::fs::read(dir.join(folder).join(file)).unwrap();
+        let manifest: serde_json::Value = serde_json::from_str(
+            &std::fs::read_to_string(dir.join(folder).join("manifest.json")).unwrap(),
+        )
+        .unwrap();
+        let sha = format!("{:x}", sha2::Sha256::digest(&bytes));
+        assert_eq!(manifest["sha256"], sha, "{folder}/{file}");
+        let training = &manifest["training"];
+        let val = ["val_ce", "val_bce"]
+            .iter()
+            .find_map(|k| training[*k].as_f64());
+        assert!(
+            val.is_some_and(|v| v > 0.0 && v.is_finite()),
+            "{folder}: no validation loss"
+        );
+        assert!(
+            training["samples_val"].as_u64().unwrap_or(0) > 1000,
+            "{folder}: held-out set"
+        );
+        for key in ["inputs", "outputs"] {
+            assert!(manifest[key].is_object(), "{folder}: manifest lacks {key}");
+        }
+    }
+}
+
+#[test]
+fn midi_puts_drums_on_the_gm_drum_channel() {
+    use midly::{MidiMessage, Smf, TrackEventKind};
+    let (ctx, intent) = mapped("funk", 8.0, 1);
+    let parts = registry()
+        .generate_all(&ctx, &intent, &all(), |_, _| {})
+        .unwrap();
+    for (track, part) in &parts {
+        let bytes = resonantgen_worker::midi::part_to_midi(part, ctx.tempo_bpm).unwrap();
+        let smf = Smf::parse(&bytes).unwrap();
+        let mut on = 0;
+        for ev in smf.tracks.iter().flatten() {
+            if let TrackEventKind::Midi {
+                channel,
+                message: MidiMessage::NoteOn { vel, .. },
+            } = ev.kind
+                && vel > 0
+            {
+                on += 1;
+                let want = if track.as_str() == "drums" { 9 } else { 0 };
+                assert_eq!(channel.as_int(), want, "{track}");
+            }
+        }
+        assert_eq!(on, part.notes.len(), "{track}: one note-on per note");
+    }
 }

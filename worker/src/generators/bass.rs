@@ -5,7 +5,7 @@
 //! octave, walking, slap); it answers rest, hold, or a note as an interval above the chord root.
 
 use super::{GenInput, GenerateError, Note, Part, TrackGenerator, sample};
-use crate::onnx::{ModelSession, OnnxError};
+use crate::onnx::{Device, ModelSession, OnnxError};
 use crate::step_model::StepModel;
 use resonantgen_shared::TrackType;
 use resonantgen_shared::language::genre::BassStyle;
@@ -51,9 +51,13 @@ pub fn style_name(style: BassStyle) -> &'static str {
 }
 
 impl BassGen {
-    pub fn load(env: &ort::environment::Environment, models_dir: &Path) -> Result<Self, OnnxError> {
+    pub fn load(
+        env: &ort::environment::Environment,
+        models_dir: &Path,
+        device: Device,
+    ) -> Result<Self, OnnxError> {
         let dir = models_dir.join("bass");
-        let session = ModelSession::<BassManifest>::open(env, &dir, "bassgen")?;
+        let session = ModelSession::<BassManifest>::open(env, &dir, "bassgen", device)?;
         let m = &session.manifest;
         let inputs = vec![
             ("history".to_string(), m.history_steps * m.vocab_size),
@@ -79,6 +83,14 @@ impl TrackGenerator for BassGen {
 
     fn model(&self) -> Option<(&'static str, String)> {
         Some(("bassgen", self.model.sha256().to_string()))
+    }
+
+    fn set_batching(&mut self, on: bool) {
+        self.model.set_batching(on);
+    }
+
+    fn step_stats(&self) -> Option<(u64, u64, f64)> {
+        Some(self.model.stats())
     }
 
     fn generate(&self, input: &GenInput<'_>, rng: &mut Rng) -> Result<Part, GenerateError> {
@@ -132,7 +144,14 @@ impl TrackGenerator for BassGen {
 
             let probs = self.model.infer(row)?;
             let prev = history.last().copied().unwrap_or(REST);
-            let tok = sample(&probs, TEMPERATURE, rng, |t| t != HOLD || prev != REST);
+            // Notes stay in the key, except a walking line's chromatic approach on beat 4.
+            let root_pitch = bass_pitch(chord.root);
+            let chromatic_ok = style == BassStyle::Walking && in_bar >= 12;
+            let tok = sample(&probs, TEMPERATURE, rng, |t| match t {
+                REST => true,
+                HOLD => prev != REST,
+                t => chromatic_ok || ctx.key.contains((root_pitch + (t - 2) as u8) % 12),
+            });
             history.push(tok);
         }
 

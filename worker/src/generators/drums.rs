@@ -6,7 +6,7 @@
 
 use super::humanize::Humanizer;
 use super::{GenInput, GenerateError, Note, Part, TrackGenerator};
-use crate::onnx::{ModelSession, OnnxError};
+use crate::onnx::{Device, ModelSession, OnnxError};
 use crate::step_model::StepModel;
 use resonantgen_shared::TrackType;
 use resonantgen_shared::rng::Rng;
@@ -63,9 +63,13 @@ pub struct DrumGen {
 }
 
 impl DrumGen {
-    pub fn load(env: &ort::environment::Environment, models_dir: &Path) -> Result<Self, OnnxError> {
+    pub fn load(
+        env: &ort::environment::Environment,
+        models_dir: &Path,
+        device: Device,
+    ) -> Result<Self, OnnxError> {
         let dir = models_dir.join("drums");
-        let session = ModelSession::<DrumManifest>::open(env, &dir, "drumgen")?;
+        let session = ModelSession::<DrumManifest>::open(env, &dir, "drumgen", device)?;
         let m = &session.manifest;
         if m.voices != VOICE_NAMES || m.steps_per_bar != 16 {
             return Err(OnnxError::Model {
@@ -109,6 +113,14 @@ impl TrackGenerator for DrumGen {
         Some(("drumgen", self.model.sha256().to_string()))
     }
 
+    fn set_batching(&mut self, on: bool) {
+        self.model.set_batching(on);
+    }
+
+    fn step_stats(&self) -> Option<(u64, u64, f64)> {
+        Some(self.model.stats())
+    }
+
     fn generate(&self, input: &GenInput<'_>, rng: &mut Rng) -> Result<Part, GenerateError> {
         let ctx = input.ctx;
         let m = self.model.manifest();
@@ -127,7 +139,8 @@ impl TrackGenerator for DrumGen {
             let section = ctx.section_at(bar);
             let name = ctx.section_name(bar);
             let bar_in_section = section.map_or(bar as u32, |s| bar as u32 - s.start_bar);
-            let last_bar_of_section = section.is_some_and(|s| bar as u32 + 1 == s.start_bar + s.bars);
+            let last_bar_of_section =
+                section.is_some_and(|s| bar as u32 + 1 == s.start_bar + s.bars);
 
             let mut row = Vec::with_capacity(self.model.row_width());
             row.extend_from_slice(&history);

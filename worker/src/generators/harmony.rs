@@ -1,15 +1,40 @@
-//! HarmonyGen: the context's chord progression, voiced in close position around middle C
-//! with voice leading (each chord takes the inversion nearest the previous one), played in
-//! the genre's comping rhythm: sustained pads, off-beat stabs, or keys comping.
+//! HarmonyGen: plans the progression with the `harmonygen` ONNX model (next bar's diatonic
+//! degree from the last four chords, the bar's place in its 8-bar phrase, the mode, the genre's
+//! style family and the energy), voices it in close position around middle C with voice
+//! leading (each chord takes the inversion nearest the previous one), and plays it in the
+//! genre's comping rhythm: sustained pads, off-beat stabs, or keys comping.
+//!
+//! Planning runs before any track is generated (the Context Manager's harmonic state): every
+//! other generator reads the chords it chose. Locked stems that bring their own chords
+//! replace the plan afterwards.
 
-use super::{GenInput, GenerateError, Note, Part, TrackGenerator};
-use resonantgen_shared::TrackType;
+use super::{GenInput, GenerateError, Note, Part, TrackGenerator, sample};
+use crate::onnx::{Device, ModelSession, OnnxError};
+use crate::step_model::StepModel;
+use resonantgen_shared::language::MusicalIntent;
 use resonantgen_shared::language::genre::HarmonyStyle;
 use resonantgen_shared::rng::Rng;
-use resonantgen_shared::theory::Chord;
+use resonantgen_shared::theory::{Chord, Mode};
+use resonantgen_shared::{GenerationContext, TrackType};
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::path::Path;
 
-pub struct HarmonyGen;
+/// Progressions want some surprise, not much.
+const TEMPERATURE: f32 = 0.8;
 
+#[derive(Debug, Clone, Deserialize)]
+pub struct HarmonyManifest {
+    pub modes: Vec<String>,
+    pub families: Vec<String>,
+    pub genre_family: BTreeMap<String, String>,
+    pub history_bars: usize,
+    pub phrase_bars: usize,
+}
+
+pub struct HarmonyGen {
+    model: StepModel<HarmonyManifest>,
+}
 /// Voicing of `chord` (3 notes, plus the root an octave up for 4) closest to `prev`.
 pub fn voice_lead(chord: &Chord, prev: &[u8]) -> Vec<u8> {
     let pcs = chord.pitch_classes();
@@ -53,9 +78,127 @@ pub fn voice_lead(chord: &Chord, prev: &[u8]) -> Vec<u8> {
         .unwrap_or_else(|| pcs.iter().map(|pc| 60 + pc).collect())
 }
 
+fn mode_name(mode: Mode) -> &'static str {
+    match mode {
+        Mode::Major => "major",
+        Mode::Minor => "minor",
+        Mode::Dorian => "dorian",
+        Mode::Phrygian | Mode::Locrian => "phrygian",
+        Mode::Lydian => "lydian",
+        Mode::Mixolydian => "mixolydian",
+    }
+}
+
+impl HarmonyGen {
+    pub fn load(
+        env: &ort::environment::Environment,
+        models_dir: &Path,
+        device: Device,
+    ) -> Result<Self, OnnxError> {
+        let dir = models_dir.join("harmony");
+        let session = ModelSession::<HarmonyManifest>::open(env, &dir, "harmonygen", device)?;
+        let m = &session.manifest;
+        let inputs = vec![
+            ("history".to_string(), m.history_bars * 8),
+            ("position".to_string(), m.phrase_bars),
+            ("cond".to_string(), m.modes.len() + m.families.len() + 1),
+        ];
+        let model = StepModel::new("harmonygen", session, inputs, "probs", 7)?;
+        Ok(HarmonyGen { model })
+    }
+
+    pub fn step_model(&self) -> &StepModel<HarmonyManifest> {
+        &self.model
+    }
+
+    /// Samples `bars` chords (diatonic degrees) as one phrase.
+    fn phrase(
+        &self,
+        ctx: &GenerationContext,
+        bars: usize,
+        energy: f32,
+        rng: &mut Rng,
+    ) -> Result<Vec<usize>, GenerateError> {
+        let m = self.model.manifest();
+        let flag = |b: bool| f32::from(u8::from(b));
+        let mode = mode_name(ctx.key.mode);
+        let mode_row = m.modes.iter().position(|x| x == mode);
+        let family = m.genre_family.get(&ctx.genre);
+        let family_row = family.and_then(|f| m.families.iter().position(|x| x == f));
+        let mut degrees: Vec<usize> = Vec::with_capacity(bars);
+        for bar in 0..bars {
+            let mut row = Vec::with_capacity(self.model.row_width());
+            for back in (1..=m.history_bars).rev() {
+                let tok = bar.checked_sub(back).map_or(0, |b| degrees[b] + 1);
+                row.extend((0..8).map(|i| flag(i == tok)));
+            }
+            row.extend((0..m.phrase_bars).map(|i| flag(i == bar % m.phrase_bars)));
+            row.extend((0..m.modes.len()).map(|i| flag(Some(i) == mode_row)));
+            row.extend((0..m.families.len()).map(|i| flag(Some(i) == family_row)));
+            row.push(energy);
+            let probs = self.model.infer(row)?;
+            // A phrase opens on the tonic: the key must be heard first.
+            let d = if bar == 0 {
+                0
+            } else {
+                sample(&probs, TEMPERATURE, rng, |_| true)
+            };
+            degrees.push(d);
+        }
+        Ok(degrees)
+    }
+
+    /// The Context Manager's harmonic plan: an 8-bar phrase for the body of the track and a
+    /// contrasting one for breakdowns, each restarting at its section's first bar.
+    pub fn plan_progression(
+        &self,
+        ctx: &mut GenerationContext,
+        rng: &mut Rng,
+    ) -> Result<(), GenerateError> {
+        let phrase_bars = self.model.manifest().phrase_bars.max(1);
+        let _active = self.model.enter();
+        let main = self.phrase(ctx, phrase_bars, ctx.energy, rng)?;
+        let calm = self.phrase(ctx, phrase_bars, (ctx.energy * 0.6).min(1.0), rng)?;
+        let key = ctx.key;
+        let chords: Vec<Chord> = (0..ctx.bars as usize)
+            .map(|bar| {
+                let (start, breakdown) = ctx.section_at(bar).map_or((0, false), |s| {
+                    (s.start_bar as usize, s.name == "breakdown")
+                });
+                let phrase = if breakdown { &calm } else { &main };
+                key.triad(phrase[(bar - start) % phrase.len()])
+            })
+            .collect();
+        ctx.chord_symbols = chords.iter().map(|c| c.symbol(&key)).collect();
+        ctx.chords = chords;
+        Ok(())
+    }
+}
+
 impl TrackGenerator for HarmonyGen {
     fn track(&self) -> &'static str {
         "harmony"
+    }
+
+    fn model(&self) -> Option<(&'static str, String)> {
+        Some(("harmonygen", self.model.sha256().to_string()))
+    }
+
+    fn set_batching(&mut self, on: bool) {
+        self.model.set_batching(on);
+    }
+
+    fn step_stats(&self) -> Option<(u64, u64, f64)> {
+        Some(self.model.stats())
+    }
+
+    fn plan(
+        &self,
+        ctx: &mut GenerationContext,
+        _intent: &MusicalIntent,
+        rng: &mut Rng,
+    ) -> Result<(), GenerateError> {
+        self.plan_progression(ctx, rng)
     }
 
     fn generate(&self, input: &GenInput<'_>, rng: &mut Rng) -> Result<Part, GenerateError> {

@@ -40,7 +40,7 @@ impl Humanizer {
         let jitter = f64::from(rng.bipolar());
         match voice {
             KICK => 0.0,
-            SNARE | super::drums::CLAP if step_in_bar % 4 == 0 => {
+            SNARE | super::drums::CLAP if step_in_bar.is_multiple_of(4) => {
                 self.laid_back + jitter * self.looseness * 0.5
             }
             _ => jitter * self.looseness,
@@ -58,7 +58,7 @@ impl Humanizer {
         let base = match voice {
             KICK => 0.92 + 0.08 * accent,
             // Snare hits off the backbeat are ghost notes.
-            SNARE if step_in_bar % 4 != 0 => 0.38,
+            SNARE if !step_in_bar.is_multiple_of(4) => 0.38,
             CRASH => 0.9,
             RIDE => 0.55 + 0.3 * accent,
             HAT_CLOSED | HAT_OPEN | PERC => accent * 0.85,

@@ -1,58 +1,46 @@
-//! MelodyGen: a lead line built the way songwriters build one — a one-bar motif (rhythm +
-//! scale-step contour) stated, repeated over the next chord, restated and answered in
-//! four-bar phrases; every note in the key's scale and chord tones on the strong beats.
+//! MelodyGen: a lead line sampled step by step from the `melodygen` ONNX model, which learned
+//! from real melodies (folk tunes and chorale sopranos of the music21 corpus) how a tune moves
+//! over its chords. The model reads the line so far, the note two bars back (so motifs come
+//! back), the step, the chord, the scale, the density and the place in the phrase. The
+//! generator adds the songwriter's structure: every second four-bar phrase restates the one
+//! before it, moved diatonically onto its chords, and answers it with a new last bar; every
+//! note stays in the key's scale and the strong beats land on chord tones.
+//! Arpeggiated leads (the intent's "arpeggio" pattern) are an instrument idiom, not a tune,
+//! and are played straight from the chords.
 
-use super::{GenInput, GenerateError, Note, Part, TrackGenerator};
+use super::{GenInput, GenerateError, Note, Part, TrackGenerator, sample};
+use crate::onnx::{Device, ModelSession, OnnxError};
+use crate::step_model::StepModel;
 use resonantgen_shared::TrackType;
 use resonantgen_shared::rng::Rng;
 use resonantgen_shared::theory::{Chord, Key};
+use serde::Deserialize;
+use std::path::Path;
 
-pub struct MelodyGen;
+const REST: usize = 0;
+const HOLD: usize = 1;
+const TEMPERATURE: f32 = 0.85;
 
-const RHYTHMS: &[&[usize]] = &[
-    &[0, 3, 6, 8, 10, 12],
-    &[0, 2, 4, 7, 8, 12, 14],
-    &[0, 4, 6, 8, 12],
-    &[2, 4, 6, 10, 12, 14],
-    &[0, 3, 6, 10, 12],
-    &[0, 6, 8, 11, 12],
-];
-const SPARSE_RHYTHMS: &[&[usize]] = &[&[0, 8], &[0, 6, 12], &[4, 8]];
-
-/// A motif: onset steps within the bar and scale-degree offsets from its first note.
-#[derive(Debug, Clone)]
-struct Motif {
-    rhythm: Vec<usize>,
-    contour: Vec<i32>,
+#[derive(Debug, Clone, Deserialize)]
+pub struct MelodyManifest {
+    pub vocab_size: usize,
+    pub history_steps: usize,
+    pub steps_per_bar: usize,
+    pub pitch_range_semitones: usize,
 }
 
-impl Motif {
-    fn new(rng: &mut Rng, sparse: bool) -> Self {
-        let pool = if sparse { SPARSE_RHYTHMS } else { RHYTHMS };
-        let rhythm = pool[rng.below(pool.len())].to_vec();
-        let mut contour = vec![0];
-        let mut d = 0i32;
-        for _ in 1..rhythm.len() {
-            let step = [-2, -1, -1, 1, 1, 2, 0, 3][rng.below(8)];
-            d = (d + step).clamp(-3, 5);
-            contour.push(d);
-        }
-        Motif { rhythm, contour }
-    }
+pub struct MelodyGen {
+    model: StepModel<MelodyManifest>,
+}
 
-    /// The answer phrase: same rhythm, contour turned downward toward resolution.
-    fn answer(&self) -> Self {
-        let n = self.contour.len() as i32;
-        Motif {
-            rhythm: self.rhythm.clone(),
-            contour: self
-                .contour
-                .iter()
-                .enumerate()
-                .map(|(i, c)| c / 2 - (i as i32 * 3) / n)
-                .collect(),
-        }
-    }
+/// Moves `k` (semitones above the tonic) by `steps` scale degrees, staying in the scale.
+fn shift_diatonic(k: i32, steps: i32, key: &Key) -> i32 {
+    let iv = key.mode.intervals();
+    let oct = k.div_euclid(12);
+    let pc = k.rem_euclid(12);
+    // the scale degree at or just below the pitch
+    let d = iv.iter().rposition(|i| i32::from(*i) <= pc).unwrap_or(0) as i32;
+    key.degree_pitch(12 * oct, d + steps)
 }
 
 /// Moves `pitch` to the nearest chord tone (strong beats).
@@ -61,17 +49,6 @@ fn snap_to_chord(pitch: i32, chord: &Chord) -> i32 {
     for delta in [0, -1, 1, -2, 2, -3, 3, -4, 4] {
         let p = pitch + delta;
         if pcs.contains(&(p.rem_euclid(12) as u8)) {
-            return p;
-        }
-    }
-    pitch
-}
-
-/// Moves `pitch` into the key's scale.
-fn snap_to_scale(pitch: i32, key: &Key) -> i32 {
-    for delta in [0, -1, 1] {
-        let p = pitch + delta;
-        if key.contains(p.rem_euclid(12) as u8) {
             return p;
         }
     }
@@ -113,26 +90,60 @@ fn arpeggiate(ctx: &resonantgen_shared::GenerationContext, tonic: i32) -> Vec<No
         .collect()
 }
 
+impl MelodyGen {
+    pub fn load(
+        env: &ort::environment::Environment,
+        models_dir: &Path,
+        device: Device,
+    ) -> Result<Self, OnnxError> {
+        let dir = models_dir.join("melody");
+        let session = ModelSession::<MelodyManifest>::open(env, &dir, "melodygen", device)?;
+        let m = &session.manifest;
+        let v = m.vocab_size;
+        let inputs = vec![
+            ("history".to_string(), m.history_steps * v),
+            ("two_bars_ago".to_string(), v),
+            ("position".to_string(), m.steps_per_bar),
+            ("chord".to_string(), 24),
+            ("cond".to_string(), 14),
+        ];
+        let model = StepModel::new("melodygen", session, inputs, "probs", v)?;
+        Ok(MelodyGen { model })
+    }
+
+    pub fn step_model(&self) -> &StepModel<MelodyManifest> {
+        &self.model
+    }
+}
+
 impl TrackGenerator for MelodyGen {
     fn track(&self) -> &'static str {
         "melody"
     }
 
+    fn model(&self) -> Option<(&'static str, String)> {
+        Some(("melodygen", self.model.sha256().to_string()))
+    }
+
+    fn set_batching(&mut self, on: bool) {
+        self.model.set_batching(on);
+    }
+
+    fn step_stats(&self) -> Option<(u64, u64, f64)> {
+        Some(self.model.stats())
+    }
+
     fn generate(&self, input: &GenInput<'_>, rng: &mut Rng) -> Result<Part, GenerateError> {
         let ctx = input.ctx;
         let key = ctx.key;
-        let step_s = ctx.seconds_per_step();
-        let tonic = 60 + i32::from(key.tonic);
-        let tonic = if tonic > 66 { tonic - 12 } else { tonic };
-        let sparse = ctx.energy < 0.35;
-        let mut notes = Vec::new();
-        let mut motif = Motif::new(rng, sparse);
-        let total_steps = ctx.total_steps();
-
         let track = TrackType::parse("melody").map_err(|e| GenerateError::Model {
             track: "melody",
             message: e.to_string(),
         })?;
+        let style = format!("{:?}", input.intent.lead_style).to_lowercase();
+        // The tonic the token range starts from: G3..F#4, so tunes sit around C5.
+        let tonic = i32::from(key.tonic);
+        let base = if tonic <= 6 { 60 + tonic } else { 48 + tonic };
         if input
             .intent
             .tracks
@@ -141,73 +152,132 @@ impl TrackGenerator for MelodyGen {
         {
             return Ok(Part {
                 track,
-                style: format!("{:?}", input.intent.lead_style).to_lowercase(),
-                notes: arpeggiate(ctx, tonic),
+                style,
+                notes: arpeggiate(ctx, base),
             });
         }
+
+        let m = self.model.manifest();
+        let vocab = m.vocab_size;
+        let range = m.pitch_range_semitones as i32;
+        let flag = |b: bool| f32::from(u8::from(b));
+        let in_scale = |k: i32| key.contains((tonic + k).rem_euclid(12) as u8);
+        let scale_mask: Vec<f32> = (0..12).map(|pc| flag(in_scale(pc))).collect();
+        let density = (0.25 + 0.5 * ctx.energy).clamp(0.0, 1.0);
+        let total = ctx.total_steps();
+        let mut tokens: Vec<usize> = Vec::with_capacity(total);
+        let _active = self.model.enter();
+
         for bar in 0..ctx.bars as usize {
-            let phrase_bar = bar % 4;
-            if bar % 8 == 0 && bar > 0 {
-                motif = Motif::new(rng, sparse); // a new idea every 8 bars
-            }
-            let m = if phrase_bar == 3 {
-                motif.answer()
-            } else {
-                motif.clone()
-            };
-            let chord = ctx.chords[bar];
-            // Start each statement on the chord's root degree, so the motif follows the harmony.
-            let start_degree = i32::from(chord.degree) + if phrase_bar == 2 { 2 } else { 0 };
-            let start_degree = if start_degree > 5 {
-                start_degree - 7
-            } else {
-                start_degree
-            };
+            let name = ctx.section_name(bar);
             // The lead waits for the drop: intro, build and outro belong to the rhythm section.
-            if matches!(ctx.section_name(bar), "intro" | "build" | "outro") {
+            if matches!(name, "intro" | "build" | "outro") {
+                tokens.extend(std::iter::repeat_n(REST, 16));
                 continue;
             }
-            for (i, &s) in m.rhythm.iter().enumerate() {
+            let start = ctx.section_at(bar).map_or(0, |s| s.start_bar as usize);
+            let in_section = bar - start;
+            let chord = ctx.chords[bar];
+            // Restate the previous phrase (bars 1-3 of every second phrase), moved onto the
+            // new chords; its last bar is left to the model: the answer.
+            if (in_section / 4) % 2 == 1 && in_section % 4 < 3 {
+                let then = ctx.chords[bar - 4];
+                let steps = i32::from(chord.degree) - i32::from(then.degree);
+                let steps = if steps > 3 {
+                    steps - 7
+                } else if steps < -3 {
+                    steps + 7
+                } else {
+                    steps
+                };
+                for s in 0..16 {
+                    let tok = tokens[(bar - 4) * 16 + s];
+                    tokens.push(if tok >= 2 {
+                        let mut k = shift_diatonic(tok as i32 - 2, steps, &key);
+                        if s % 8 == 0 {
+                            k = snap_to_chord(k + tonic, &chord) - tonic;
+                        }
+                        while k < 0 {
+                            k += 12;
+                        }
+                        while k > range {
+                            k -= 12;
+                        }
+                        k as usize + 2
+                    } else {
+                        tok
+                    });
+                }
+                continue;
+            }
+            let root = (i32::from(chord.root) - tonic).rem_euclid(12);
+            let tones: Vec<i32> = chord
+                .pitch_classes()
+                .iter()
+                .map(|pc| (i32::from(*pc) - tonic).rem_euclid(12))
+                .collect();
+            for s in 0..16 {
                 let step = bar * 16 + s;
-                if step >= total_steps {
-                    break;
+                let mut row = Vec::with_capacity(self.model.row_width());
+                for back in (1..=m.history_steps).rev() {
+                    let tok = step.checked_sub(back).map(|i| tokens[i]);
+                    row.extend((0..vocab).map(|v| flag(tok == Some(v))));
                 }
-                let mut pitch = key.degree_pitch(tonic + 12, start_degree + m.contour[i] - 7);
-                pitch = if s % 4 == 0 {
-                    snap_to_chord(pitch, &chord)
-                } else {
-                    snap_to_scale(pitch, &key)
-                };
-                while pitch < 62 {
-                    pitch += 12;
-                }
-                while pitch > 86 {
-                    pitch -= 12;
-                }
-                let next = m.rhythm.get(i + 1).copied().unwrap_or(16);
-                let gap = (next - s) as f64;
-                let last_of_phrase = phrase_bar == 3 && i + 1 == m.rhythm.len();
-                let dur = if last_of_phrase {
-                    gap.max(3.0)
-                } else {
-                    gap.min(4.0) * 0.85
-                };
-                notes.push(Note {
-                    time: ctx.step_time(step),
-                    duration: dur * step_s,
-                    pitch: pitch as u8,
-                    velocity: if s % 4 == 0 { 0.9 } else { 0.75 } * (0.92 + 0.08 * rng.f32()),
-                    voice: 0,
-                    step,
+                let two = step.checked_sub(32).map(|i| tokens[i]);
+                row.extend((0..vocab).map(|v| flag(two == Some(v))));
+                row.extend((0..16).map(|i| flag(i == s)));
+                row.extend((0..12).map(|pc| flag(pc == root)));
+                row.extend((0..12).map(|pc| flag(tones.contains(&pc))));
+                row.extend_from_slice(&scale_mask);
+                row.push(density);
+                row.push((in_section % 4) as f32 / 3.0);
+                let probs = self.model.infer(row)?;
+                let prev = tokens.last().copied().unwrap_or(REST);
+                let strong = s % 8 == 0;
+                let tok = sample(&probs, TEMPERATURE, rng, |t| match t {
+                    REST => true,
+                    HOLD => prev != REST,
+                    t => {
+                        let k = t as i32 - 2;
+                        in_scale(k) && (!strong || tones.contains(&k.rem_euclid(12)))
+                    }
                 });
+                tokens.push(tok);
             }
         }
+
+        let step_s = ctx.seconds_per_step();
+        let mut notes = Vec::new();
+        let mut step = 0;
+        while step < total {
+            let tok = tokens[step];
+            if tok < 2 {
+                step += 1;
+                continue;
+            }
+            let mut len = 1;
+            while step + len < total && tokens[step + len] == HOLD {
+                len += 1;
+            }
+            let in_bar = step % 16;
+            let accent = match in_bar {
+                s if s % 8 == 0 => 0.92,
+                s if s % 4 == 0 => 0.84,
+                _ => 0.74,
+            };
+            notes.push(Note {
+                time: ctx.step_time(step),
+                duration: len as f64 * step_s * 0.9,
+                pitch: (base + tok as i32 - 2).clamp(0, 127) as u8,
+                velocity: accent * (0.92 + 0.08 * rng.f32()),
+                voice: 0,
+                step,
+            });
+            step += len;
+        }
         Ok(Part {
-            track: TrackType::parse("melody").map_err(|e| GenerateError::Model {
-                track: "melody",
-                message: e.to_string(),
-            })?,
-            style: format!("{:?}", input.intent.lead_style).to_lowercase(),
+            track,
+            style,
             notes,
         })
     }
@@ -218,11 +288,15 @@ mod tests {
     use super::*;
 
     #[test]
-    fn snapping() {
+    fn snapping_and_diatonic_shifts() {
         let k = Key::parse("C major").unwrap();
         let c = k.triad(0);
         assert_eq!(snap_to_chord(62, &c), 60); // D over C major moves to C
         assert_eq!(snap_to_chord(64, &c), 64);
-        assert_eq!(snap_to_scale(61, &k), 60);
+        assert_eq!(shift_diatonic(4, 1, &k), 5); // E -> F
+        assert_eq!(shift_diatonic(11, 1, &k), 12); // B -> C
+        assert_eq!(shift_diatonic(0, -1, &k), -1); // C -> B below
+        let a = Key::parse("A minor").unwrap();
+        assert_eq!(shift_diatonic(3, 2, &a), 7); // C -> E in A minor (semitones above A)
     }
 }

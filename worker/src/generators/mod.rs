@@ -94,12 +94,23 @@ pub enum GenerateError {
 
 /// Samples a token from `probs` at `temperature` (p^(1/T), renormalized), among the tokens
 /// `allowed` accepts. Deterministic for a given RNG state.
-pub fn sample(probs: &[f32], temperature: f32, rng: &mut Rng, allowed: impl Fn(usize) -> bool) -> usize {
+pub fn sample(
+    probs: &[f32],
+    temperature: f32,
+    rng: &mut Rng,
+    allowed: impl Fn(usize) -> bool,
+) -> usize {
     let inv = 1.0 / temperature.max(1e-3);
     let weights: Vec<f32> = probs
         .iter()
         .enumerate()
-        .map(|(i, p)| if allowed(i) { p.max(0.0).powf(inv) } else { 0.0 })
+        .map(|(i, p)| {
+            if allowed(i) {
+                p.max(0.0).powf(inv)
+            } else {
+                0.0
+            }
+        })
         .collect();
     let sum: f32 = weights.iter().sum();
     if !(sum > 0.0 && sum.is_finite()) {
@@ -130,6 +141,22 @@ pub trait TrackGenerator: Send + Sync {
         None
     }
     fn generate(&self, input: &GenInput<'_>, rng: &mut Rng) -> Result<Part, GenerateError>;
+    /// Writes this generator's part of the shared context before any track is generated
+    /// (HarmonyGen plans the progression here).
+    fn plan(
+        &self,
+        _ctx: &mut GenerationContext,
+        _intent: &MusicalIntent,
+        _rng: &mut Rng,
+    ) -> Result<(), GenerateError> {
+        Ok(())
+    }
+    /// Turns cross-job step batching on or off (the benchmark's baseline runs it off).
+    fn set_batching(&mut self, _on: bool) {}
+    /// ONNX runs and rows so far: (runs, rows, seconds inside ONNX Runtime).
+    fn step_stats(&self) -> Option<(u64, u64, f64)> {
+        None
+    }
 }
 
 /// The generators, in dependency order.
@@ -142,15 +169,30 @@ impl Registry {
     pub fn load(
         env: &ort::environment::Environment,
         models_dir: &std::path::Path,
+        device: crate::onnx::Device,
     ) -> Result<Self, crate::onnx::OnnxError> {
         Ok(Registry {
             generators: vec![
-                Box::new(drums::DrumGen::load(env, models_dir)?),
-                Box::new(bass::BassGen::load(env, models_dir)?),
-                Box::new(harmony::HarmonyGen),
-                Box::new(melody::MelodyGen),
+                Box::new(drums::DrumGen::load(env, models_dir, device)?),
+                Box::new(bass::BassGen::load(env, models_dir, device)?),
+                Box::new(harmony::HarmonyGen::load(env, models_dir, device)?),
+                Box::new(melody::MelodyGen::load(env, models_dir, device)?),
             ],
         })
+    }
+
+    pub fn set_batching(&mut self, on: bool) {
+        for g in &mut self.generators {
+            g.set_batching(on);
+        }
+    }
+
+    /// (runs, rows, seconds) summed over every model.
+    pub fn step_stats(&self) -> (u64, u64, f64) {
+        self.generators
+            .iter()
+            .filter_map(|g| g.step_stats())
+            .fold((0, 0, 0.0), |a, b| (a.0 + b.0, a.1 + b.1, a.2 + b.2))
     }
 
     pub fn get(&self, track: &TrackType) -> Option<&dyn TrackGenerator> {
@@ -166,6 +208,20 @@ impl Registry {
             .filter_map(|g| g.model())
             .map(|(n, s)| (n.to_string(), s))
             .collect()
+    }
+
+    /// The Context Manager's planning pass: each generator writes its part of the shared
+    /// context (the harmonic plan) before any track is generated.
+    pub fn plan(
+        &self,
+        ctx: &mut GenerationContext,
+        intent: &MusicalIntent,
+    ) -> Result<(), GenerateError> {
+        for g in &self.generators {
+            let mut rng = Rng::derive(ctx.seed, &format!("plan:{}", g.track()));
+            g.plan(ctx, intent, &mut rng)?;
+        }
+        Ok(())
     }
 
     /// Generates the wanted tracks in order; each sees the parts before it.
@@ -186,7 +242,7 @@ impl Registry {
             };
             let started = std::time::Instant::now();
             let mut rng = Rng::derive(ctx.seed, track.as_str());
-            let part = generator.generate(
+            let mut part = generator.generate(
                 &GenInput {
                     ctx,
                     intent,
@@ -195,6 +251,13 @@ impl Registry {
                 },
                 &mut rng,
             )?;
+            // The last bar is cut at the requested length: so are its notes (the MIDI and
+            // the QA read them).
+            let end = ctx.duration_seconds;
+            part.notes.retain(|n| n.time < end);
+            for n in &mut part.notes {
+                n.duration = n.duration.min(end - n.time);
+            }
             if track.as_str() == "drums" {
                 let total = ctx.total_steps();
                 groove = Groove {

@@ -177,7 +177,11 @@ fn cymbal(buf: &mut StereoBuf, start: usize, vel: f32, sr: f32, noise: &mut Nois
         let body = hp.highpass(x, c.cutoff, 0.7, sr) * (-t / c.decay).exp();
         let ping = bell.sine(3520.0 * c.base, sr) * (-t * 6.0).exp() * c.ping;
         // The crash swells for a few milliseconds; the ride speaks at once.
-        let attack = if c.ping > 0.0 { 1.0 } else { (t / 0.004).min(1.0) };
+        let attack = if c.ping > 0.0 {
+            1.0
+        } else {
+            (t / 0.004).min(1.0)
+        };
         let s = (body + ping) * attack * vel * 0.32;
         buf.add(start + i, s * l, s * r);
     }
