@@ -39,7 +39,7 @@ REST, HOLD = 0, 1
 SCALES = {"major": (0, 2, 4, 5, 7, 9, 11), "minor": (0, 2, 3, 5, 7, 8, 10)}
 # meters accepted: quarter notes per notated bar (2/4 bars are paired into one 16-step bar)
 METERS = {"4/4": 4, "C": 4, "2/2": 4, "C|": 4, "2/4": 2}
-EXTRACT_VERSION = 4
+EXTRACT_VERSION = 5
 
 KK_MAJOR = np.array([6.35, 2.23, 3.48, 2.33, 4.38, 4.09, 2.52, 5.19, 2.39, 3.66, 2.29, 2.88])
 KK_MINOR = np.array([6.33, 2.68, 3.52, 5.38, 2.60, 3.53, 2.54, 4.75, 3.98, 2.69, 3.34, 3.17])
@@ -207,6 +207,28 @@ def part_events(part, bar_ql, want_symbols=False):
             notes.append((st, en, midi, tied))
         pos += d
     return notes, symbols, pickup
+
+
+def flat_events(part, all_pitches=False):
+    """MIDI parts: note events from absolute offsets (no pickup alignment: a MIDI file's bar 1
+    starts at time 0). A chord gives its highest note, or all its notes with all_pitches."""
+    from music21 import chord, harmony, note
+
+    notes = []
+    for e in part.flatten().notes:
+        if isinstance(e, harmony.ChordSymbol) or e.duration.isGrace or e.quarterLength == 0:
+            continue
+        if isinstance(e, chord.Chord):
+            midis = [p.midi for p in e.pitches] if all_pitches else [max(p.midi for p in e.pitches)]
+        elif isinstance(e, note.Note):
+            midis = [e.pitch.midi]
+        else:
+            continue
+        st = _steps(_frac(e.offset))
+        en = _steps(_frac(e.offset) + _frac(e.quarterLength))
+        tied = e.tie is not None and e.tie.type in ("stop", "continue")
+        notes += [(st, en, m, tied) for m in midis]
+    return notes
 
 
 def monophonic(notes):
@@ -409,9 +431,13 @@ def _extract_score(task):
         else:
             melody_part = s.parts[0]
         want = source == "leadsheet"
-        notes, symbols, pickup = part_events(melody_part, bar_ql, want_symbols=want)
-        all_notes = list(notes)
-        if source != "leadsheet":
+        if source == "midi":
+            notes, symbols, pickup = flat_events(melody_part), [], False
+            all_notes = [n for _, p in parts for n in flat_events(p, all_pitches=True)]
+        else:
+            notes, symbols, pickup = part_events(melody_part, bar_ql, want_symbols=want)
+            all_notes = list(notes)
+        if source not in ("leadsheet", "midi"):
             for _, p in parts:
                 if p is melody_part:
                     continue
@@ -478,7 +504,10 @@ def _cache_save(name, obj):
     os.replace(tmp, os.path.join(CACHE_DIR, name))
 
 
-def load_corpus(n_essen=2500, n_chorales=200, seed=7, procs=2):
+N_ESSEN, N_CHORALES = 4000, 250  # defaults: all ~3500 eligible Essen tunes, 250 of 410 chorales
+
+
+def load_corpus(n_essen=N_ESSEN, n_chorales=N_CHORALES, seed=7, procs=2):
     """The music21-corpus tunes: Nottingham dataset (chord symbols), lead sheets (chord symbols),
     a seeded subset of eligible Essen folksongs and Bach chorales (estimated chords). Cached."""
     import music21

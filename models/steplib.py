@@ -40,11 +40,15 @@ def _split(n, rng, groups=None, val_fraction=0.1):
     return np.nonzero(~mask)[0], np.nonzero(mask)[0]
 
 
-def train_mlp(X, Y, head, hidden, epochs, rng, lr=2e-3, batch=512, groups=None):
+def train_mlp(X, Y, head, hidden, epochs, rng, lr=2e-3, batch=512, groups=None, split_out=None, lr_final=None):
     """Trains concat(X) -> dense(hidden, relu) -> dense -> head.
 
     head = "sigmoid": Y is float [n, k] of 0/1 targets, loss is binary cross-entropy.
     head = "softmax:K": Y is int [n] of class ids in [0, K), loss is cross-entropy.
+    split_out: optional dict that receives the "train" and "val" sample indices (for baselines
+    and per-source losses computed on the same split).
+    lr_final: if given, the learning rate decays geometrically from lr (first epoch) to lr_final
+    (last epoch); otherwise it stays at lr.
     Returns (params, train_loss, val_loss, (n_train, n_val)).
     """
     Xc = np.concatenate(X, axis=1).astype(np.float32)
@@ -66,6 +70,8 @@ def train_mlp(X, Y, head, hidden, epochs, rng, lr=2e-3, batch=512, groups=None):
     v = [np.zeros_like(p) for p in params]
     beta1, beta2, eps = 0.9, 0.999, 1e-8
     tr, va = _split(n, rng, groups)
+    if split_out is not None:
+        split_out["train"], split_out["val"] = np.sort(tr), np.sort(va)
     step = 0
 
     def forward(x):
@@ -92,6 +98,7 @@ def train_mlp(X, Y, head, hidden, epochs, rng, lr=2e-3, batch=512, groups=None):
         return total / max(1, len(ix))
 
     for ep in range(epochs):
+        lr_ep = lr if lr_final is None or epochs < 2 else lr * (lr_final / lr) ** (ep / (epochs - 1))
         rng.shuffle(tr)
         for s in range(0, len(tr), batch):
             bi = tr[s : s + batch]
@@ -115,7 +122,7 @@ def train_mlp(X, Y, head, hidden, epochs, rng, lr=2e-3, batch=512, groups=None):
                 v[i] = beta2 * v[i] + (1 - beta2) * g * g
                 mh = m[i] / (1 - beta1**step)
                 vh = v[i] / (1 - beta2**step)
-                params[i] -= lr * mh / (np.sqrt(vh) + eps)
+                params[i] -= lr_ep * mh / (np.sqrt(vh) + eps)
         print(f"epoch {ep + 1}/{epochs}: val loss {eval_loss(va):.4f}", file=sys.stderr)
     return params, eval_loss(tr), eval_loss(va), (len(tr), len(va))
 

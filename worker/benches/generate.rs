@@ -51,8 +51,17 @@ fn measure(registry: &Registry, jobs: usize, rounds: usize) -> (f64, f64) {
 }
 
 fn main() {
-    let env = onnx::init_runtime(None, Device::Cpu).expect("ONNX Runtime (run ops/setup-ort.sh)");
-    let mut registry = Registry::load(env, &onnx::models_dir(), Device::Cpu).expect("models");
+    // BENCH_DEVICE=cuda measures the GPU build of ONNX Runtime (ops/setup-ort.sh --gpu).
+    let device = Device::parse(&std::env::var("BENCH_DEVICE").unwrap_or_else(|_| "cpu".into()))
+        .expect("BENCH_DEVICE is cpu or cuda");
+    let env = onnx::init_runtime(None, device).expect("ONNX Runtime (run ops/setup-ort.sh)");
+    let mut registry = match Registry::load(env, &onnx::models_dir(), device) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("{e}");
+            std::process::exit(2);
+        }
+    };
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     job(&registry, 0); // warm-up
     let mut rows = Vec::new();
