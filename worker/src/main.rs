@@ -113,10 +113,15 @@ async fn main() -> anyhow::Result<()> {
     let models_dir = args.models_dir.clone().unwrap_or_else(onnx::models_dir);
     let mut registry =
         Registry::load(ort_env, &models_dir, device).context("loading the generator models")?;
-    // Batching steps of concurrent jobs pays on a GPU, not on CPU (docs/BENCHMARKS.md).
-    if device == Device::Cuda {
-        registry.set_batching(true);
-    }
+    // Batching steps of concurrent jobs pays where runs are expensive (a GPU) or cores are
+    // plentiful; on a 2-core box the hand-off costs more than it saves (docs/BENCHMARKS.md).
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let batching = match std::env::var("RESONANTGEN_STEP_BATCHING").as_deref() {
+        Ok("1") => true,
+        Ok("0") => false,
+        _ => device == Device::Cuda || (cores >= 8 && args.concurrency > 1),
+    };
+    registry.set_batching(batching);
     let engine = Arc::new(Engine { registry });
 
     let store = ObjectStore::from_env()?;
@@ -136,6 +141,8 @@ async fn main() -> anyhow::Result<()> {
         concurrency = args.concurrency,
         store = %store.describe(),
         models = ?engine.registry.models(),
+        device = ?device,
+        step_batching = batching,
         "worker starting"
     );
     let pipeline = Arc::new(Pipeline {
