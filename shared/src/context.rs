@@ -30,6 +30,9 @@ pub struct GenerationContext {
     pub energy: f32,
     pub sample_rate: u32,
     pub bit_depth: u16,
+    /// The spectral plan: the band each generated track may occupy in the mix.
+    #[serde(default)]
+    pub frequency_allocation: std::collections::BTreeMap<String, crate::spectrum::Band>,
     /// Integrated loudness the mix is normalized to (LUFS).
     #[serde(default = "default_loudness")]
     pub loudness_target: f64,

@@ -17,6 +17,7 @@ pub mod queue;
 pub mod request;
 pub mod response;
 pub mod rng;
+pub mod spectrum;
 pub mod store;
 pub mod theory;
 pub mod track;

@@ -1,9 +1,12 @@
-//! Mix engine: per-track gain from the registry, master gain toward an EBU R128 integrated
+//! Mix engine: per-stem EQ to the context's frequency allocation, the kick's sidechain,
+//! per-track gain from the registry, master gain toward an EBU R128 integrated
 //! loudness target (default -14 LUFS), and a look-ahead limiter that keeps the true peak
 //! (4× oversampled, ebur128) at or below -1 dBTP. Stems are written at their in-mix level, so
 //! summing them gives the mix before the limiter.
 
+use crate::render::dsp::Svf;
 use resonantgen_shared::TrackType;
+use resonantgen_shared::spectrum::Band;
 use std::collections::{BTreeMap, VecDeque};
 
 /// True-peak ceiling of the master (dBTP).
@@ -74,17 +77,41 @@ fn db(x: f32) -> f32 {
     10f32.powf(x / 20.0)
 }
 
-/// Mixes stereo stems of equal length. `channels` are scaled like the drums stem.
+/// Cuts interleaved stereo to `band`: a 12 dB/octave high-pass at its low corner and
+/// low-pass at its high corner (Butterworth-damped state-variable filters).
+pub fn eq_to_band(data: &mut [f32], band: Band, sample_rate: u32) {
+    let sr = sample_rate as f32;
+    let high = band.high_hz.min(sr * 0.45);
+    for ch in 0..2 {
+        let (mut hp, mut lp) = (Svf::default(), Svf::default());
+        for frame in data.chunks_exact_mut(2) {
+            let x = hp.highpass(frame[ch], band.low_hz, 0.707, sr);
+            frame[ch] = lp.lowpass(x, high, 0.707, sr);
+        }
+    }
+}
+
+/// Mixes stereo stems of equal length. `channels` are scaled like the drums stem; generated
+/// stems are first cut to their band in `bands` (locked stems are the user's: untouched).
+#[allow(clippy::too_many_arguments)]
 pub fn mix(
     stems: BTreeMap<TrackType, Vec<f32>>,
     channels: BTreeMap<String, Vec<f32>>,
     locked: &BTreeMap<TrackType, bool>,
+    bands: &BTreeMap<String, Band>,
     frames: usize,
     sample_rate: u32,
     target_lufs: f64,
     duck_depth: f32,
 ) -> MixResult {
     let mut stems = stems;
+    for (track, data) in stems.iter_mut() {
+        if let Some(band) = bands.get(track.as_str())
+            && !locked.get(track).copied().unwrap_or(false)
+        {
+            eq_to_band(data, *band, sample_rate);
+        }
+    }
     // Sidechain from the generated kick (locked drums have no kick channel to key from).
     if let Some(kick) = channels.get("kick") {
         for (track, data) in stems.iter_mut() {
@@ -253,6 +280,7 @@ mod tests {
                 BTreeMap::from([(track.clone(), sig.clone())]),
                 BTreeMap::new(),
                 &BTreeMap::new(),
+                &BTreeMap::new(),
                 frames,
                 sr,
                 target,
@@ -273,6 +301,27 @@ mod tests {
     }
 
     #[test]
+    fn eq_keeps_the_band_and_cuts_outside_it() {
+        let sr = 44_100u32;
+        let tone = |hz: f32| -> Vec<f32> {
+            (0..sr as usize * 2)
+                .map(|i| (2.0 * std::f32::consts::PI * hz * (i / 2) as f32 / sr as f32).sin())
+                .collect()
+        };
+        let rms = |x: &[f32]| {
+            let tail = &x[x.len() / 2..];
+            (tail.iter().map(|s| s * s).sum::<f32>() / tail.len() as f32).sqrt()
+        };
+        let band = Band::new(200.0, 8000.0);
+        for (hz, lo, hi) in [(1000.0, 0.6, 0.75), (50.0, 0.0, 0.05), (18_000.0, 0.0, 0.2)] {
+            let mut x = tone(hz);
+            eq_to_band(&mut x, band, sr);
+            let r = rms(&x);
+            assert!((lo..hi).contains(&r), "{hz} Hz: rms {r}");
+        }
+    }
+
+    #[test]
     fn stems_sum_to_the_premaster() {
         let frames = 1000;
         let a = TrackType::parse("bass").unwrap();
@@ -283,10 +332,12 @@ mod tests {
                 .collect::<Vec<_>>()
         };
         let stems = BTreeMap::from([(a.clone(), sig(0.01)), (b.clone(), sig(0.03))]);
+        let bands = BTreeMap::from([("melody".to_string(), Band::new(250.0, 14_000.0))]);
         let r = mix(
             stems,
             BTreeMap::new(),
             &BTreeMap::new(),
+            &bands,
             frames,
             44_100,
             -14.0,

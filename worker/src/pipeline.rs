@@ -241,6 +241,7 @@ impl Pipeline {
             stems.insert(track.clone(), fit_stereo(stem, frames));
         }
         let target = ctx.loudness_target;
+        let bands = ctx.frequency_allocation.clone();
         // Electronic genres pump hard; played genres only make room for the kick.
         let duck = if intent.tracks.values().any(|t| t.humanize >= 0.5) {
             0.5
@@ -248,7 +249,9 @@ impl Pipeline {
             0.85
         };
         let mixed = blocking("mix", move || {
-            mix::mix(stems, channels, &is_locked, frames, sr, target, duck)
+            mix::mix(
+                stems, channels, &is_locked, &bands, frames, sr, target, duck,
+            )
         })
         .await?;
         stages.record("mix", t);

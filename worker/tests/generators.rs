@@ -219,6 +219,12 @@ fn drums_and_bass_share_little_of_the_spectrum_and_lock_in_time() {
         let d = render::render_part(&parts[&TrackType::parse("drums").unwrap()], &ctx);
         let bass = &parts[&TrackType::parse("bass").unwrap()];
         let mut b = render::render_part(bass, &ctx);
+        // The mix engine's EQ to the bass's band, then its sidechain keyed by the kick.
+        resonantgen_worker::mix::eq_to_band(
+            &mut b.stereo,
+            ctx.frequency_allocation["bass"],
+            ctx.sample_rate,
+        );
         // The mix engine's sidechain, keyed by the kick channel.
         let live = intent.tracks.values().any(|t| t.humanize >= 0.5);
         let depth = if live { 0.5 } else { 0.85 };

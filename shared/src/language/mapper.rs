@@ -170,6 +170,7 @@ pub fn map(
                 .unwrap_or(crate::request::DEFAULT_LOUDNESS_LUFS),
             seed,
             conflicts,
+            frequency_allocation: crate::spectrum::allocate(&intent),
         },
         intent,
     })

@@ -33,22 +33,47 @@ fn play<S>(
 pub fn bass(part: &Part, frames: usize, sr: f32, _rng: &mut Rng) -> StereoBuf {
     let mut buf = StereoBuf::new(frames);
     if part.style == "sub808" {
-        // 808: a sine with a short pitch drop and a long decay, driven warm.
+        // 808: a sine with a short pitch drop and a long decay, driven warm. A note that
+        // follows the previous one legato at another pitch glides up or down to it instead
+        // (the trap 808 slide).
+        let glide_from: Vec<Option<f32>> = part
+            .notes
+            .iter()
+            .enumerate()
+            .map(|(i, n)| {
+                let prev = i.checked_sub(1).map(|j| &part.notes[j])?;
+                let legato = prev.time + prev.duration >= n.time - 0.02;
+                (legato && prev.pitch != n.pitch).then(|| midi_hz(f32::from(prev.pitch)))
+            })
+            .collect();
+        let mut next = 0;
         play(
             &mut buf,
             &part.notes,
             sr,
             0.05,
-            |_| Osc::default(),
-            |n, t, osc| {
+            |_| {
+                let g = glide_from.get(next).copied().flatten();
+                next += 1;
+                (Osc::default(), g)
+            },
+            |n, t, (osc, glide)| {
                 let hold = n.duration as f32;
-                let hz = midi_hz(f32::from(n.pitch)) * (1.0 + 0.25 * (-t * 30.0).exp());
-                let env = (-t * 1.1).exp()
-                    * if t > hold {
-                        (1.0 - (t - hold) / 0.05).max(0.0)
-                    } else {
-                        1.0
-                    };
+                let target = midi_hz(f32::from(n.pitch));
+                let hz = match glide {
+                    // exponential slide, ~70 ms to land
+                    Some(from) => target * (*from / target).powf((-t * 45.0).exp()),
+                    None => target * (1.0 + 0.25 * (-t * 30.0).exp()),
+                };
+                let env = if glide.is_some() {
+                    (-t * 0.9).exp() * 0.95
+                } else {
+                    (-t * 1.1).exp()
+                } * if t > hold {
+                    (1.0 - (t - hold) / 0.05).max(0.0)
+                } else {
+                    1.0
+                };
                 let click_in = (t * sr / 64.0).min(1.0);
                 let s = saturate(osc.sine(hz, sr) * env * click_in, 2.0) * n.velocity * 0.8;
                 (s, s)

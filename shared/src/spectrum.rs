@@ -1,0 +1,65 @@
+//! Frequency allocation: the spectral part of the Context Manager. Each track is given the
+//! band it may occupy in the mix, from its idiom — an 808 owns the sub, a walking or slap bass
+//! keeps its upper harmonics, pads and keys start above the bass, the lead above the chords.
+//! The mix engine's per-stem EQ cuts each generated stem to its band, so the tracks stop
+//! fighting for the same frequencies.
+
+use crate::language::MusicalIntent;
+use crate::language::genre::{BassStyle, HarmonyStyle};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// A pass band in Hz (the EQ's high-pass and low-pass corners).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Band {
+    pub low_hz: f32,
+    pub high_hz: f32,
+}
+
+impl Band {
+    pub const fn new(low_hz: f32, high_hz: f32) -> Self {
+        Band { low_hz, high_hz }
+    }
+}
+
+/// Bands per track name (drums are full range and get none; their channels split it).
+pub fn allocate(intent: &MusicalIntent) -> BTreeMap<String, Band> {
+    let bass = match intent.bass_style {
+        BassStyle::Sub808 => Band::new(28.0, 400.0),
+        BassStyle::Walking | BassStyle::Slap => Band::new(35.0, 3000.0),
+        BassStyle::Offbeat | BassStyle::Rolling => Band::new(35.0, 1500.0),
+        BassStyle::KickLocked | BassStyle::Octave => Band::new(35.0, 2000.0),
+    };
+    let harmony = match intent.harmony_style {
+        HarmonyStyle::Pad => Band::new(160.0, 10_000.0),
+        HarmonyStyle::Stabs => Band::new(200.0, 9_000.0),
+        HarmonyStyle::Keys => Band::new(130.0, 8_000.0),
+    };
+    BTreeMap::from([
+        ("bass".to_string(), bass),
+        ("harmony".to_string(), harmony),
+        ("melody".to_string(), Band::new(250.0, 14_000.0)),
+    ])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::language::{MusicalIntentExtractor, PromptParser};
+
+    #[test]
+    fn chords_start_above_the_bass_and_808s_own_the_sub() {
+        let trap = allocate(&MusicalIntentExtractor::extract(&PromptParser::parse(
+            "trap",
+        )));
+        assert!(trap["bass"].high_hz <= 400.0);
+        for prompt in ["techno", "jazz", "trap", "lo-fi"] {
+            let a = allocate(&MusicalIntentExtractor::extract(&PromptParser::parse(
+                prompt,
+            )));
+            assert!(a["harmony"].low_hz > a["bass"].low_hz, "{prompt}");
+            assert!(a["melody"].low_hz >= a["harmony"].low_hz, "{prompt}");
+            assert!(a.values().all(|b| b.low_hz < b.high_hz));
+        }
+    }
+}
