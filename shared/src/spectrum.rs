@@ -26,9 +26,9 @@ impl Band {
 pub fn allocate(intent: &MusicalIntent) -> BTreeMap<String, Band> {
     let bass = match intent.bass_style {
         BassStyle::Sub808 => Band::new(28.0, 400.0),
-        BassStyle::Walking | BassStyle::Slap => Band::new(35.0, 3000.0),
-        BassStyle::Offbeat | BassStyle::Rolling => Band::new(35.0, 1500.0),
-        BassStyle::KickLocked | BassStyle::Octave => Band::new(35.0, 2000.0),
+        BassStyle::Walking | BassStyle::Slap => Band::new(70.0, 3000.0),
+        BassStyle::Offbeat | BassStyle::Rolling => Band::new(70.0, 1500.0),
+        BassStyle::KickLocked | BassStyle::Octave => Band::new(80.0, 2000.0),
     };
     let harmony = match intent.harmony_style {
         HarmonyStyle::Pad => Band::new(160.0, 10_000.0),

@@ -9,6 +9,8 @@ pub mod midi;
 pub mod mix;
 pub mod onnx;
 pub mod pipeline;
+pub mod processors;
+pub mod production;
 pub mod qa;
 pub mod render;
 pub mod step_model;

@@ -4,8 +4,8 @@
 
 use crate::generators::{Part, Registry};
 use crate::locks::{self, LockedStem};
-use crate::render::{self, Rendered};
-use crate::{midi, mix, qa, telemetry};
+use crate::production;
+use crate::{midi, qa, telemetry};
 use resonantgen_shared::audio::{encode_wav, peak_dbfs, rms_dbfs};
 use resonantgen_shared::language::PromptParser;
 use resonantgen_shared::queue::GenerationJob;
@@ -195,63 +195,28 @@ impl Pipeline {
         .map_err(|e| JobError::Permanent(format!("generation failed: {e}")))?;
         stages.record("generate", t);
 
-        // Instruments: one thread per track.
+        // Instruments and their processor chains: one thread per track.
         let t = Instant::now();
-        let render_ctx = ctx.clone();
         let parts = Arc::new(parts);
-        let parts_r = parts.clone();
-        let rendered: BTreeMap<TrackType, Rendered> = blocking("render", move || {
-            std::thread::scope(|s| {
-                let handles: Vec<_> = parts_r
-                    .iter()
-                    .map(|(track, part)| {
-                        let c = &render_ctx;
-                        (track.clone(), s.spawn(move || render::render_part(part, c)))
-                    })
-                    .collect();
-                handles
-                    .into_iter()
-                    .filter_map(|(t, h)| h.join().ok().map(|r| (t, r)))
-                    .collect()
-            })
+        let (parts_r, ctx_r, intent_r) = (parts.clone(), ctx.clone(), intent.clone());
+        let rendered = blocking("render", move || {
+            production::render_tracks(&ctx_r, &intent_r, &parts_r)
         })
-        .await?;
-        if rendered.len() != parts.len() {
-            return Err(JobError::Permanent(
-                "internal error: a track failed to render".into(),
-            ));
-        }
+        .await?
+        .ok_or_else(|| JobError::Permanent("internal error: a track failed to render".into()))?;
         stages.record("render", t);
 
         // Mix.
         let t = Instant::now();
         let frames = ctx.total_frames();
         let sr = ctx.sample_rate;
-        let mut stems: BTreeMap<TrackType, Vec<f32>> = BTreeMap::new();
-        let mut channels = BTreeMap::new();
-        for (track, r) in rendered {
-            if track.as_str() == "drums" {
-                channels = r.channels;
-            }
-            stems.insert(track, r.stereo);
-        }
-        let is_locked: BTreeMap<TrackType, bool> =
-            locked.keys().map(|t| (t.clone(), true)).collect();
-        for (track, stem) in &locked {
-            stems.insert(track.clone(), fit_stereo(stem, frames));
-        }
-        let target = ctx.loudness_target;
-        let bands = ctx.frequency_allocation.clone();
-        // Electronic genres pump hard; played genres only make room for the kick.
-        let duck = if intent.tracks.values().any(|t| t.humanize >= 0.5) {
-            0.5
-        } else {
-            0.85
-        };
+        let locked_stems: BTreeMap<TrackType, Vec<f32>> = locked
+            .iter()
+            .map(|(track, stem)| (track.clone(), fit_stereo(stem, frames)))
+            .collect();
+        let (ctx_m, intent_m) = (ctx.clone(), intent.clone());
         let mixed = blocking("mix", move || {
-            mix::mix(
-                stems, channels, &is_locked, &bands, frames, sr, target, duck,
-            )
+            production::mixdown(&ctx_m, &intent_m, rendered, locked_stems)
         })
         .await?;
         stages.record("mix", t);

@@ -123,7 +123,7 @@ pub const GENRES: &[GenreProfile] = &[
     genre!("trance", ["psytrance", "psy trance", "goa"], (130.0, 138.0, 145.0), swing 0.0, [Minor],
         tonic 9, drums "trance", Rolling, Pad, Saw, [0, 5, 2, 6], energy 0.85, palette ["supersaw", "rolling bass", "arpeggios"], processing ["wide", "reverb"]),
     genre!("drum and bass", ["dnb", "drum & bass", "drum n bass", "drum'n'bass", "d&b", "jungle", "liquid", "neurofunk"], (160.0, 174.0, 180.0), swing 0.0, [Minor],
-        tonic 4, drums "drum_and_bass", KickLocked, Pad, Pluck, [0, 5, 3, 4], energy 0.85, palette ["breaks", "reese bass", "pads"], processing ["compression"]),
+        tonic 4, drums "drum_and_bass", Rolling, Pad, Pluck, [0, 5, 3, 4], energy 0.85, palette ["breaks", "reese bass", "pads"], processing ["compression"]),
     genre!("dubstep", ["brostep", "riddim"], (138.0, 140.0, 150.0), swing 0.0, [Minor, Phrygian],
         tonic 5, drums "dubstep", Sub808, Pad, Square, [0, 0, 5, 6], energy 0.8, palette ["wobble bass", "sub bass", "half-time drums"], processing ["distorted", "compression"]),
     genre!("trap", ["drill", "trap beat"], (130.0, 140.0, 160.0), swing 0.0, [Minor, Phrygian],

@@ -32,9 +32,10 @@ pub struct BassGen {
     model: StepModel<BassManifest>,
 }
 
-/// MIDI pitch of a pitch class in the bass register E1..D#2.
+/// MIDI pitch of a pitch class in the bass register G1..F#2: low enough to be bass, high
+/// enough that the fundamental sits above the kick's body (the frequency allocation).
 pub fn bass_pitch(pc: u8) -> u8 {
-    28 + (pc + 12 - 4) % 12
+    31 + (pc + 12 - 7) % 12
 }
 
 /// The model's name for an idiom.
@@ -203,8 +204,9 @@ mod tests {
 
     #[test]
     fn bass_register() {
-        assert_eq!(bass_pitch(4), 28); // E1
+        assert_eq!(bass_pitch(7), 31); // G1
         assert_eq!(bass_pitch(9), 33); // A1
-        assert_eq!(bass_pitch(3), 39); // D#2
+        assert_eq!(bass_pitch(4), 40); // E2
+        assert_eq!(bass_pitch(6), 42); // F#2
     }
 }

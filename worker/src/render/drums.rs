@@ -17,6 +17,12 @@ pub fn render(part: &Part, frames: usize, sr: f32, rng: &mut Rng) -> BTreeMap<St
         chans.insert(name.to_string(), StereoBuf::new(frames));
     }
     let mut noise = Noise(Rng::new(rng.next_u32() as u64, 11));
+    // Where the bass plays with the kick (kick-locked lines, 808s), the kick is tight and
+    // punchy and leaves the low end to the bass; four-on-the-floor kicks keep their boom.
+    let tight = matches!(
+        part.style.as_str(),
+        "trap" | "dubstep" | "hip_hop" | "lofi" | "drum_and_bass" | "garage" | "breakbeat"
+    );
     for note in &part.notes {
         let start = (note.time * f64::from(sr)).round() as usize;
         if start >= frames {
@@ -28,7 +34,7 @@ pub fn render(part: &Part, frames: usize, sr: f32, rng: &mut Rng) -> BTreeMap<St
         };
         let v = note.velocity;
         match note.voice {
-            KICK => kick(buf, start, v, sr),
+            KICK => kick(buf, start, v, sr, tight),
             SNARE => snare(buf, start, v, sr, &mut noise),
             CLAP => clap(buf, start, v, sr, &mut noise),
             HAT_CLOSED => hat(buf, start, v, sr, &mut noise, 0.045),
@@ -44,13 +50,14 @@ pub fn render(part: &Part, frames: usize, sr: f32, rng: &mut Rng) -> BTreeMap<St
     chans
 }
 
-fn kick(buf: &mut StereoBuf, start: usize, vel: f32, sr: f32) {
+fn kick(buf: &mut StereoBuf, start: usize, vel: f32, sr: f32, tight: bool) {
     let len = (0.5 * sr) as usize;
     let mut osc = Osc::default();
+    let (floor, decay) = if tight { (58.0, 13.0) } else { (48.0, 6.5) };
     for i in 0..len {
         let t = i as f32 / sr;
-        let hz = 48.0 + 120.0 * (-t * 28.0).exp();
-        let body = osc.sine(hz, sr) * (-t * 6.5).exp();
+        let hz = floor + 120.0 * (-t * 28.0).exp();
+        let body = osc.sine(hz, sr) * (-t * decay).exp();
         let click = (-t * 300.0).exp() * 0.25 * (2.0 * std::f32::consts::PI * 1800.0 * t).sin();
         let s = saturate(body + click, 1.6) * vel * 0.9;
         buf.add(start + i, s, s);

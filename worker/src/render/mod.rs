@@ -76,10 +76,7 @@ pub fn render_part(part: &Part, ctx: &GenerationContext) -> Rendered {
         }
         "bass" => (synth::bass(part, frames, sr, &mut rng), BTreeMap::new()),
         "harmony" => (synth::harmony(part, frames, sr, &mut rng), BTreeMap::new()),
-        _ => (
-            synth::lead(part, frames, sr, ctx.seconds_per_step() as f32, &mut rng),
-            BTreeMap::new(),
-        ),
+        _ => (synth::lead(part, frames, sr, &mut rng), BTreeMap::new()),
     };
     out.fade_out(0.01, sr);
     Rendered {

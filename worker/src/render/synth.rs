@@ -1,5 +1,5 @@
 //! Pitched instruments: subtractive and 808 basses, detuned-saw pads, saw stabs, an FM
-//! electric piano, and pluck/saw/square/bell leads with a tempo-synced stereo echo.
+//! electric piano, and pluck/saw/square/bell leads.
 
 use super::StereoBuf;
 use super::dsp::{Adsr, Osc, Svf, midi_hz, pan, saturate};
@@ -220,7 +220,7 @@ pub fn harmony(part: &Part, frames: usize, sr: f32, rng: &mut Rng) -> StereoBuf 
     buf
 }
 
-pub fn lead(part: &Part, frames: usize, sr: f32, step_seconds: f32, _rng: &mut Rng) -> StereoBuf {
+pub fn lead(part: &Part, frames: usize, sr: f32, _rng: &mut Rng) -> StereoBuf {
     let mut dry = StereoBuf::new(frames);
     let style = part.style.clone();
     let env = match style.as_str() {
@@ -277,19 +277,6 @@ pub fn lead(part: &Part, frames: usize, sr: f32, step_seconds: f32, _rng: &mut R
             (s, s)
         },
     );
-    // Tempo-synced ping-pong echo: dotted-8th left, quarter right.
-    let mut out = StereoBuf::new(frames);
-    let dl = (3.0 * step_seconds * sr) as usize;
-    let dr = (4.0 * step_seconds * sr) as usize;
-    let (mut el, mut er) = (vec![0.0f32; frames], vec![0.0f32; frames]);
-    for i in 0..frames {
-        let (x_l, x_r) = (dry.data[i * 2], dry.data[i * 2 + 1]);
-        let fb_l = if i >= dl { el[i - dl] } else { 0.0 };
-        let fb_r = if i >= dr { er[i - dr] } else { 0.0 };
-        el[i] = x_r * 0.35 + fb_r * 0.35;
-        er[i] = x_l * 0.35 + fb_l * 0.35;
-        out.data[i * 2] = x_l + el[i] * 0.6;
-        out.data[i * 2 + 1] = x_r + er[i] * 0.6;
-    }
-    out
+    // Echo is the "delay" processor's job (processors::Delay), chosen by the intent.
+    dry
 }

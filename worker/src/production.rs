@@ -1,0 +1,86 @@
+//! Production: what happens to a generation between its symbolic parts and its files — every
+//! part through its instrument and its processor chain (one thread per track), then the mix
+//! engine with the locked stems. The pipeline runs it per job; the mix-quality tests and the
+//! render benchmark run exactly the same code without a queue around it.
+
+use crate::generators::Part;
+use crate::mix::{self, MixResult};
+use crate::processors::{self, ProcessContext};
+use crate::render::{self, Rendered};
+use resonantgen_shared::language::MusicalIntent;
+use resonantgen_shared::rng::fnv1a;
+use resonantgen_shared::{GenerationContext, TrackType};
+use std::collections::BTreeMap;
+
+fn fx_context(ctx: &GenerationContext, what: &str) -> ProcessContext {
+    ProcessContext {
+        sample_rate: ctx.sample_rate,
+        tempo_bpm: ctx.tempo_bpm,
+        seed: fnv1a(format!("{}:fx:{what}", ctx.seed).as_bytes()),
+        voices: 1,
+    }
+}
+
+/// Renders every part with its instrument, then runs the track's processor chain from the
+/// intent. `None` when a render thread panicked.
+pub fn render_tracks(
+    ctx: &GenerationContext,
+    intent: &MusicalIntent,
+    parts: &BTreeMap<TrackType, Part>,
+) -> Option<BTreeMap<TrackType, Rendered>> {
+    std::thread::scope(|s| {
+        let handles: Vec<_> = parts
+            .iter()
+            .map(|(track, part)| {
+                let chain = intent
+                    .tracks
+                    .get(track)
+                    .map(|t| t.processing.clone())
+                    .unwrap_or_default();
+                let fx = fx_context(ctx, track.as_str());
+                let job = move || {
+                    let mut r = render::render_part(part, ctx);
+                    processors::process_track(&mut r, &chain, &fx);
+                    r
+                };
+                (track.clone(), s.spawn(job))
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|(t, h)| h.join().ok().map(|r| (t, r)))
+            .collect()
+    })
+}
+
+/// The mix engine over rendered tracks plus locked stems (interleaved stereo, already cut to
+/// the output length; they pass untouched).
+pub fn mixdown(
+    ctx: &GenerationContext,
+    intent: &MusicalIntent,
+    rendered: BTreeMap<TrackType, Rendered>,
+    locked: BTreeMap<TrackType, Vec<f32>>,
+) -> MixResult {
+    let mut stems = BTreeMap::new();
+    let mut channels = BTreeMap::new();
+    for (track, r) in rendered {
+        if track.as_str() == "drums" {
+            channels = r.channels;
+        }
+        stems.insert(track, r.stereo);
+    }
+    let is_locked: BTreeMap<TrackType, bool> = locked.keys().map(|t| (t.clone(), true)).collect();
+    stems.extend(locked);
+    let duck = mix::duck_depth(intent);
+    mix::mix(
+        stems,
+        channels,
+        &is_locked,
+        &ctx.frequency_allocation,
+        &intent.mix_processing,
+        &fx_context(ctx, "mix"),
+        ctx.total_frames(),
+        ctx.loudness_target,
+        duck,
+    )
+}

@@ -1,0 +1,136 @@
+//! The rendered output, measured: instruments, processor chains and the mix engine together,
+//! through exactly the code the pipeline runs (`production`), for genres with different kits,
+//! idioms and processing, in both output formats.
+
+mod common;
+use common::registry;
+
+use resonantgen_shared::features::{separation, to_mono};
+use resonantgen_shared::language::{PromptParser, mapper};
+use resonantgen_shared::{GenerationContext, GenerationRequest, TrackType};
+use resonantgen_worker::mix::{MixResult, TRUE_PEAK_CEILING_DBTP, measure, premaster_match};
+use resonantgen_worker::production;
+
+fn produce(
+    prompt: &str,
+    seconds: f64,
+    sample_rate: u32,
+    target: Option<f64>,
+) -> (GenerationContext, MixResult) {
+    let mut r = GenerationRequest::new(prompt);
+    r.duration_seconds = Some(seconds);
+    r.sample_rate = Some(sample_rate);
+    r.loudness_target = target;
+    let m = mapper::map(&r, &PromptParser::parse(prompt), 42).unwrap();
+    let mut ctx = m.context;
+    registry().plan(&mut ctx, &m.intent).unwrap();
+    let parts = registry()
+        .generate_all(&ctx, &m.intent, &TrackType::all(), |_, _| {})
+        .unwrap();
+    let rendered = production::render_tracks(&ctx, &m.intent, &parts).expect("render");
+    let mixed = production::mixdown(&ctx, &m.intent, rendered, Default::default());
+    (ctx, mixed)
+}
+
+/// Every figure the issue asks of a finished master.
+fn check(prompt: &str, ctx: &GenerationContext, r: &MixResult) {
+    let target = ctx.loudness_target;
+    let (lufs, tp) = measure(&r.mix, ctx.sample_rate);
+    assert!(
+        (lufs - target).abs() <= 1.0,
+        "{prompt}: {lufs:.2} LUFS vs {target}"
+    );
+    assert!(
+        tp <= TRUE_PEAK_CEILING_DBTP + 1e-6,
+        "{prompt}: true peak {tp:.2} dBTP"
+    );
+    assert_eq!(r.mix.len(), ctx.total_frames() * 2, "{prompt}: length");
+    assert!(r.mix.iter().all(|s| s.is_finite()), "{prompt}: NaN/inf");
+    let clipped = r.mix.iter().filter(|s| s.abs() >= 1.0).count();
+    assert_eq!(clipped, 0, "{prompt}: clipped samples");
+    for ch in 0..2 {
+        let dc = r
+            .mix
+            .iter()
+            .skip(ch)
+            .step_by(2)
+            .map(|s| f64::from(*s))
+            .sum::<f64>()
+            / ctx.total_frames() as f64;
+        assert!(
+            dc.abs() < 1e-3,
+            "{prompt}: DC offset {dc:.5} on channel {ch}"
+        );
+    }
+    // The stems are the pre-master mix: their sum and the master differ only by the master
+    // chain (glue compression, bus processors, limiter). Tolerance at the default -14 LUFS:
+    // correlation ≥ 0.95 and level within ±1.5 dB. Louder targets are limited harder, so
+    // there only the correlation is held (≥ 0.9).
+    let mut sum = vec![0.0f32; r.mix.len()];
+    for stem in r.stems.values() {
+        for (s, x) in sum.iter_mut().zip(stem) {
+            *s += x;
+        }
+    }
+    let m = premaster_match(&sum, &r.mix);
+    if target <= -14.0 {
+        assert!(m.correlation >= 0.95, "{prompt}: stems vs mix {m:?}");
+        assert!(m.level_db.abs() <= 1.5, "{prompt}: stems vs mix {m:?}");
+    } else {
+        assert!(m.correlation >= 0.9, "{prompt}: stems vs mix {m:?}");
+    }
+    // Drum channels add up to the drums stem.
+    let drums = &r.stems[&TrackType::parse("drums").unwrap()];
+    let mut chans = vec![0.0f32; drums.len()];
+    for c in r.channels.values() {
+        for (s, x) in chans.iter_mut().zip(c) {
+            *s += x;
+        }
+    }
+    let err = chans
+        .iter()
+        .zip(drums)
+        .map(|(a, b)| (a - b).abs())
+        .fold(0.0f32, f32::max);
+    assert!(
+        err < 1e-3,
+        "{prompt}: channels differ from the drums stem by {err}"
+    );
+    // Kick and bass own different parts of the spectrum.
+    let bass = &r.stems[&TrackType::parse("bass").unwrap()];
+    let sep = separation(&to_mono(drums), &to_mono(bass)).unwrap();
+    assert!(sep > 0.9, "{prompt}: drums↔bass separation {sep:.3}");
+    eprintln!(
+        "{prompt} @{} Hz: {lufs:.2} LUFS, {tp:.2} dBTP, stems↔mix r={:.3} {:+.2} dB, separation {sep:.3}",
+        ctx.sample_rate, m.correlation, m.level_db
+    );
+}
+
+#[test]
+fn masters_meet_loudness_peak_and_separation_across_genres() {
+    for prompt in [
+        "dark techno with driving bass at 128 bpm",
+        "boom bap hip hop, dusty",
+        "lofi hip hop with vinyl crackle",
+        "trap with 808s",
+        "deep house, warm and wide",
+        "drum and bass",
+        "disco",
+    ] {
+        let (ctx, r) = produce(prompt, 20.0, 44_100, None);
+        check(prompt, &ctx, &r);
+    }
+}
+
+#[test]
+fn other_formats_and_loudness_targets() {
+    for (prompt, sr, target) in [
+        ("house at 124 bpm", 48_000, Some(-9.0)),
+        ("ambient, spacious", 48_000, Some(-20.0)),
+        ("funk with slap bass", 44_100, Some(-16.0)),
+    ] {
+        let (ctx, r) = produce(prompt, 16.0, sr, target);
+        assert_eq!(ctx.sample_rate, sr);
+        check(prompt, &ctx, &r);
+    }
+}
