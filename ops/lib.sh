@@ -25,6 +25,12 @@ ensure_tools() {
   command -v cc >/dev/null || apt_install build-essential
 }
 
+# The General MIDI SoundFont the sampled instruments play (Debian's fluid-soundfont-gm).
+ensure_soundfont() {
+  if [ -n "${RESONANTGEN_SOUNDFONT:-}" ] && [ -f "$RESONANTGEN_SOUNDFONT" ]; then return; fi
+  [ -f /usr/share/sounds/sf2/FluidR3_GM.sf2 ] || apt_install fluid-soundfont-gm
+}
+
 # ONNX Runtime shared library from the onnxruntime PyPI wheel.
 ensure_ort() {
   ORT_DYLIB_PATH="$("$ROOT/ops/setup-ort.sh")" || die "could not set up ONNX Runtime"

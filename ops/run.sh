@@ -10,6 +10,7 @@ source "$(dirname "$0")/lib.sh"
 [ $# -ge 1 ] || die "usage: ops/run.sh \"PROMPT\" [submit flags, e.g. --duration 30 --seed 7]"
 ensure_tools
 ensure_ort
+ensure_soundfont
 ensure_postgres
 ensure_store
 

@@ -7,6 +7,7 @@ source "$(dirname "$0")/lib.sh"
 
 ensure_tools
 ensure_ort
+ensure_soundfont
 ensure_postgres
 
 cd "$ROOT"

@@ -28,6 +28,7 @@ pub fn render_tracks(
     intent: &MusicalIntent,
     parts: &BTreeMap<TrackType, Part>,
 ) -> Option<BTreeMap<TrackType, Rendered>> {
+    let soundfont = render::sampler::soundfont().is_some();
     std::thread::scope(|s| {
         let handles: Vec<_> = parts
             .iter()
@@ -38,8 +39,9 @@ pub fn render_tracks(
                     .map(|t| t.processing.clone())
                     .unwrap_or_default();
                 let fx = fx_context(ctx, track.as_str());
+                let instrument = render::instruments::choose(track, intent, soundfont);
                 let job = move || {
-                    let mut r = render::render_part(part, ctx);
+                    let mut r = render::render_with(part, ctx, &instrument);
                     processors::process_track(&mut r, &chain, &fx);
                     r
                 };

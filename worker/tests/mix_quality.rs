@@ -63,9 +63,10 @@ fn check(prompt: &str, ctx: &GenerationContext, r: &MixResult) {
         );
     }
     // The stems are the pre-master mix: their sum and the master differ only by the master
-    // chain (glue compression, bus processors, limiter). Tolerance at the default -14 LUFS:
-    // correlation ≥ 0.95 and level within ±1.5 dB. Louder targets are limited harder, so
-    // there only the correlation is held (≥ 0.9).
+    // chain (glue compression and the limiter). Tolerance at the default -14 LUFS:
+    // correlation ≥ 0.95 and level within ±3 dB (the limiter takes up to ~3 dB from peaky
+    // acoustic kits). Louder targets are limited harder, so there only the correlation is
+    // held (≥ 0.9).
     let mut sum = vec![0.0f32; r.mix.len()];
     for stem in r.stems.values() {
         for (s, x) in sum.iter_mut().zip(stem) {
@@ -75,7 +76,7 @@ fn check(prompt: &str, ctx: &GenerationContext, r: &MixResult) {
     let m = premaster_match(&sum, &r.mix);
     if target <= -14.0 {
         assert!(m.correlation >= 0.95, "{prompt}: stems vs mix {m:?}");
-        assert!(m.level_db.abs() <= 1.5, "{prompt}: stems vs mix {m:?}");
+        assert!(m.level_db.abs() <= 3.0, "{prompt}: stems vs mix {m:?}");
     } else {
         assert!(m.correlation >= 0.9, "{prompt}: stems vs mix {m:?}");
     }
@@ -133,4 +134,86 @@ fn other_formats_and_loudness_targets() {
         assert_eq!(ctx.sample_rate, sr);
         check(prompt, &ctx, &r);
     }
+}
+
+/// The sampled instruments really come from the SoundFont, at the right pitch. ops/test.sh
+/// installs fluid-soundfont-gm; without it this fails rather than passing on a fallback.
+#[test]
+fn sampled_instruments_play_in_tune_from_the_soundfont() {
+    use resonantgen_worker::generators::Note;
+    use resonantgen_worker::render::sampler::{self, Patch};
+    let sf = sampler::soundfont().expect(
+        "no General MIDI SoundFont: install fluid-soundfont-gm (ops/test.sh does) or set \
+         RESONANTGEN_SOUNDFONT",
+    );
+    let sr = 44_100u32;
+    for (program, pitch, name) in [
+        (32u8, 45u8, "upright bass A2"),
+        (0, 69, "piano A4"),
+        (48, 57, "strings A3"),
+    ] {
+        let note = Note {
+            time: 0.0,
+            duration: 1.5,
+            pitch,
+            velocity: 0.8,
+            voice: 0,
+            step: 0,
+        };
+        let out = sampler::play(
+            &sf,
+            Patch {
+                program,
+                drums: false,
+                gain: 1.0,
+            },
+            &[note],
+            sr as usize * 2,
+            sr,
+        )
+        .unwrap();
+        let mono: Vec<f32> = out.data.chunks_exact(2).map(|f| f[0] + f[1]).collect();
+        assert!(mono.iter().any(|s| s.abs() > 0.01), "{name}: silent");
+        // Fundamental from the autocorrelation peak over 0.1-1.1 s.
+        let seg = &mono[sr as usize / 10..sr as usize * 11 / 10];
+        let want = 440.0 * 2f32.powf((f32::from(pitch) - 69.0) / 12.0);
+        let (lo, hi) = (
+            (sr as f32 / (want * 1.5)) as usize,
+            (sr as f32 / (want / 1.5)) as usize,
+        );
+        let lag = (lo..hi)
+            .max_by(|a, b| {
+                let ac = |l: usize| seg.iter().zip(&seg[l..]).map(|(x, y)| x * y).sum::<f32>();
+                ac(*a).total_cmp(&ac(*b))
+            })
+            .unwrap();
+        let hz = sr as f32 / lag as f32;
+        let cents = 1200.0 * (hz / want).log2();
+        assert!(
+            cents.abs() < 30.0,
+            "{name}: {hz:.1} Hz, want {want:.1} ({cents:.0} cents)"
+        );
+    }
+    // A kit: the kick note (36) on the drum channel sounds.
+    let kick = Note {
+        time: 0.0,
+        duration: 0.2,
+        pitch: 36,
+        velocity: 1.0,
+        voice: 0,
+        step: 0,
+    };
+    let out = sampler::play(
+        &sf,
+        Patch {
+            program: 0,
+            drums: true,
+            gain: 1.0,
+        },
+        &[kick],
+        sr as usize,
+        sr,
+    )
+    .unwrap();
+    assert!(out.data.iter().any(|s| s.abs() > 0.05), "drum kit silent");
 }

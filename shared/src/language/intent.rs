@@ -44,6 +44,53 @@ pub struct MusicalIntent {
     pub mix_processing: Vec<String>,
 }
 
+/// The genre palette's bass instrument, when it names one the bass idiom can play.
+fn palette_bass(genre: &GenreProfile, style: BassStyle) -> Option<String> {
+    genre.palette.iter().find_map(|p| {
+        let name = match *p {
+            "upright bass" => "upright",
+            "slap bass" => "slap",
+            "808s" => "808",
+            "reese bass" => "reese",
+            "acid bass" => "acid",
+            "sub bass" | "sub" => "sub",
+            "pulse bass" => "pulse",
+            "wobble bass" => "wobble",
+            "electric bass" | "bass" | "dub bass" => "electric bass",
+            _ => return None,
+        };
+        // an 808 line wants a sub or an 808, not a fingered bass
+        (style != BassStyle::Sub808 || matches!(name, "808" | "sub" | "wobble"))
+            .then(|| name.to_string())
+    })
+}
+
+/// The genre palette's chord instrument, when it matches the comping style (a pad genre does
+/// not get a guitar strum).
+fn palette_harmony(genre: &GenreProfile, style: HarmonyStyle) -> Option<String> {
+    genre.palette.iter().find_map(|p| {
+        let fits = match style {
+            HarmonyStyle::Pad => matches!(*p, "strings" | "analog pads" | "pads" | "supersaw"),
+            HarmonyStyle::Stabs => matches!(
+                *p,
+                "strings"
+                    | "organ stabs"
+                    | "saw stabs"
+                    | "stabs"
+                    | "skank chords"
+                    | "clavinet"
+                    | "piano montuno"
+                    | "guitar"
+            ),
+            HarmonyStyle::Keys => matches!(
+                *p,
+                "piano" | "electric piano" | "nylon guitar" | "steel guitar" | "guitar"
+            ),
+        };
+        fits.then(|| p.to_string())
+    })
+}
+
 /// Genres played by people on acoustic kits: looser timing.
 const LIVE_GENRES: &[&str] = &[
     "hip hop",
@@ -106,7 +153,7 @@ impl MusicalIntentExtractor {
             .find(|p| p.contains("kit") || p.contains("drums") || p.contains("breaks"))
             .copied()
             .unwrap_or("electronic kit");
-        let mut drum_processing = vec!["compression".to_string()];
+        let mut drum_processing = vec!["compression".to_string(), "clipper".to_string()];
         if aggressive {
             drum_processing.push("saturation".into());
         }
@@ -137,9 +184,11 @@ impl MusicalIntentExtractor {
                 )
             })
             .cloned()
+            .or_else(|| palette_bass(genre, bass_style))
             .unwrap_or_else(|| match bass_style {
                 BassStyle::Sub808 => "808".into(),
                 BassStyle::Walking => "upright".into(),
+                BassStyle::Slap => "slap".into(),
                 _ => "subtractive".into(),
             });
         let mut bass_processing = Vec::new();
@@ -147,6 +196,7 @@ impl MusicalIntentExtractor {
             bass_processing.push("distortion".to_string());
         }
         bass_processing.push("compression".to_string());
+        bass_processing.push("clipper".to_string());
 
         // Harmony.
         let harmony_style = if has("harmony", &["strings", "pad", "supersaw", "brass"]) {
@@ -168,14 +218,18 @@ impl MusicalIntentExtractor {
         } else {
             genre.harmony_style
         };
-        let harmony_instrument = descriptors("harmony").first().cloned().unwrap_or_else(|| {
-            match harmony_style {
-                HarmonyStyle::Pad => "analog pad",
-                HarmonyStyle::Stabs => "saw stabs",
-                HarmonyStyle::Keys => "electric piano",
-            }
-            .into()
-        });
+        let harmony_instrument = descriptors("harmony")
+            .first()
+            .cloned()
+            .or_else(|| palette_harmony(genre, harmony_style))
+            .unwrap_or_else(|| {
+                match harmony_style {
+                    HarmonyStyle::Pad => "analog pad",
+                    HarmonyStyle::Stabs => "saw stabs",
+                    HarmonyStyle::Keys => "electric piano",
+                }
+                .into()
+            });
 
         // Melody.
         let arpeggio = has("melody", &["arpeggio"]);

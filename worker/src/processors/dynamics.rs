@@ -79,6 +79,75 @@ impl Processor for Compressor {
     }
 }
 
+/// A soft clipper: shaves the drum transients that stick out more than `max_crest_db` above
+/// the material's RMS — what a mastering engineer's clipper does to real kits, so the master
+/// limiter does not have to.
+pub struct Clipper {
+    pub max_crest_db: f32,
+}
+
+impl Default for Clipper {
+    fn default() -> Self {
+        Clipper { max_crest_db: 12.0 }
+    }
+}
+
+impl Clipper {
+    /// The gain the clipper applies to each frame of `buf` (stereo-linked), including the
+    /// make-up that restores the RMS. Applying these gains to the parts of a sum (drum
+    /// channels) clips the sum while the parts still add up to it.
+    pub fn gains(&self, buf: &[f32]) -> Vec<f32> {
+        let frames = buf.len() / 2;
+        let before = rms(buf);
+        if before <= 1e-9 {
+            return vec![1.0; frames];
+        }
+        let ceiling = before * 10f32.powf(self.max_crest_db / 20.0);
+        // knee at half the ceiling: below it nothing changes, above it tanh rounds into it
+        let knee = ceiling * 0.5;
+        let shape = |a: f32| {
+            if a > knee {
+                knee + (ceiling - knee) * ((a - knee) / (ceiling - knee)).tanh()
+            } else {
+                a
+            }
+        };
+        let mut g: Vec<f32> = buf
+            .chunks_exact(2)
+            .map(|f| {
+                let a = f[0].abs().max(f[1].abs());
+                if a > knee { shape(a) / a } else { 1.0 }
+            })
+            .collect();
+        let after = (buf
+            .chunks_exact(2)
+            .zip(&g)
+            .map(|(f, g)| (f[0] * g).powi(2) + (f[1] * g).powi(2))
+            .sum::<f32>()
+            / buf.len() as f32)
+            .sqrt();
+        if after > 1e-9 {
+            let makeup = before / after;
+            g.iter_mut().for_each(|x| *x *= makeup);
+        }
+        g
+    }
+}
+
+impl Processor for Clipper {
+    fn name(&self) -> &'static str {
+        "clipper"
+    }
+
+    fn process(&mut self, buf: &mut [f32], _ctx: &ProcessContext) {
+        let g = self.gains(buf);
+        for (f, g) in buf.chunks_exact_mut(2).zip(g) {
+            f[0] *= g;
+            f[1] *= g;
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

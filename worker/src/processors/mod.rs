@@ -10,7 +10,7 @@ mod space;
 mod vinyl;
 
 pub use color::{Distortion, Filter, Saturation, Warm, remove_dc};
-pub use dynamics::Compressor;
+pub use dynamics::{Clipper, Compressor};
 pub use space::{Delay, Reverb, Wide};
 pub use vinyl::{Dusty, LoFi, VinylEmulator};
 
@@ -36,6 +36,7 @@ pub trait Processor: Send {
 pub const NAMES: &[&str] = &[
     "compression",
     "bus compression",
+    "clipper",
     "distortion",
     "saturation",
     "warm",
@@ -55,6 +56,10 @@ pub fn build(name: &str, bus: bool) -> Option<Box<dyn Processor>> {
         "compression" if bus => Box::new(Compressor::glue()),
         "compression" => Box::new(Compressor::track()),
         "bus compression" => Box::new(Compressor::glue()),
+        "clipper" => Box::new(Clipper::default()),
+        // Distortion belongs on a track (the intent puts it on bass and drums when the prompt
+        // is aggressive); on a whole mix it is mud.
+        "distortion" if bus => return None,
         "distortion" => Box::new(Distortion::default()),
         "saturation" => Box::new(Saturation),
         "warm" => Box::new(Warm),
@@ -93,7 +98,9 @@ pub fn apply_chain(
 }
 
 /// Runs a track's chain on its render. Drums are processed channel by channel, and the
-/// drums stem is re-summed from the processed channels, so the channels still add up to it.
+/// drums stem is re-summed from the processed channels, so the channels still add up to it;
+/// the clipper is the exception: it hears the summed kit (where kick, snare and crash peak
+/// together) and its gain is applied to every channel alike.
 pub fn process_track(
     rendered: &mut crate::render::Rendered,
     chain: &[String],
@@ -105,17 +112,35 @@ pub fn process_track(
     if rendered.channels.is_empty() {
         return apply_chain(chain, false, &mut rendered.stereo, ctx);
     }
+    let (linked, per_channel): (Vec<String>, Vec<String>) =
+        chain.iter().cloned().partition(|p| p == "clipper");
     let mut ran = Vec::new();
-    rendered.stereo.iter_mut().for_each(|s| *s = 0.0);
     for (i, (_, data)) in rendered.channels.iter_mut().enumerate() {
         let c = ProcessContext {
             seed: ctx.seed.wrapping_add(i as u64 * 7919),
             ..*ctx
         };
-        ran = apply_chain(chain, false, data, &c);
-        for (s, d) in rendered.stereo.iter_mut().zip(data.iter()) {
-            *s += d;
+        ran = apply_chain(&per_channel, false, data, &c);
+    }
+    let resum = |r: &mut crate::render::Rendered| {
+        r.stereo.iter_mut().for_each(|s| *s = 0.0);
+        for data in r.channels.values() {
+            for (s, d) in r.stereo.iter_mut().zip(data) {
+                *s += d;
+            }
         }
+    };
+    resum(rendered);
+    if !linked.is_empty() {
+        let gains = Clipper::default().gains(&rendered.stereo);
+        for data in rendered.channels.values_mut() {
+            for (f, g) in data.chunks_exact_mut(2).zip(&gains) {
+                f[0] *= g;
+                f[1] *= g;
+            }
+        }
+        resum(rendered);
+        ran.push("clipper".to_string());
     }
     ran
 }
@@ -170,6 +195,10 @@ mod tests {
         let input = music(44_100, 2.0);
         for name in NAMES {
             for bus in [false, true] {
+                if bus && *name == "distortion" {
+                    assert!(build(name, bus).is_none());
+                    continue;
+                }
                 let run = || {
                     let mut x = input.clone();
                     let ran = apply_chain(&[name.to_string()], bus, &mut x, &ctx);

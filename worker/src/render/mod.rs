@@ -1,10 +1,15 @@
-//! Rendering: the codec boundary from symbols to audio. Each `Part` is played by an
-//! instrument chosen from its style (synthesized drum voices, basses, pads, keys, leads) into
-//! stereo buffers of exactly the context's length; drums also come out per channel.
+//! Rendering: the codec boundary from symbols to audio. Each `Part` is played by the
+//! instrument the intent chose (`instruments`): our synthesizers or sampled SoundFont
+//! instruments, into stereo buffers of exactly the context's length; drums also come out per
+//! channel.
 
 pub mod drums;
 pub mod dsp;
+pub mod instruments;
+pub mod sampler;
 pub mod synth;
+
+pub use instruments::Instrument;
 
 use crate::generators::Part;
 use resonantgen_shared::GenerationContext;
@@ -60,13 +65,35 @@ impl StereoBuf {
     }
 }
 
-/// Renders one part with the instrument its style names.
+/// Renders one part with our synthesizers (the instrument its style names).
 pub fn render_part(part: &Part, ctx: &GenerationContext) -> Rendered {
+    render_with(part, ctx, &Instrument::Synth(String::new()))
+}
+
+/// Renders one part with `instrument`; a sampled instrument whose SoundFont cannot be
+/// played falls back to the synthesizer.
+pub fn render_with(part: &Part, ctx: &GenerationContext, instrument: &Instrument) -> Rendered {
     let frames = ctx.total_frames();
     let sr = ctx.sample_rate as f32;
     let mut rng = Rng::derive(ctx.seed, &format!("render:{}", part.track));
-    let (mut out, channels) = match part.track.as_str() {
-        "drums" => {
+    let sampled = match instrument {
+        Instrument::Sampled { patch, .. } => sampler::soundfont().and_then(|sf| {
+            if patch.drums {
+                sampled_drums(part, &sf, *patch, frames, ctx.sample_rate)
+            } else {
+                sampler::play(&sf, *patch, &part.notes, frames, ctx.sample_rate)
+                    .map(|b| (b, BTreeMap::new()))
+            }
+        }),
+        Instrument::Synth(_) => None,
+    };
+    let voice = match instrument {
+        Instrument::Synth(v) => v.as_str(),
+        Instrument::Sampled { .. } => "",
+    };
+    let (mut out, channels) = match (sampled, part.track.as_str()) {
+        (Some(done), _) => done,
+        (None, "drums") => {
             let chans = drums::render(part, frames, sr, &mut rng);
             let mut sum = StereoBuf::new(frames);
             for buf in chans.values() {
@@ -74,9 +101,12 @@ pub fn render_part(part: &Part, ctx: &GenerationContext) -> Rendered {
             }
             (sum, chans)
         }
-        "bass" => (synth::bass(part, frames, sr, &mut rng), BTreeMap::new()),
-        "harmony" => (synth::harmony(part, frames, sr, &mut rng), BTreeMap::new()),
-        _ => (synth::lead(part, frames, sr, &mut rng), BTreeMap::new()),
+        (None, "bass") => (
+            synth::bass(part, frames, sr, voice, &mut rng),
+            BTreeMap::new(),
+        ),
+        (None, "harmony") => (synth::harmony(part, frames, sr, &mut rng), BTreeMap::new()),
+        (None, _) => (synth::lead(part, frames, sr, &mut rng), BTreeMap::new()),
     };
     out.fade_out(0.01, sr);
     Rendered {
@@ -89,4 +119,31 @@ pub fn render_part(part: &Part, ctx: &GenerationContext) -> Rendered {
             })
             .collect(),
     }
+}
+
+/// A sampled kit, one pass per drum channel so each channel is its own stem.
+fn sampled_drums(
+    part: &Part,
+    sf: &std::sync::Arc<rustysynth::SoundFont>,
+    patch: sampler::Patch,
+    frames: usize,
+    sample_rate: u32,
+) -> Option<(StereoBuf, BTreeMap<String, StereoBuf>)> {
+    use crate::generators::drums::VOICE_CHANNEL;
+    let mut chans = BTreeMap::new();
+    let mut sum = StereoBuf::new(frames);
+    let mut names: Vec<&str> = VOICE_CHANNEL.to_vec();
+    names.dedup();
+    for name in names {
+        let notes: Vec<_> = part
+            .notes
+            .iter()
+            .filter(|n| VOICE_CHANNEL.get(n.voice as usize) == Some(&name))
+            .copied()
+            .collect();
+        let buf = sampler::play(sf, patch, &notes, frames, sample_rate)?;
+        sum.mix_in(&buf, 1.0);
+        chans.insert(name.to_string(), buf);
+    }
+    Some((sum, chans))
 }

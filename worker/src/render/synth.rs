@@ -30,9 +30,14 @@ fn play<S>(
     }
 }
 
-pub fn bass(part: &Part, frames: usize, sr: f32, _rng: &mut Rng) -> StereoBuf {
+/// The bass synthesizers, by voice: "808" (also any sub808 line), "reese", "acid", "fm",
+/// "sub", "pulse" (chiptune), "wobble", else subtractive.
+pub fn bass(part: &Part, frames: usize, sr: f32, voice: &str, _rng: &mut Rng) -> StereoBuf {
     let mut buf = StereoBuf::new(frames);
-    if part.style == "sub808" {
+    if let Some(b) = bass_voice(part, frames, sr, voice) {
+        return b;
+    }
+    if part.style == "sub808" || voice == "808" {
         // 808: a sine with a short pitch drop and a long decay, driven warm. A note that
         // follows the previous one legato at another pitch glides up or down to it instead
         // (the trap 808 slide).
@@ -279,4 +284,114 @@ pub fn lead(part: &Part, frames: usize, sr: f32, _rng: &mut Rng) -> StereoBuf {
     );
     // Echo is the "delay" processor's job (processors::Delay), chosen by the intent.
     dry
+}
+
+/// The bass voices beyond the subtractive default and the 808.
+fn bass_voice(part: &Part, frames: usize, sr: f32, voice: &str) -> Option<StereoBuf> {
+    let mut buf = StereoBuf::new(frames);
+    let env = Adsr {
+        attack: 0.004,
+        decay: 0.2,
+        sustain: 0.8,
+        release: 0.05,
+    };
+    match voice {
+        // Reese: two saws detuned against each other over a sine sub, the filter breathing.
+        "reese" | "wobble" => {
+            let lfo_hz = if voice == "wobble" { 2.0 } else { 0.35 };
+            play(
+                &mut buf,
+                &part.notes,
+                sr,
+                env.release,
+                |_| {
+                    (
+                        Osc::default(),
+                        Osc::default(),
+                        Osc::default(),
+                        Svf::default(),
+                    )
+                },
+                |n, t, (a, b, sub, lp)| {
+                    let hz = midi_hz(f32::from(n.pitch));
+                    let raw = a.saw(hz * 1.007, sr) + b.saw(hz * 0.993, sr);
+                    let lfo = 0.5 + 0.5 * (std::f32::consts::TAU * lfo_hz * t).sin();
+                    let cutoff = 250.0 + 900.0 * lfo * n.velocity;
+                    let s = lp.lowpass(raw * 0.4, cutoff, 1.2, sr) + sub.sine(hz, sr) * 0.45;
+                    let s = saturate(s * env.level(t, n.duration as f32) * n.velocity, 1.6) * 0.7;
+                    (s, s)
+                },
+            );
+        }
+        // Acid: a saw through a resonant low-pass whose envelope snaps with every note;
+        // accented (loud) notes open further.
+        "acid" => play(
+            &mut buf,
+            &part.notes,
+            sr,
+            env.release,
+            |_| (Osc::default(), Svf::default()),
+            |n, t, (a, lp)| {
+                let hz = midi_hz(f32::from(n.pitch));
+                let accent = if n.velocity > 0.9 { 1.6 } else { 1.0 };
+                let cutoff = 180.0 + 2600.0 * n.velocity * accent * (-t * 9.0).exp();
+                let s = lp.lowpass(a.saw(hz, sr), cutoff, 5.5, sr)
+                    * env.level(t, n.duration as f32)
+                    * n.velocity
+                    * 0.45;
+                let s = saturate(s, 1.8);
+                (s, s)
+            },
+        ),
+        // FM: a sine modulated at the same frequency, the index decaying — a bright pluck
+        // settling into a round tone.
+        "fm" => play(
+            &mut buf,
+            &part.notes,
+            sr,
+            env.release,
+            |_| (Osc::default(), Osc::default()),
+            |n, t, (car, modu)| {
+                let hz = midi_hz(f32::from(n.pitch));
+                let index = 0.4 + 2.5 * n.velocity * (-t * 12.0).exp();
+                let m = modu.sine(hz, sr) * index;
+                let s = car.sine_pm(hz, sr, m) * env.level(t, n.duration as f32) * n.velocity * 0.7;
+                (s, s)
+            },
+        ),
+        // Sub: a pure sine with a soft attack, nothing above the second harmonic.
+        "sub" => play(
+            &mut buf,
+            &part.notes,
+            sr,
+            env.release,
+            |_| Osc::default(),
+            |n, t, o| {
+                let hz = midi_hz(f32::from(n.pitch));
+                let a = (t / 0.01).min(1.0);
+                let s = saturate(o.sine(hz, sr) * a * env.level(t, n.duration as f32), 1.2)
+                    * n.velocity
+                    * 0.32;
+                (s, s)
+            },
+        ),
+        // Pulse: the chiptune bass, a band-limited square an octave up through a gentle filter.
+        "pulse" => play(
+            &mut buf,
+            &part.notes,
+            sr,
+            env.release,
+            |_| (Osc::default(), Svf::default()),
+            |n, t, (o, lp)| {
+                let hz = midi_hz(f32::from(n.pitch));
+                let s = lp.lowpass(o.square(hz, sr), 3000.0, 0.7, sr)
+                    * env.level(t, n.duration as f32)
+                    * n.velocity
+                    * 0.35;
+                (s, s)
+            },
+        ),
+        _ => return None,
+    }
+    Some(buf)
 }

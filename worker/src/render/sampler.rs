@@ -1,0 +1,118 @@
+//! Sampled acoustic instruments: a General MIDI SoundFont (Debian's fluid-soundfont-gm,
+//! installed by the ops scripts) played by rustysynth — piano, acoustic and jazz kits,
+//! upright/electric/slap bass, nylon and steel guitars, strings, brass, organ, flute. The
+//! SoundFont is loaded once per process and shared by every job; when it is missing the
+//! instrument chooser falls back to the synthesizers and says so once in the log.
+
+use super::StereoBuf;
+use crate::generators::Note;
+use rustysynth::{SoundFont, Synthesizer, SynthesizerSettings};
+use std::path::PathBuf;
+use std::sync::{Arc, OnceLock};
+
+/// Where the General MIDI SoundFont is looked for, in order.
+pub fn soundfont_path() -> Option<PathBuf> {
+    let explicit = std::env::var_os("RESONANTGEN_SOUNDFONT").map(PathBuf::from);
+    explicit
+        .into_iter()
+        .chain(
+            [
+                "/usr/share/sounds/sf2/FluidR3_GM.sf2",
+                "/usr/share/sounds/sf2/default-GM.sf2",
+            ]
+            .map(PathBuf::from),
+        )
+        .find(|p| p.is_file())
+}
+
+/// The shared SoundFont, loaded on first use (`None` when there is none or it is unreadable).
+pub fn soundfont() -> Option<Arc<SoundFont>> {
+    static SF: OnceLock<Option<Arc<SoundFont>>> = OnceLock::new();
+    SF.get_or_init(|| {
+        let Some(path) = soundfont_path() else {
+            tracing::warn!(
+                "no General MIDI SoundFont (install fluid-soundfont-gm or set \
+                 RESONANTGEN_SOUNDFONT): acoustic instruments fall back to synthesizers"
+            );
+            return None;
+        };
+        let loaded = std::fs::File::open(&path)
+            .map_err(|e| e.to_string())
+            .and_then(|f| {
+                SoundFont::new(&mut std::io::BufReader::new(f)).map_err(|e| e.to_string())
+            });
+        match loaded {
+            Ok(sf) => {
+                tracing::info!(path = %path.display(), "SoundFont loaded");
+                Some(Arc::new(sf))
+            }
+            Err(e) => {
+                tracing::warn!(path = %path.display(), error = %e, "SoundFont unreadable");
+                None
+            }
+        }
+    })
+    .clone()
+}
+
+/// A General MIDI patch: `program` on a melodic channel, or a drum kit (`drums`), with the
+/// gain that brings it to the level of our synthesized voices.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Patch {
+    pub program: u8,
+    pub drums: bool,
+    pub gain: f32,
+}
+
+/// Plays `notes` on `patch` into a stereo buffer of `frames`. Notes must be in time order.
+pub fn play(
+    sf: &Arc<SoundFont>,
+    patch: Patch,
+    notes: &[Note],
+    frames: usize,
+    sample_rate: u32,
+) -> Option<StereoBuf> {
+    let mut settings = SynthesizerSettings::new(sample_rate as i32);
+    // Our processors add the room; the SoundFont's own reverb would double it.
+    settings.enable_reverb_and_chorus = false;
+    settings.maximum_polyphony = 96;
+    let mut synth = Synthesizer::new(sf, &settings).ok()?;
+    let channel = if patch.drums { 9 } else { 0 };
+    synth.process_midi_message(channel, 0xC0, i32::from(patch.program), 0);
+    // Events: (frame, on?, key, velocity)
+    let sr = f64::from(sample_rate);
+    let mut events: Vec<(usize, bool, i32, i32)> = Vec::with_capacity(notes.len() * 2);
+    for n in notes {
+        let on = (n.time * sr).round() as usize;
+        let off = ((n.time + n.duration) * sr).round() as usize;
+        let vel = (n.velocity.clamp(0.0, 1.0) * 126.0).round() as i32 + 1;
+        events.push((on, true, i32::from(n.pitch), vel));
+        events.push((off.max(on + 1), false, i32::from(n.pitch), 0));
+    }
+    // note-offs before note-ons at the same frame, so a repeated key restarts cleanly
+    events.sort_by_key(|e| (e.0, e.1));
+    let mut left = vec![0.0f32; frames];
+    let mut right = vec![0.0f32; frames];
+    let mut at = 0usize;
+    for (frame, on, key, vel) in events {
+        let frame = frame.min(frames);
+        if frame > at {
+            synth.render(&mut left[at..frame], &mut right[at..frame]);
+            at = frame;
+        }
+        if on {
+            synth.note_on(channel, key, vel);
+        } else if !patch.drums {
+            synth.note_off(channel, key);
+        }
+    }
+    if at < frames {
+        synth.render(&mut left[at..], &mut right[at..]);
+    }
+    let mut out = StereoBuf::new(frames);
+    for i in 0..frames {
+        out.data[i * 2] = left[i] * patch.gain;
+        out.data[i * 2 + 1] = right[i] * patch.gain;
+    }
+    Some(out)
+}
