@@ -331,11 +331,25 @@ fn pitched_notes_stay_in_key_and_bass_sits_on_the_drum_grid() {
         "hip hop",
         "funk with slap bass",
         "lo-fi",
+        "bossa nova with flute",
+        "jazz",
     ] {
         let (ctx, intent) = mapped(prompt, 30.0, 21);
         let parts = registry()
             .generate_all(&ctx, &intent, &all(), |_, _| {})
             .unwrap();
+        // The lead plays wherever the arrangement gives it bars.
+        let melody = &parts[&TrackType::parse("melody").unwrap()];
+        let lead_bars = (0..ctx.bars as usize)
+            .filter(|b| !matches!(ctx.section_name(*b), "intro" | "build" | "outro"))
+            .count();
+        if lead_bars > 0 {
+            assert!(
+                melody.notes.len() >= lead_bars,
+                "{prompt}: {} melody notes in {lead_bars} bars",
+                melody.notes.len()
+            );
+        }
         let pitched: Vec<_> = ["bass", "harmony", "melody"]
             .iter()
             .flat_map(|t| parts[&TrackType::parse(t).unwrap()].notes.iter())
@@ -345,8 +359,12 @@ fn pitched_notes_stay_in_key_and_bass_sits_on_the_drum_grid() {
             .filter(|n| ctx.key.contains(n.pitch % 12))
             .count() as f64
             / pitched.len() as f64;
+        // Diatonic genres: ≥ 95%. A walking bass (jazz, bossa nova) approaches each chord
+        // chromatically on beat 4 by design, so there the floor is 85%.
+        let walking = intent.bass_style == resonantgen_shared::language::genre::BassStyle::Walking;
+        let floor = if walking { 0.85 } else { 0.95 };
         assert!(
-            in_key >= 0.95,
+            in_key >= floor,
             "{prompt}: {:.1}% in {}",
             in_key * 100.0,
             ctx.key

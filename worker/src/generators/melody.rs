@@ -162,7 +162,15 @@ impl TrackGenerator for MelodyGen {
         let range = m.pitch_range_semitones as i32;
         let flag = |b: bool| f32::from(u8::from(b));
         let in_scale = |k: i32| key.contains((tonic + k).rem_euclid(12) as u8);
-        let scale_mask: Vec<f32> = (0..12).map(|pc| flag(in_scale(pc))).collect();
+        // The model learned major and minor tunes: modes are conditioned on their parent
+        // (dorian, phrygian → minor; lydian, mixolydian → major) and the sampling mask keeps
+        // the notes in the real mode.
+        let parent: [i32; 7] = if key.mode.is_minor() {
+            [0, 2, 3, 5, 7, 8, 10]
+        } else {
+            [0, 2, 4, 5, 7, 9, 11]
+        };
+        let scale_mask: Vec<f32> = (0..12).map(|pc| flag(parent.contains(&pc))).collect();
         let density = (0.25 + 0.5 * ctx.energy).clamp(0.0, 1.0);
         let total = ctx.total_steps();
         let mut tokens: Vec<usize> = Vec::with_capacity(total);
@@ -216,14 +224,21 @@ impl TrackGenerator for MelodyGen {
                 .iter()
                 .map(|pc| (i32::from(*pc) - tonic).rem_euclid(12))
                 .collect();
+            // The tune starts with its section: before it the model sees no tokens at all (as
+            // at the start of every training tune), not a wall of rests.
+            let first = start * 16;
             for s in 0..16 {
                 let step = bar * 16 + s;
                 let mut row = Vec::with_capacity(self.model.row_width());
                 for back in (1..=m.history_steps).rev() {
-                    let tok = step.checked_sub(back).map(|i| tokens[i]);
+                    let tok = step
+                        .checked_sub(back)
+                        .and_then(|i| (i >= first).then(|| tokens[i]));
                     row.extend((0..vocab).map(|v| flag(tok == Some(v))));
                 }
-                let two = step.checked_sub(32).map(|i| tokens[i]);
+                let two = step
+                    .checked_sub(32)
+                    .and_then(|i| (i >= first).then(|| tokens[i]));
                 row.extend((0..vocab).map(|v| flag(two == Some(v))));
                 row.extend((0..16).map(|i| flag(i == s)));
                 row.extend((0..12).map(|pc| flag(pc == root)));
