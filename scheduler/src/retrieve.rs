@@ -157,6 +157,16 @@ pub async fn summary(id: Ulid) -> anyhow::Result<ExitCode> {
     for flag in &r.qa.flags {
         println!("qa flag     {flag}");
     }
+    for (t, out) in &r.tracks {
+        if let Some(inst) = &out.instrument {
+            let fx = if out.processing.is_empty() {
+                String::new()
+            } else {
+                format!(" → {}", out.processing.join(" → "))
+            };
+            println!("{:<11} {inst}{fx}", t.as_str());
+        }
+    }
     println!("files");
     println!("  {:<10} {}", "mix", r.mix.audio.uri);
     for (t, out) in &r.tracks {

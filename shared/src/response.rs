@@ -80,6 +80,12 @@ pub struct TrackOutput {
     pub source: Option<String>,
     /// Number of note/drum events the generator produced (0 for locked tracks).
     pub events: usize,
+    /// The instrument that played it ("synth reese", "sampled upright bass"...).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub instrument: Option<String>,
+    /// Its processor chain, in order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub processing: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

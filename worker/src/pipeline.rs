@@ -328,6 +328,7 @@ impl Pipeline {
                 .ok_or_else(|| JobError::Permanent(format!("internal error: {key} was not stored")))
         };
         let mut tracks = BTreeMap::new();
+        let soundfont = crate::render::sampler::soundfont().is_some();
         for (track, data) in &mixed.stems {
             let stem = locked.get(track);
             let channels = if track.as_str() == "drums" && stem.is_none() {
@@ -357,6 +358,18 @@ impl Pipeline {
                     locked: stem.is_some(),
                     source: stem.map(|s| s.source.clone()),
                     events: parts.get(track).map(|p| p.notes.len()).unwrap_or(0),
+                    instrument: stem.is_none().then(|| {
+                        crate::render::instruments::choose(track, &intent, soundfont).name()
+                    }),
+                    processing: if stem.is_none() {
+                        intent
+                            .tracks
+                            .get(track)
+                            .map(|t| t.processing.clone())
+                            .unwrap_or_default()
+                    } else {
+                        Vec::new()
+                    },
                 },
             );
         }

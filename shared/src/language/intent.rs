@@ -351,7 +351,7 @@ mod tests {
         let i = intent("dark techno with driving bass at 128 bpm");
         assert_eq!(i.bass_style, BassStyle::Offbeat);
         let bass = &i.tracks[&TrackType::parse("bass").unwrap()];
-        assert_eq!(bass.processing, ["distortion", "compression"]);
+        assert_eq!(bass.processing, ["distortion", "compression", "clipper"]);
         assert_eq!(bass.pattern, "offbeat");
     }
 
