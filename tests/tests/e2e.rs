@@ -85,7 +85,13 @@ async fn submit_render_store_record() {
     assert_eq!(resp.intent.tracks[&bass].pattern, "offbeat");
     assert_eq!(
         resp.intent.tracks[&bass].processing,
-        ["distortion", "compression"]
+        ["distortion", "compression", "clipper"]
+    );
+    // ... and what played it.
+    assert_eq!(resp.tracks[&bass].instrument.as_deref(), Some("synth acid"));
+    assert_eq!(
+        resp.tracks[&bass].processing,
+        resp.intent.tracks[&bass].processing
     );
     for key in listed.iter().filter(|k| k.ends_with(".wav")) {
         let pcm = decode_wav(&store.get(key, MAX_READ_BYTES).await.unwrap()).unwrap();
