@@ -536,3 +536,195 @@ async fn external_drum_loop_sets_the_tempo() {
     );
     assert!(resp.qa.rhythmic_coherence.unwrap() >= 0.8);
 }
+
+/// (seconds, pitch) of every note-on in one of our MIDI files.
+fn midi_onsets(bytes: &[u8], tempo_bpm: f64) -> Vec<(f64, u8)> {
+    use midly::{MidiMessage, Smf, Timing, TrackEventKind};
+    let smf = Smf::parse(bytes).unwrap();
+    let Timing::Metrical(ppq) = smf.header.timing else {
+        panic!("not metrical")
+    };
+    let seconds_per_tick = 60.0 / tempo_bpm / f64::from(ppq.as_int());
+    let mut out = Vec::new();
+    for track in &smf.tracks {
+        let mut tick = 0u64;
+        for ev in track {
+            tick += u64::from(ev.delta.as_int());
+            if let TrackEventKind::Midi {
+                message: MidiMessage::NoteOn { key, vel },
+                ..
+            } = ev.kind
+                && vel.as_int() > 0
+            {
+                out.push((tick as f64 * seconds_per_tick, key.as_int()));
+            }
+        }
+    }
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn selective_regeneration_around_locked_drums_and_harmony() {
+    let stack = Stack::start().await.unwrap();
+    let store = stack.store();
+    let bass = TrackType::parse("bass").unwrap();
+    let harmony = TrackType::parse("harmony").unwrap();
+    let melody = TrackType::parse("melody").unwrap();
+
+    let first = submit(
+        &stack,
+        &[
+            "boom bap hip hop at 92 bpm",
+            "--duration",
+            "12",
+            "--seed",
+            "3",
+        ],
+    )
+    .await
+    .unwrap();
+    let worker = stack.worker(&["--concurrency", "2"]).unwrap();
+    let r1 = response_of(&stack, &first).await;
+    let k1 = GenerationKeys::new(r1.id);
+
+    // 1. Keep the drums, regenerate the rest as hip hop (a kick-locked bass): the drums are
+    //    byte-identical and the new bass locks to their kicks.
+    let second = submit(
+        &stack,
+        &[
+            "boom bap hip hop",
+            "--duration",
+            "12",
+            "--seed",
+            "4",
+            "--lock",
+            &format!("drums=gen:{first}/drums"),
+        ],
+    )
+    .await
+    .unwrap();
+    // 2. Keep the harmony of the first, under another genre's prompt in another key: the
+    //    new melody is in the harmony's key, over its chords.
+    let third = submit(
+        &stack,
+        &[
+            "synthpop in F# major",
+            "--duration",
+            "12",
+            "--lock",
+            &format!("harmony=gen:{first}/harmony"),
+        ],
+    )
+    .await
+    .unwrap();
+    let r2 = response_of(&stack, &second).await;
+    let r3 = response_of(&stack, &third).await;
+    worker.stop().await.unwrap();
+    let k2 = GenerationKeys::new(r2.id);
+    let k3 = GenerationKeys::new(r3.id);
+
+    let d1 = store.get(&k1.stem(&drums()), MAX_READ_BYTES).await.unwrap();
+    let d2 = store.get(&k2.stem(&drums()), MAX_READ_BYTES).await.unwrap();
+    assert_eq!(d1, d2, "locked drums must be byte-identical");
+    assert_ne!(
+        store.get(&k1.stem(&bass), MAX_READ_BYTES).await.unwrap(),
+        store.get(&k2.stem(&bass), MAX_READ_BYTES).await.unwrap(),
+        "the bass is new"
+    );
+    let tempo = r2.context.tempo_bpm;
+    assert_eq!(tempo, r1.context.tempo_bpm);
+    let drum_notes = midi_onsets(
+        &store.get(&k1.midi(&drums()), 1 << 24).await.unwrap(),
+        tempo,
+    );
+    let bass_notes = midi_onsets(&store.get(&k2.midi(&bass), 1 << 24).await.unwrap(), tempo);
+    assert!(!bass_notes.is_empty());
+    // coherence: bass onsets within 30 ms of a hit of the locked drums
+    let near = |t: f64| drum_notes.iter().any(|(d, _)| (d - t).abs() <= 0.030);
+    let coherence =
+        bass_notes.iter().filter(|(t, _)| near(*t)).count() as f64 / bass_notes.len() as f64;
+    assert!(
+        coherence >= 0.8,
+        "bass↔locked drums coherence {coherence:.2}"
+    );
+    // and the groove lock: most bass notes start on a locked kick
+    let kicks: Vec<f64> = drum_notes
+        .iter()
+        .filter(|(_, p)| *p == 36)
+        .map(|(t, _)| *t)
+        .collect();
+    let on_kick = bass_notes
+        .iter()
+        .filter(|(t, _)| kicks.iter().any(|k| (k - t).abs() <= 0.030))
+        .count() as f64
+        / bass_notes.len() as f64;
+    // ... and it follows them: where the bass plays, most locked kicks get a bass note.
+    let (from, to) = (bass_notes[0].0, bass_notes[bass_notes.len() - 1].0);
+    let playing: Vec<&f64> = kicks.iter().filter(|k| **k >= from && **k <= to).collect();
+    let followed = playing
+        .iter()
+        .filter(|k| bass_notes.iter().any(|(t, _)| (**k - t).abs() <= 0.030))
+        .count() as f64
+        / playing.len().max(1) as f64;
+    eprintln!(
+        "bass and locked drums: coherence {coherence:.2}, on kick {on_kick:.2}, kicks followed {followed:.2}"
+    );
+    assert!(
+        on_kick >= 0.5,
+        "only {on_kick:.2} of the bass notes start on a kick"
+    );
+    assert!(
+        followed >= 0.6,
+        "the bass follows only {followed:.2} of the locked kicks"
+    );
+    assert!(r2.qa.rhythmic_coherence.unwrap() >= 0.8);
+
+    // The harmony's key and chords won over the prompt's F# major.
+    assert_eq!(r3.context.key, r1.context.key);
+    assert!(
+        r3.context
+            .conflicts
+            .iter()
+            .any(|c| c.contains("taken from locked"))
+    );
+    let h1 = store.get(&k1.stem(&harmony), MAX_READ_BYTES).await.unwrap();
+    assert_eq!(
+        h1,
+        store.get(&k3.stem(&harmony), MAX_READ_BYTES).await.unwrap()
+    );
+    let tempo3 = r3.context.tempo_bpm;
+    let lead = midi_onsets(
+        &store.get(&k3.midi(&melody), 1 << 24).await.unwrap(),
+        tempo3,
+    );
+    if !lead.is_empty() {
+        let key = r3.context.key;
+        let in_key = lead.iter().filter(|(_, p)| key.contains(p % 12)).count();
+        assert!(
+            in_key * 100 >= lead.len() * 95,
+            "{in_key}/{} melody notes in {key}",
+            lead.len()
+        );
+        // strong beats (1 and 3) land on the locked harmony's chord tones
+        let bar = 60.0 / tempo3 * 4.0;
+        let strong: Vec<_> = lead
+            .iter()
+            .filter(|(t, _)| {
+                let beat = (t / (bar / 4.0)).round();
+                ((t / (bar / 4.0)) - beat).abs() * (bar / 4.0) < 0.03 && beat as i64 % 2 == 0
+            })
+            .collect();
+        let on_chord = strong
+            .iter()
+            .filter(|(t, p)| {
+                let b = ((t / bar).floor() as usize).min(r3.context.chords.len() - 1);
+                r3.context.chords[b].pitch_classes().contains(&(p % 12))
+            })
+            .count();
+        assert!(
+            on_chord * 100 >= strong.len() * 80,
+            "{on_chord}/{} strong-beat melody notes are chord tones",
+            strong.len()
+        );
+    }
+}

@@ -18,6 +18,35 @@ pub struct LockedStem {
     pub pcm: Pcm,
     /// The context the stem was generated in, when it is one of ours.
     pub sidecar: Option<GenerationContext>,
+    /// Its exact notes as (16th step, MIDI pitch), from the MIDI written beside our own stems.
+    pub notes: Option<Vec<(usize, u8)>>,
+}
+
+/// (16th step, pitch) of every note-on in a Standard MIDI File written by `midi.rs`
+/// (the 16th is a quarter of the file's ticks per beat, whatever the tempo).
+pub fn midi_steps(bytes: &[u8]) -> Option<Vec<(usize, u8)>> {
+    use midly::{MidiMessage, Smf, Timing, TrackEventKind};
+    let smf = Smf::parse(bytes).ok()?;
+    let Timing::Metrical(ppq) = smf.header.timing else {
+        return None;
+    };
+    let per_step = f64::from(ppq.as_int()) / 4.0;
+    let mut out = Vec::new();
+    for track in &smf.tracks {
+        let mut tick = 0u64;
+        for ev in track {
+            tick += u64::from(ev.delta.as_int());
+            if let TrackEventKind::Midi {
+                message: MidiMessage::NoteOn { key, vel },
+                ..
+            } = ev.kind
+                && vel.as_int() > 0
+            {
+                out.push(((tick as f64 / per_step).round() as usize, key.as_int()));
+            }
+        }
+    }
+    Some(out)
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -54,16 +83,18 @@ pub async fn load(
         source_uri: source_uri.clone(),
         error,
     };
-    let (bytes, sidecar) = match lock {
+    let (bytes, sidecar, notes) = match lock {
         LockUri::S3 { bucket, key } => (
             store
                 .get_s3(bucket, key, MAX_READ_BYTES)
                 .await
                 .map_err(store_err)?,
             None,
+            None,
         ),
         LockUri::Store { key } => (
             store.get(key, MAX_READ_BYTES).await.map_err(store_err)?,
+            None,
             None,
         ),
         LockUri::Generation {
@@ -82,7 +113,12 @@ pub async fn load(
                     .map(|r| r.context),
                 Err(_) => None,
             };
-            (bytes, sidecar)
+            // So are the stem's notes (the exact groove of locked drums).
+            let notes = match store.get(&keys.midi(source_track), 16 << 20).await {
+                Ok(mid) => midi_steps(&mid),
+                Err(_) => None,
+            };
+            (bytes, sidecar, notes)
         }
     };
     let pcm = decode_wav(&bytes).map_err(|error| LockError::Audio {
@@ -96,6 +132,7 @@ pub async fn load(
         bytes,
         pcm,
         sidecar,
+        notes,
     })
 }
 
@@ -148,4 +185,48 @@ pub fn adopt_sidecar(
         taken.push("chords");
     }
     (!taken.is_empty()).then(|| format!("{} taken from locked {source}", taken.join(", ")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::generators::{Groove, Note, Part};
+
+    #[test]
+    fn our_midi_gives_back_the_steps_and_the_groove() {
+        let tempo = 128.0;
+        let step_s = 60.0 / tempo / 4.0;
+        let notes: Vec<Note> = [
+            (0usize, 36u8),
+            (4, 36),
+            (4, 38),
+            (8, 36),
+            (12, 36),
+            (12, 38),
+            (14, 42),
+        ]
+        .iter()
+        .map(|&(step, pitch)| Note {
+            time: step as f64 * step_s + 0.002,
+            duration: 0.1,
+            pitch,
+            velocity: 0.9,
+            voice: 0,
+            step,
+        })
+        .collect();
+        let part = Part {
+            track: TrackType::parse("drums").unwrap(),
+            style: "techno".into(),
+            notes,
+        };
+        let bytes = crate::midi::part_to_midi(&part, tempo).unwrap();
+        let steps = midi_steps(&bytes).unwrap();
+        assert_eq!(steps.len(), 7);
+        let g = Groove::from_notes(&steps, 32);
+        let kicks: Vec<usize> = (0..32).filter(|s| g.kick[*s]).collect();
+        assert_eq!(kicks, [0, 4, 8, 12, 16, 20, 24, 28]);
+        let snares: Vec<usize> = (0..32).filter(|s| g.snare[*s]).collect();
+        assert_eq!(snares, [4, 12, 20, 28]);
+    }
 }

@@ -184,12 +184,20 @@ impl Pipeline {
         let engine = self.engine.clone();
         let gen_ctx = ctx.clone();
         let gen_intent = intent.clone();
+        // Locked drums of ours bring their exact notes: the bass locks to their kick.
+        let groove = locked
+            .values()
+            .find(|s| s.track.as_str() == "drums")
+            .and_then(|s| s.notes.as_ref())
+            .map(|notes| crate::generators::Groove::from_notes(notes, ctx.total_steps()));
         let parts: BTreeMap<TrackType, Part> = blocking("generate", move || {
-            engine
-                .registry
-                .generate_all(&gen_ctx, &gen_intent, &wanted, |track, secs| {
-                    telemetry::stage_finished(&format!("generate:{track}"), secs)
-                })
+            engine.registry.generate_all_with(
+                &gen_ctx,
+                &gen_intent,
+                &wanted,
+                groove,
+                |track, secs| telemetry::stage_finished(&format!("generate:{track}"), secs),
+            )
         })
         .await?
         .map_err(|e| JobError::Permanent(format!("generation failed: {e}")))?;

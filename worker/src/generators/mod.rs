@@ -61,6 +61,27 @@ pub struct Groove {
 }
 
 impl Groove {
+    /// The groove of drums whose notes are known as (16th step, GM pitch): kicks (35, 36)
+    /// and backbeats (snare 38/40, clap 39, rim 37), tiled bar by bar over `total` steps.
+    pub fn from_notes(notes: &[(usize, u8)], total: usize) -> Self {
+        let span = notes.iter().map(|(s, _)| s + 1).max().unwrap_or(0);
+        let bars = span.div_ceil(16).max(1);
+        let mut kick = vec![false; bars * 16];
+        let mut snare = vec![false; bars * 16];
+        for &(step, pitch) in notes {
+            match pitch {
+                35 | 36 => kick[step] = true,
+                37..=40 => snare[step] = true,
+                _ => {}
+            }
+        }
+        let period = bars * 16;
+        Groove {
+            kick: (0..total).map(|s| kick[s % period]).collect(),
+            snare: (0..total).map(|s| snare[s % period]).collect(),
+        }
+    }
+
     /// Used when the drums are not generated here (locked or excluded): the genre's basic
     /// kick grid, so the bass still has a pulse to follow.
     pub fn default_for(ctx: &GenerationContext, intent: &MusicalIntent) -> Self {
@@ -230,10 +251,23 @@ impl Registry {
         ctx: &GenerationContext,
         intent: &MusicalIntent,
         wanted: &[TrackType],
+        on_track: impl FnMut(&TrackType, f64),
+    ) -> Result<BTreeMap<TrackType, Part>, GenerateError> {
+        self.generate_all_with(ctx, intent, wanted, None, on_track)
+    }
+
+    /// `generate_all` around drums that are not generated here: `groove` is their kick and
+    /// snare (from a locked stem's notes or analysis), which the bass then locks to.
+    pub fn generate_all_with(
+        &self,
+        ctx: &GenerationContext,
+        intent: &MusicalIntent,
+        wanted: &[TrackType],
+        groove: Option<Groove>,
         mut on_track: impl FnMut(&TrackType, f64),
     ) -> Result<BTreeMap<TrackType, Part>, GenerateError> {
         let mut parts = BTreeMap::new();
-        let mut groove = Groove::default_for(ctx, intent);
+        let mut groove = groove.unwrap_or_else(|| Groove::default_for(ctx, intent));
         let mut ordered: Vec<&TrackType> = wanted.iter().collect();
         ordered.sort_by_key(|t| t.spec().order);
         for track in ordered {
