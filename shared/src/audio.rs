@@ -38,6 +38,10 @@ pub enum AudioError {
     Empty,
     #[error("WAV sample rate {0} Hz is outside 8000–192000 Hz")]
     SampleRate(u32),
+    #[error("WAV holds {0} non-finite (NaN or infinite) float samples")]
+    NonFinite(usize),
+    #[error("WAV data is cut short: {frames} whole frames, then {extra} stray samples")]
+    Truncated { frames: usize, extra: usize },
 }
 
 /// Decoded WAV contents.
@@ -93,6 +97,18 @@ pub fn decode_wav(bytes: &[u8]) -> Result<Pcm, AudioError> {
     };
     if samples.len() < spec.channels as usize {
         return Err(AudioError::Empty);
+    }
+    // A frame cut in half means the file was truncated mid-write.
+    let extra = samples.len() % spec.channels as usize;
+    if extra != 0 {
+        return Err(AudioError::Truncated {
+            frames: samples.len() / spec.channels as usize,
+            extra,
+        });
+    }
+    let bad = samples.iter().filter(|s| !s.is_finite()).count();
+    if bad > 0 {
+        return Err(AudioError::NonFinite(bad));
     }
     Ok(Pcm {
         samples,
@@ -155,6 +171,117 @@ pub fn rms_dbfs(samples: &[f32]) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn wav(spec: hound::WavSpec, frames: usize, f: impl Fn(usize, usize) -> f64) -> Vec<u8> {
+        let mut c = Cursor::new(Vec::new());
+        let mut w = hound::WavWriter::new(&mut c, spec).unwrap();
+        for i in 0..frames {
+            for ch in 0..spec.channels as usize {
+                let v = f(i, ch);
+                match (spec.sample_format, spec.bits_per_sample) {
+                    (hound::SampleFormat::Float, _) => w.write_sample(v as f32).unwrap(),
+                    (_, 8) => w.write_sample((v * 127.0) as i8).unwrap(),
+                    (_, 16) => w.write_sample((v * 32_767.0) as i16).unwrap(),
+                    (_, bits) => w
+                        .write_sample((v * ((1i64 << (bits - 1)) - 1) as f64) as i32)
+                        .unwrap(),
+                }
+            }
+        }
+        w.finalize().unwrap();
+        c.into_inner()
+    }
+
+    #[test]
+    fn any_pcm_or_float_wav_decodes_to_the_same_signal() {
+        let sine = |i: usize, ch: usize| 0.5 * ((i as f64) * 0.05 + ch as f64).sin();
+        for (format, bits) in [
+            (hound::SampleFormat::Int, 8),
+            (hound::SampleFormat::Int, 16),
+            (hound::SampleFormat::Int, 24),
+            (hound::SampleFormat::Int, 32),
+            (hound::SampleFormat::Float, 32),
+        ] {
+            for channels in [1u16, 2, 4, 6] {
+                for sample_rate in [8_000u32, 44_100, 96_000, 192_000] {
+                    let spec = hound::WavSpec {
+                        channels,
+                        sample_rate,
+                        bits_per_sample: bits,
+                        sample_format: format,
+                    };
+                    let pcm = decode_wav(&wav(spec, 500, sine)).unwrap();
+                    assert_eq!(
+                        (pcm.channels, pcm.sample_rate, pcm.frames()),
+                        (channels, sample_rate, 500)
+                    );
+                    let tolerance = if bits == 8 { 0.02 } else { 1e-4 };
+                    for (i, frame) in pcm.samples.chunks_exact(channels as usize).enumerate() {
+                        for (ch, v) in frame.iter().enumerate() {
+                            let want = sine(i, ch);
+                            assert!(
+                                (f64::from(*v) - want).abs() < tolerance,
+                                "{bits}-bit {format:?}"
+                            );
+                        }
+                    }
+                    assert_eq!(pcm.to_stereo().len(), 1000);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn broken_wavs_are_refused_with_the_reason() {
+        let spec = hound::WavSpec {
+            channels: 2,
+            sample_rate: 44_100,
+            bits_per_sample: 16,
+            sample_format: hound::SampleFormat::Int,
+        };
+        let good = wav(spec, 1000, |i, _| (i as f64 * 0.01).sin() * 0.3);
+        // not a WAV at all
+        assert!(matches!(
+            decode_wav(b"ID3\x03 definitely an mp3"),
+            Err(AudioError::Wav(_))
+        ));
+        assert!(matches!(decode_wav(&[]), Err(AudioError::Wav(_))));
+        // the header alone, or a header cut in half
+        assert!(decode_wav(&good[..20]).is_err());
+        assert!(decode_wav(&good[..44]).is_err());
+        // data cut mid-frame (the header still promises the full length)
+        let cut = &good[..good.len() - 3];
+        let e = decode_wav(cut).unwrap_err().to_string();
+        assert!(!e.is_empty());
+        // corrupt format chunk: 12-bit audio claims
+        let mut odd = good.clone();
+        odd[34] = 12; // bits per sample
+        assert!(decode_wav(&odd).is_err());
+        // NaN samples in a float file
+        let fspec = hound::WavSpec {
+            sample_format: hound::SampleFormat::Float,
+            bits_per_sample: 32,
+            ..spec
+        };
+        let nan = wav(fspec, 100, |i, _| if i == 50 { f64::NAN } else { 0.1 });
+        assert!(matches!(decode_wav(&nan), Err(AudioError::NonFinite(2))));
+        // sample rate out of range
+        let slow = wav(
+            hound::WavSpec {
+                sample_rate: 4_000,
+                ..spec
+            },
+            100,
+            |_, _| 0.1,
+        );
+        assert!(matches!(
+            decode_wav(&slow),
+            Err(AudioError::SampleRate(4_000))
+        ));
+        // no frames
+        let empty = wav(spec, 0, |_, _| 0.0);
+        assert!(decode_wav(&empty).is_err());
+    }
 
     #[test]
     fn roundtrip_16_and_24_bit() {
