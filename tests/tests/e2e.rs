@@ -279,7 +279,7 @@ async fn invalid_requests_are_rejected_at_submit() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn missing_locked_object_fails_once_with_reason() {
+async fn unusable_locked_objects_fail_once_with_reason() {
     let stack = Stack::start().await.unwrap();
     let id = submit(
         &stack,
@@ -305,9 +305,71 @@ async fn missing_locked_object_fails_once_with_reason() {
     )
     .await
     .unwrap();
-    let worker = stack.worker(&["--drain"]).unwrap();
+    // Objects that exist but are not usable audio: garbage, a WAV cut mid-frame, one above
+    // the worker's size cap.
+    let store = stack.store();
+    let tone = |frames: usize| {
+        let spec = hound::WavSpec {
+            channels: 2,
+            sample_rate: 44_100,
+            bits_per_sample: 16,
+            sample_format: hound::SampleFormat::Int,
+        };
+        let mut c = std::io::Cursor::new(Vec::new());
+        let mut w = hound::WavWriter::new(&mut c, spec).unwrap();
+        for i in 0..frames * 2 {
+            w.write_sample(((i as f32 * 0.01).sin() * 8000.0) as i16)
+                .unwrap();
+        }
+        w.finalize().unwrap();
+        c.into_inner()
+    };
+    let mut cut = tone(44_100);
+    cut.truncate(cut.len() - 3);
+    for (key, bytes) in [
+        (
+            "uploads/garbage.wav",
+            b"ID3 this is an mp3, honest".to_vec(),
+        ),
+        ("uploads/cut.wav", cut),
+        ("uploads/huge.wav", tone(200_000)),
+    ] {
+        store.put(key, bytes).await.unwrap();
+    }
+    let mut bad = Vec::new();
+    for (key, reason) in [
+        ("uploads/garbage.wav", "not usable audio"),
+        ("uploads/cut.wav", "not usable audio"),
+        ("uploads/huge.wav", "limit"),
+    ] {
+        let id = submit(
+            &stack,
+            &[
+                "techno",
+                "--duration",
+                "2",
+                "--lock",
+                &format!("bass={key}"),
+            ],
+        )
+        .await
+        .unwrap();
+        bad.push((id, key, reason));
+    }
+    let worker = stack
+        .worker(&["--drain", "--max-lock-bytes", "500000"])
+        .unwrap();
     let row = stack.wait_terminal(&id, WAIT).await.unwrap();
     let row2 = stack.wait_terminal(&foreign, WAIT).await.unwrap();
+    for (id, key, reason) in &bad {
+        let row = stack.wait_terminal(id, WAIT).await.unwrap();
+        assert_eq!(row.status, GenerationStatus::Failed, "{key}");
+        let err = row.error.unwrap_or_default();
+        assert!(err.contains(key) && err.contains(reason), "{key}: {err}");
+        assert_eq!(row.attempts, 1, "{key}: an unusable object is not retried");
+        let listed = store.list(&format!("generations/{id}/")).await.unwrap();
+        assert!(listed.is_empty(), "{key}: partial outputs {listed:?}");
+    }
     worker.wait(WAIT).await.unwrap();
     assert_eq!(row.status, GenerationStatus::Failed);
     let err = row.error.unwrap_or_default();

@@ -8,7 +8,7 @@ use resonantgen_shared::TrackType;
 use resonantgen_shared::audio::{AudioError, Pcm, decode_wav};
 use resonantgen_shared::lock_uri::LockUri;
 use resonantgen_shared::response::GenerationResponse;
-use resonantgen_shared::store::{GenerationKeys, MAX_READ_BYTES, ObjectStore, StoreError};
+use resonantgen_shared::store::{GenerationKeys, ObjectStore, StoreError};
 
 pub struct LockedStem {
     pub track: TrackType,
@@ -76,6 +76,7 @@ pub async fn load(
     store: &ObjectStore,
     track: &TrackType,
     lock: &LockUri,
+    max_bytes: u64,
 ) -> Result<LockedStem, LockError> {
     let source_uri = lock.to_string();
     let store_err = |error| LockError::Store {
@@ -86,14 +87,14 @@ pub async fn load(
     let (bytes, sidecar, notes) = match lock {
         LockUri::S3 { bucket, key } => (
             store
-                .get_s3(bucket, key, MAX_READ_BYTES)
+                .get_s3(bucket, key, max_bytes)
                 .await
                 .map_err(store_err)?,
             None,
             None,
         ),
         LockUri::Store { key } => (
-            store.get(key, MAX_READ_BYTES).await.map_err(store_err)?,
+            store.get(key, max_bytes).await.map_err(store_err)?,
             None,
             None,
         ),
@@ -103,7 +104,7 @@ pub async fn load(
         } => {
             let keys = GenerationKeys::new(*id);
             let bytes = store
-                .get(&keys.stem(source_track), MAX_READ_BYTES)
+                .get(&keys.stem(source_track), max_bytes)
                 .await
                 .map_err(store_err)?;
             // The sidecar is a bonus: a missing or old response.json only loses the context.

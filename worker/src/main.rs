@@ -52,6 +52,9 @@ struct Args {
     /// A job running longer than this is stopped and retried.
     #[arg(long, default_value_t = 900)]
     job_timeout_secs: u64,
+    /// Largest locked stem accepted, in bytes (a larger one fails the job with the reason).
+    #[arg(long, env = "RESONANTGEN_MAX_LOCK_BYTES", default_value_t = 1 << 30)]
+    max_lock_bytes: u64,
 }
 
 fn worker_name(prefix: Option<String>) -> String {
@@ -150,6 +153,7 @@ async fn main() -> anyhow::Result<()> {
         store,
         pool: pool.clone(),
         worker: name.clone(),
+        max_lock_bytes: args.max_lock_bytes,
     });
 
     let concurrency = args.concurrency;

@@ -40,6 +40,8 @@ pub struct Pipeline {
     pub store: ObjectStore,
     pub pool: sqlx::PgPool,
     pub worker: String,
+    /// Size cap on a locked stem's object.
+    pub max_lock_bytes: u64,
 }
 
 /// Collects stage timings and reports them to Prometheus as they finish.
@@ -106,7 +108,7 @@ impl Pipeline {
         let t = Instant::now();
         let loads = lock_uris
             .iter()
-            .map(|(track, uri)| locks::load(&self.store, track, uri));
+            .map(|(track, uri)| locks::load(&self.store, track, uri, self.max_lock_bytes));
         let mut locked: BTreeMap<TrackType, LockedStem> = BTreeMap::new();
         for result in futures::future::join_all(loads).await {
             match result {
