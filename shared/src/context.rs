@@ -30,6 +30,10 @@ pub struct GenerationContext {
     pub energy: f32,
     pub sample_rate: u32,
     pub bit_depth: u16,
+    /// Where the grid starts: a locked foreign loop whose first beat is not at 0 s moves
+    /// every generated note with it.
+    #[serde(default)]
+    pub grid_offset_seconds: f64,
     /// The spectral plan: the band each generated track may occupy in the mix.
     #[serde(default)]
     pub frequency_allocation: std::collections::BTreeMap<String, crate::spectrum::Band>,
@@ -82,7 +86,7 @@ impl GenerationContext {
 
     /// Start time of a 16th step in seconds, with swing applied to the off-16ths.
     pub fn step_time(&self, step: usize) -> f64 {
-        let base = step as f64 * self.seconds_per_step();
+        let base = self.grid_offset_seconds + step as f64 * self.seconds_per_step();
         if step % 2 == 1 {
             base + f64::from(self.swing) * self.seconds_per_step() / 3.0
         } else {

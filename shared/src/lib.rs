@@ -5,6 +5,7 @@
 //! `rng`, `lock_uri`) is pure data and functions; the adapters (`db`, `queue`, `store`,
 //! `config`) are the only modules that do I/O.
 
+pub mod analysis;
 pub mod arrangement;
 pub mod audio;
 pub mod config;

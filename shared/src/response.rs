@@ -110,6 +110,11 @@ pub struct QaReport {
     /// Share of bass onsets within 30 ms of the drums' 16th grid.
     #[serde(default)]
     pub rhythmic_coherence: Option<f64>,
+    /// Key heard in the pitched stems (bass, harmony, melody), by analysis of the audio.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub measured_key: Option<crate::theory::Key>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key_confidence: Option<f64>,
     pub duration_seconds: f64,
     pub flags: Vec<String>,
 }

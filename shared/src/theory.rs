@@ -196,6 +196,18 @@ impl Key {
         }
     }
 
+    /// Whether `other` shares this key's notes with another tonic (C major / A minor): a
+    /// listener, or a key finder, may hear either.
+    pub fn is_relative_of(&self, other: &Key) -> bool {
+        self != other && {
+            let mut a = self.scale();
+            let mut b = other.scale();
+            a.sort_unstable();
+            b.sort_unstable();
+            a == b
+        }
+    }
+
     /// The MIDI pitch of this key's scale degree `degree` (may be negative or > 6) above `base`,
     /// where `base` is the tonic's MIDI pitch.
     pub fn degree_pitch(&self, base: i32, degree: i32) -> i32 {
@@ -259,6 +271,15 @@ impl Chord {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn relative_keys_share_their_notes() {
+        let c = Key::parse("C major").unwrap();
+        assert!(Key::parse("A minor").unwrap().is_relative_of(&c));
+        assert!(Key::parse("D dorian").unwrap().is_relative_of(&c));
+        assert!(!Key::parse("E minor").unwrap().is_relative_of(&c));
+        assert!(!c.is_relative_of(&c));
+    }
 
     #[test]
     fn parses_key_spellings() {

@@ -596,7 +596,18 @@ async fn external_drum_loop_sets_the_tempo() {
         "{:?}",
         resp.context.conflicts
     );
-    assert!(resp.qa.rhythmic_coherence.unwrap() >= 0.8);
+    assert!(
+        resp.qa.rhythmic_coherence.unwrap() >= 0.8,
+        "{:?} {:?}",
+        resp.qa,
+        resp.context.conflicts
+    );
+    // The loop's first kick is at 0 s: no grid offset.
+    assert!(
+        resp.context.grid_offset_seconds < 0.02,
+        "{:?}",
+        resp.context.conflicts
+    );
 }
 
 /// (seconds, pitch) of every note-on in one of our MIDI files.

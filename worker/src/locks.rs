@@ -1,7 +1,9 @@
-//! Track Lock Manager (first version): loads the stems a user keeps from S3, the store, or an
-//! earlier generation. The stem's bytes are carried into the output unchanged; for our own
-//! generations the exact context written beside them (response.json) is read too, so the new
-//! tracks are generated in the locked stem's tempo, key and chords.
+//! Track Lock Manager: loads the stems a user keeps from S3, the store, or an earlier
+//! generation. The stem's bytes are carried into the output unchanged. For our own
+//! generations the exact symbolic sidecar is read (response.json's context: tempo, key,
+//! chords; the MIDI: the notes), for foreign audio the analysis (shared::analysis): tempo and
+//! beat phase, groove, and — when the stem is tonal — key and chords. The Context Manager
+//! takes them, so the unlocked tracks are generated to fit.
 
 use resonantgen_shared::GenerationContext;
 use resonantgen_shared::TrackType;
@@ -137,24 +139,72 @@ pub async fn load(
     })
 }
 
-/// The tempo of foreign audio (no sidecar), measured. A locked stem cannot change speed, so
-/// everything generated around it takes its tempo — over the prompt, and over the request
-/// (reported as a conflict).
-pub fn adopt_measured_tempo(ctx: &mut GenerationContext, stem: &LockedStem) -> Option<String> {
-    let bpm =
-        resonantgen_shared::features::estimate_tempo(&stem.pcm.to_stereo(), stem.pcm.sample_rate)?;
-    let bpm = (bpm * 10.0).round() / 10.0;
-    if (bpm - ctx.tempo_bpm).abs() / ctx.tempo_bpm < 0.005 {
-        return None;
+/// What a foreign stem's analysis changed in the context, and the groove it brings.
+pub struct Adopted {
+    pub notes: Vec<String>,
+    /// Kick-like grid of a rhythmic stem: (16th step, pitch 36) where its onsets are strong.
+    pub groove_steps: Option<Vec<(usize, u8)>>,
+}
+
+/// Adopts what the analysis of foreign audio (no sidecar) says. A locked stem cannot change
+/// speed, so everything generated around it takes its tempo and beat phase — over the prompt,
+/// and over the request (reported as a conflict). A tonal stem sets the key and the chords
+/// unless the request fixed the key.
+pub fn adopt_analysis(
+    ctx: &mut GenerationContext,
+    stem: &LockedStem,
+    analysis: &resonantgen_shared::analysis::Analysis,
+    request_key: bool,
+) -> Adopted {
+    let mut notes = Vec::new();
+    let what = format!("locked {} ({})", stem.track, stem.source);
+    let rhythmic = stem.track.as_str() == "drums" || analysis.tempo_confidence >= 0.3;
+    if rhythmic && (40.0..=240.0).contains(&analysis.tempo_bpm) {
+        let bpm = (analysis.tempo_bpm * 10.0).round() / 10.0;
+        if (bpm - ctx.tempo_bpm).abs() / ctx.tempo_bpm >= 0.005 {
+            let was = ctx.tempo_bpm;
+            let chords = ctx.chords.clone();
+            let period = chords.len().clamp(1, 4);
+            ctx.retime(bpm, &chords[..period]);
+            notes.push(format!(
+                "tempo {bpm} bpm measured from {what} replaces {was} bpm"
+            ));
+        }
+        // The grid starts at 0 s: loops are cut on the beat. (The analysis's beat phase can
+        // lock onto loud off-beat hats, so it is not followed.)
     }
-    let was = ctx.tempo_bpm;
-    let chords = ctx.chords.clone();
-    let period = chords.len().clamp(1, 4);
-    ctx.retime(bpm, &chords[..period]);
-    Some(format!(
-        "tempo {bpm} bpm measured from locked {} ({}) replaces {was} bpm",
-        stem.track, stem.source
-    ))
+    if analysis.tonal && !request_key {
+        if ctx.key != analysis.key {
+            notes.push(format!(
+                "key {} measured from {what} replaces {}",
+                analysis.key, ctx.key
+            ));
+            ctx.key = analysis.key;
+        }
+        if !analysis.chords.is_empty() {
+            let tempo = ctx.tempo_bpm;
+            ctx.retime(tempo, &analysis.chords);
+            notes.push(format!("chords taken from {what}"));
+        }
+    }
+    // The stem's onset pattern as a groove: strong steps of its bar act as kicks — only when
+    // the analysis's bar starts where ours does (its step pattern is read from its phase).
+    let beat = 60.0 / ctx.tempo_bpm;
+    let phase = analysis.beat_phase_seconds.rem_euclid(beat);
+    let aligned = phase < 0.02 || phase > beat - 0.02;
+    let groove_steps = (stem.track.as_str() == "drums" && aligned).then(|| {
+        let bars = (analysis.duration_seconds / (240.0 / ctx.tempo_bpm))
+            .ceil()
+            .max(1.0) as usize;
+        (0..bars * 16)
+            .filter(|s| analysis.groove.step_strength[s % 16] >= 0.6)
+            .map(|s| (s, 36u8))
+            .collect()
+    });
+    Adopted {
+        notes,
+        groove_steps,
+    }
 }
 
 /// Adopts tempo, key, chords and sample rate from a locked stem's own context, unless the

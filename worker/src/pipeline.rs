@@ -120,6 +120,7 @@ impl Pipeline {
                 Err(e) => return Err(JobError::Permanent(e.to_string())),
             }
         }
+        let mut foreign_groove: Option<Vec<(usize, u8)>> = None;
         for stem in locked.values() {
             if let Some(sidecar) = &stem.sidecar
                 && let Some(note) = locks::adopt_sidecar(
@@ -132,12 +133,29 @@ impl Pipeline {
             {
                 ctx.conflicts.push(note);
             }
-            // Foreign rhythm tracks set the tempo: they cannot follow ours.
-            if stem.sidecar.is_none()
-                && stem.track.as_str() == "drums"
-                && let Some(note) = locks::adopt_measured_tempo(&mut ctx, stem)
-            {
-                ctx.conflicts.push(note);
+            // Foreign audio is analysed: it cannot follow us, so we follow it.
+            if stem.sidecar.is_none() {
+                let pcm = stem.pcm.clone();
+                let analysis = blocking("locks", move || {
+                    resonantgen_shared::analysis::analyze(
+                        &pcm.samples,
+                        pcm.channels,
+                        pcm.sample_rate,
+                    )
+                })
+                .await?;
+                match analysis {
+                    Ok(a) => {
+                        let adopted = locks::adopt_analysis(&mut ctx, stem, &a, req.key.is_some());
+                        ctx.conflicts.extend(adopted.notes);
+                        if let Some(steps) = adopted.groove_steps {
+                            foreign_groove = Some(steps);
+                        }
+                    }
+                    Err(e) => ctx
+                        .conflicts
+                        .push(format!("locked {} could not be analysed: {e}", stem.track)),
+                }
             }
             if stem.pcm.sample_rate != ctx.sample_rate {
                 if req.sample_rate.is_none() && [44_100, 48_000].contains(&stem.pcm.sample_rate) {
@@ -190,8 +208,8 @@ impl Pipeline {
         let groove = locked
             .values()
             .find(|s| s.track.as_str() == "drums")
-            .and_then(|s| s.notes.as_ref())
-            .map(|notes| crate::generators::Groove::from_notes(notes, ctx.total_steps()));
+            .and_then(|s| s.notes.clone().or_else(|| foreign_groove.clone()))
+            .map(|notes| crate::generators::Groove::from_notes(&notes, ctx.total_steps()));
         let parts: BTreeMap<TrackType, Part> = blocking("generate", move || {
             engine.registry.generate_all_with(
                 &gen_ctx,
@@ -250,7 +268,35 @@ impl Pipeline {
         let rhythmic_coherence = parts
             .get(&bass_key)
             .and_then(|b| qa::rhythmic_coherence(b, &ctx));
+        // The key the pitched stems actually sound in.
+        let pitched: Vec<f32> = {
+            let mut sum = vec![0.0f32; frames * 2];
+            for t in ["bass", "harmony", "melody"] {
+                if let Some(d) = TrackType::parse(t).ok().and_then(|t| mixed.stems.get(&t)) {
+                    sum.iter_mut().zip(d).for_each(|(s, x)| *s += x);
+                }
+            }
+            sum
+        };
+        let heard = blocking("qa", move || {
+            resonantgen_shared::analysis::analyze(&pitched, 2, sr).ok()
+        })
+        .await?
+        .filter(|a| a.tonal);
         let mut flags = Vec::new();
+        if let Some(a) = &heard
+            && a.key != ctx.key
+            && !a.key.is_relative_of(&ctx.key)
+        {
+            flags.push(format!("measured key {} differs from {}", a.key, ctx.key));
+        }
+        if mixed.true_peak_dbtp > crate::mix::TRUE_PEAK_CEILING_DBTP + 0.05 {
+            flags.push(format!(
+                "true peak {:.2} dBTP above the {} dBTP ceiling",
+                mixed.true_peak_dbtp,
+                crate::mix::TRUE_PEAK_CEILING_DBTP
+            ));
+        }
         match measured_tempo {
             Some(m) if qa::tempo_error(m, ctx.tempo_bpm) > 0.02 => flags.push(format!(
                 "measured tempo {m:.1} bpm differs from {:.1} bpm by more than 2%",
@@ -400,6 +446,8 @@ impl Pipeline {
                 rms_dbfs: rms_dbfs(&mixed.mix),
             },
             qa: QaReport {
+                measured_key: heard.as_ref().map(|a| a.key),
+                key_confidence: heard.as_ref().map(|a| a.key_confidence),
                 measured_tempo_bpm: measured_tempo,
                 frequency_separation,
                 rhythmic_coherence,

@@ -17,7 +17,9 @@ pub fn rhythmic_coherence(
         .notes
         .iter()
         .filter(|n| {
-            let step = (n.time / ctx.seconds_per_step()).round().max(0.0) as usize;
+            let step = ((n.time - ctx.grid_offset_seconds) / ctx.seconds_per_step())
+                .round()
+                .max(0.0) as usize;
             (step.saturating_sub(1)..=step + 1).any(|s| (ctx.step_time(s) - n.time).abs() <= 0.030)
         })
         .count();

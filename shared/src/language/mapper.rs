@@ -171,6 +171,7 @@ pub fn map(
             seed,
             conflicts,
             frequency_allocation: crate::spectrum::allocate(&intent),
+            grid_offset_seconds: 0.0,
         },
         intent,
     })
