@@ -49,8 +49,11 @@ pub fn detect(chroma: &[f64; 12]) -> Option<KeyEstimate> {
         }
         let mut out = [0.0; 12];
         for pc in 0..12 {
-            let nh: usize = std::env::var("KEY_NH").ok().and_then(|v| v.parse().ok()).unwrap_or(6);
-            for (h, off) in [(1, 0), (2, 0), (3, 7), (4, 0), (5, 4), (6, 7)].into_iter().take(nh) {
+            let nh: usize = 6;
+            for (h, off) in [(1, 0), (2, 0), (3, 7), (4, 0), (5, 4), (6, 7)]
+                .into_iter()
+                .take(nh)
+            {
                 out[(pc + off) % 12] += p[pc] * s.powi(h - 1);
             }
         }
