@@ -523,8 +523,9 @@ async fn store_outage_is_retried_with_backoff_then_succeeds() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn external_drum_loop_sets_the_tempo() {
     let stack = Stack::start().await.unwrap();
-    // A drum loop from elsewhere at 100 bpm: kicks on the beats, noisy hats on the off-beats.
-    let sr = 44_100u32;
+    // A drum loop from elsewhere at 100 bpm: kicks on the beats, noisy hats on the off-beats,
+    // at 96 kHz under a 48 kHz request (resampled into the mix, stored as uploaded).
+    let sr = 96_000u32;
     let beat = 60.0 / 100.0;
     let frames = (beat * 16.0 * f64::from(sr)) as usize;
     let mut samples = vec![0.0f32; frames];
@@ -562,9 +563,10 @@ async fn external_drum_loop_sets_the_tempo() {
         }
         w.finalize().unwrap();
     }
+    let uploaded = wav.into_inner();
     stack
         .store()
-        .put("uploads/loop100.wav", wav.into_inner())
+        .put("uploads/loop100.wav", uploaded.clone())
         .await
         .unwrap();
 
@@ -576,6 +578,8 @@ async fn external_drum_loop_sets_the_tempo() {
             "8",
             "--lock",
             "drums=uploads/loop100.wav",
+            "--sample-rate",
+            "48000",
         ],
     )
     .await
@@ -583,6 +587,18 @@ async fn external_drum_loop_sets_the_tempo() {
     let worker = stack.worker(&["--drain"]).unwrap();
     let resp = response_of(&stack, &id).await;
     worker.wait(WAIT).await.unwrap();
+    assert_eq!(resp.context.sample_rate, 48_000);
+    assert!(
+        resp.context.conflicts.iter().any(|c| c.contains("resampled")),
+        "{:?}",
+        resp.context.conflicts
+    );
+    let kept = stack
+        .store()
+        .get(&GenerationKeys::new(resp.id).stem(&drums()), MAX_READ_BYTES)
+        .await
+        .unwrap();
+    assert!(kept == uploaded, "the locked loop is stored as uploaded");
     let tempo = resp.context.tempo_bpm;
     assert!(
         (tempo - 100.0).abs() / 100.0 < 0.01,

@@ -69,9 +69,21 @@ async fn blocking<T: Send + 'static>(
         .map_err(|e| JobError::Permanent(format!("internal error in stage {stage}: {e}")))
 }
 
-/// Stereo interleaved copy of a locked stem, cut or padded to `frames`.
-fn fit_stereo(stem: &LockedStem, frames: usize) -> Vec<f32> {
-    let mut s = stem.pcm.to_stereo();
+/// Stereo interleaved copy of a locked stem at the output rate, cut or padded to `frames`.
+/// A stem at another rate is resampled for the mix (band-limited sinc, as the analysis
+/// does); its own object is still stored byte for byte.
+fn fit_stereo(stem: &LockedStem, sample_rate: u32, frames: usize) -> Vec<f32> {
+    let stereo = stem.pcm.to_stereo();
+    let mut s = if stem.pcm.sample_rate == sample_rate {
+        stereo
+    } else {
+        let channel = |c: usize| -> Vec<f32> {
+            let x: Vec<f32> = stereo.iter().skip(c).step_by(2).copied().collect();
+            resonantgen_shared::analysis::resample::resample(&x, stem.pcm.sample_rate, sample_rate)
+        };
+        let (l, r) = (channel(0), channel(1));
+        l.into_iter().zip(r).flat_map(|(a, b)| [a, b]).collect()
+    };
     s.resize(frames * 2, 0.0);
     s
 }
@@ -136,11 +148,15 @@ impl Pipeline {
             // Foreign audio is analysed: it cannot follow us, so we follow it.
             if stem.sidecar.is_none() {
                 let pcm = stem.pcm.clone();
+                // The genre settles half-/double-time readings (drum & bass is 174, not 87).
+                let hints =
+                    resonantgen_shared::analysis::Hints::for_genre(&ctx.genre, ctx.tempo_bpm);
                 let analysis = blocking("locks", move || {
-                    resonantgen_shared::analysis::analyze(
+                    resonantgen_shared::analysis::analyze_with(
                         &pcm.samples,
                         pcm.channels,
                         pcm.sample_rate,
+                        &hints,
                     )
                 })
                 .await?;
@@ -161,11 +177,11 @@ impl Pipeline {
                 if req.sample_rate.is_none() && [44_100, 48_000].contains(&stem.pcm.sample_rate) {
                     ctx.sample_rate = stem.pcm.sample_rate;
                 } else {
-                    return Err(JobError::Permanent(format!(
-                        "locked {} is {} Hz but the output is {} Hz; resampling locked stems is \
-                         not supported yet",
+                    ctx.conflicts.push(format!(
+                        "locked {} is {} Hz: resampled to {} Hz in the mix; its stem is kept as \
+                         uploaded",
                         stem.track, stem.pcm.sample_rate, ctx.sample_rate
-                    )));
+                    ));
                 }
             }
         }
@@ -240,7 +256,7 @@ impl Pipeline {
         let sr = ctx.sample_rate;
         let locked_stems: BTreeMap<TrackType, Vec<f32>> = locked
             .iter()
-            .map(|(track, stem)| (track.clone(), fit_stereo(stem, frames)))
+            .map(|(track, stem)| (track.clone(), fit_stereo(stem, sr, frames)))
             .collect();
         let (ctx_m, intent_m) = (ctx.clone(), intent.clone());
         let mixed = blocking("mix", move || {

@@ -1,9 +1,11 @@
 //! Chroma: how much of each of the 12 pitch classes sounds, per frame and overall — the input
 //! to key and chord detection. Built from spectral *peaks* between 50 Hz and 5 kHz of a
 //! long-window STFT (2.7 Hz bins at the working rate, enough for bass notes), after a median
-//! over time that keeps sustained partials and drops drum transients. Peak magnitudes are
-//! log-compressed so quiet chord tones still count, and the global tuning is estimated from
-//! the peaks so detuned material does not split between neighbouring pitch classes.
+//! over time that keeps sustained partials and drops drum transients. The peaks of each
+//! frame are reduced to the fundamentals sounding (harmonic summation and cancellation), so
+//! partials do not add each note's fifth and third; their saliences are log-compressed so
+//! quiet chord tones still count, and the global tuning is estimated from the peaks so
+//! detuned material does not split between neighbouring pitch classes.
 
 use super::stft;
 
@@ -45,6 +47,10 @@ struct Peak {
     amp: f64,
 }
 
+/// Share of a partial's smoothed level that cancellation removes: less than all of it, so
+/// the fifth voiced above a bass root (its 3rd harmonic) keeps a share of its own.
+const PARTIAL_CANCEL: f64 = 0.7;
+
 /// Fundamentals sounding in one frame's peaks (ascending Hz), by iterative harmonic
 /// summation and cancellation (after Klapuri 2006): the candidate whose harmonic series
 /// collects the most residual magnitude is taken, its partials are removed — each only down
@@ -55,7 +61,6 @@ fn fundamentals(peaks: &[Peak]) -> Vec<(f64, f64)> {
     const HARMONICS: usize = 10;
     const MAX_F0: f64 = 2000.0;
     const TOLERANCE: f64 = 0.025;
-    let hpow: f64 = 1.0;
     let mut residual: Vec<f64> = peaks.iter().map(|p| p.amp).collect();
     let find = |target: f64| -> Option<usize> {
         let i = peaks.partition_point(|p| p.hz < target * (1.0 - TOLERANCE));
@@ -79,7 +84,7 @@ fn fundamentals(peaks: &[Peak]) -> Vec<(f64, f64)> {
             let s: f64 = partials
                 .iter()
                 .enumerate()
-                .filter_map(|(h, j)| j.map(|j| residual[j] / ((h + 1) as f64).powf(hpow)))
+                .filter_map(|(h, j)| j.map(|j| residual[j] / (h + 1) as f64))
                 .sum();
             if best.as_ref().is_none_or(|b| s > b.1) {
                 best = Some((i, s, partials));
@@ -103,7 +108,7 @@ fn fundamentals(peaks: &[Peak]) -> Vec<(f64, f64)> {
             } else {
                 let lo = amps[h - 1];
                 let hi = amps.get(h + 1).copied().unwrap_or(0.0);
-                amps[h].min((lo + amps[h] + hi) / 3.0)
+                amps[h].min((lo + amps[h] + hi) / 3.0) * PARTIAL_CANCEL
             };
             residual[j] = (residual[j] - take).max(0.0);
         }
@@ -189,33 +194,30 @@ impl Chromagram {
             }
         }
         let tuning = tuning_offset(&peaks);
-        let mode = String::new();
+        // Count fundamentals, not partials: every harmonic would otherwise add the fifth
+        // (3rd harmonic) and the major third (5th) above each note, pulling the key towards
+        // the dominant.
         let mut notes: Vec<(usize, f64, f64)> = Vec::new();
-        if mode == "notes" {
-            let mut i = 0;
-            while i < peaks.len() {
-                let f = peaks[i].frame;
-                let j = peaks[i..]
-                    .iter()
-                    .position(|p| p.frame != f)
-                    .map_or(peaks.len(), |k| i + k);
-                for (hz, sal) in fundamentals(&peaks[i..j]) {
-                    notes.push((f, hz, sal));
-                }
-                i = j;
+        let mut i = 0;
+        while i < peaks.len() {
+            let f = peaks[i].frame;
+            let j = peaks[i..]
+                .iter()
+                .position(|p| p.frame != f)
+                .map_or(peaks.len(), |k| i + k);
+            for (hz, sal) in fundamentals(&peaks[i..j]) {
+                notes.push((f, hz, sal));
             }
-        } else {
-            notes.extend(peaks.iter().map(|p| (p.frame, p.hz, p.amp)));
+            i = j;
         }
         let ref_s = notes.iter().map(|n| n.2).fold(0.0, f64::max);
-        let gamma: f64 = GAMMA;
         let mut frames = vec![[0.0; 12]; n_frames];
         for &(frame, hz, sal) in &notes {
             let m = 69.0 + 12.0 * (hz / 440.0).log2() - tuning;
             let nearest = m.round();
             let dev = m - nearest;
             // Full weight on pitch, none half a semitone off.
-            let w = (1.0 + gamma * sal / ref_s).ln() * (std::f64::consts::PI * dev).cos().powi(2);
+            let w = (1.0 + GAMMA * sal / ref_s).ln() * (std::f64::consts::PI * dev).cos().powi(2);
             frames[frame][(nearest as i64).rem_euclid(12) as usize] += w;
         }
         Chromagram {

@@ -12,65 +12,68 @@ const MAJOR: [f64; 12] = [
 const MINOR: [f64; 12] = [
     6.33, 2.68, 3.52, 5.38, 2.60, 3.53, 2.54, 4.75, 3.98, 2.69, 3.34, 3.17,
 ];
-const T_MAJOR: [f64; 12] = [
-    0.748, 0.060, 0.488, 0.082, 0.670, 0.460, 0.096, 0.715, 0.104, 0.366, 0.057, 0.400,
-];
-const T_MINOR: [f64; 12] = [
-    0.712, 0.084, 0.474, 0.618, 0.049, 0.460, 0.105, 0.747, 0.404, 0.067, 0.133, 0.330,
-];
 /// Softmax temperature turning correlations into a confidence: a lead of 0.1 in correlation
 /// over the runner-up is a clear decision.
 const TEMPERATURE: f64 = 0.04;
+/// How much a tonic triad in the first or last bar adds to a key's profile correlation.
+const ANCHOR_WEIGHT: f64 = 0.5;
+/// Weight of the last bar's anchor relative to the first's.
+const LAST_BAR_SHARE: f64 = 0.5;
 
 #[derive(Debug, Clone)]
 pub struct KeyEstimate {
     pub key: Key,
     /// Probability-like share of the best key among all 24 (0..1).
     pub confidence: f64,
-    /// Pearson correlation of the chroma with the best key's profile.
+    /// Pearson correlation of the chroma with the best-fitting key profile (how key-like
+    /// the pitch content is, whichever key the anchors then pick).
     pub correlation: f64,
 }
 
 /// Best-fitting major or minor key of a chroma vector (C = 0). `None` for an all-zero chroma.
 pub fn detect(chroma: &[f64; 12]) -> Option<KeyEstimate> {
+    detect_anchored(chroma, &[])
+}
+
+/// [`detect`], with the chroma of the music's first and last bars as anchors: phrases open
+/// and close on the tonic chord far more often than anywhere else, which settles what the
+/// pitch-class totals leave open — relative major/minor over the same notes, and the
+/// dominant key that a ii–V–I (or harmonics' added fifths) lean towards. A key earns up
+/// to [`ANCHOR_WEIGHT`] when its tonic triad is what an anchor bar sounds.
+pub fn detect_anchored(chroma: &[f64; 12], anchors: &[[f64; 12]]) -> Option<KeyEstimate> {
     if chroma.iter().all(|v| *v <= 0.0) {
         return None;
     }
-    let mut scores: Vec<(Key, f64)> = Vec::with_capacity(24);
-    let which = String::new();
-    let (maj, min) = match which.as_str() {
-        "temperley" => (T_MAJOR, T_MINOR),
-        _ => (MAJOR, MINOR),
-    };
-    let harm = |p: [f64; 12]| -> [f64; 12] {
-        let s: f64 = 0.0;
-        if s == 0.0 {
-            return p;
-        }
-        let mut out = [0.0; 12];
-        for pc in 0..12 {
-            let nh: usize = 6;
-            for (h, off) in [(1, 0), (2, 0), (3, 7), (4, 0), (5, 4), (6, 7)]
-                .into_iter()
-                .take(nh)
-            {
-                out[(pc + off) % 12] += p[pc] * s.powi(h - 1);
-            }
-        }
-        out
-    };
-    let (maj, min) = (harm(maj), harm(min));
-    for (mode, profile) in [(Mode::Major, &maj), (Mode::Minor, &min)] {
+    let mut scores: Vec<(Key, f64, f64)> = Vec::with_capacity(24);
+    for (mode, profile) in [(Mode::Major, &MAJOR), (Mode::Minor, &MINOR)] {
         for tonic in 0..12u8 {
             let rotated: [f64; 12] =
                 std::array::from_fn(|pc| profile[(pc + 12 - tonic as usize) % 12]);
-            scores.push((Key::new(tonic, mode), pearson(chroma, &rotated)));
+            let r = pearson(chroma, &rotated);
+            let key = Key::new(tonic, mode);
+            let triad: [f64; 12] = {
+                let mut t = [0.0; 12];
+                for pc in key.triad(0).pitch_classes() {
+                    t[usize::from(pc)] = 1.0;
+                }
+                t
+            };
+            // The opening bar counts fully, the closing one half (loops often end on a
+            // turnaround: V, or VII in minor).
+            let anchor = anchors
+                .iter()
+                .zip([1.0, LAST_BAR_SHARE])
+                .map(|(a, w)| w * pearson(a, &triad).max(0.0))
+                .fold(0.0, f64::max);
+            scores.push((key, r + ANCHOR_WEIGHT * anchor, r));
         }
     }
-    let (key, correlation) = scores.iter().copied().max_by(|a, b| a.1.total_cmp(&b.1))?;
+    let (key, best, _) = scores.iter().copied().max_by(|a, b| a.1.total_cmp(&b.1))?;
+    // How key-like the pitch content is at all: the best plain profile correlation.
+    let correlation = scores.iter().map(|s| s.2).fold(f64::NEG_INFINITY, f64::max);
     let z: f64 = scores
         .iter()
-        .map(|(_, r)| ((r - correlation) / TEMPERATURE).exp())
+        .map(|(_, s, _)| ((s - best) / TEMPERATURE).exp())
         .sum();
     Some(KeyEstimate {
         key,

@@ -39,6 +39,8 @@ const TONAL_MIN_PITCH_CLASSES: usize = 3;
 /// …in proportions that fit a major or minor key (correlation with its profile; inharmonic
 /// cymbal and bell partials land on arbitrary pitch classes and score ≈ 0.4, music ≥ 0.75).
 const TONAL_KEY_FIT_MIN: f64 = 0.6;
+/// Chroma novelty (1 − cosine) a downbeat's chord change must reach on average.
+const HARMONIC_CHANGE_MIN: f64 = 0.1;
 /// A pitch class counts when it reaches this share of the strongest.
 const PITCH_CLASS_PRESENT: f64 = 0.3;
 
@@ -89,11 +91,58 @@ pub enum AnalysisError {
     NonFinite { index: usize },
 }
 
+/// What the caller knows about the audio beforehand.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Hints {
+    /// Where the tempo is expected (the style's range), to settle octave ambiguity.
+    pub tempo: tempo::TempoPrior,
+}
+
+impl Hints {
+    /// Hints for audio heard under a prompt: the genre's conventional tempo range, widened
+    /// to include the tempo the prompt or request asked for (a "half-time drum & bass at
+    /// 87" leaves both octaves to the audio). Unknown genres give the listener's prior.
+    pub fn for_genre(genre: &str, expected_bpm: f64) -> Hints {
+        match crate::language::genre::genre_by_name(genre) {
+            Some(g) => {
+                let (lo, hi) = (g.tempo.0, g.tempo.2);
+                let (lo, hi) = if expected_bpm.is_finite() && expected_bpm > 0.0 {
+                    (lo.min(expected_bpm), hi.max(expected_bpm))
+                } else {
+                    (lo, hi)
+                };
+                Hints {
+                    tempo: tempo::TempoPrior::expected(lo, hi),
+                }
+            }
+            None => Hints::default(),
+        }
+    }
+}
+
+impl Default for Hints {
+    fn default() -> Self {
+        Hints {
+            tempo: tempo::TempoPrior::LISTENER,
+        }
+    }
+}
+
 /// Analyses interleaved `samples` of any channel count at any rate from 8 to 192 kHz.
 pub fn analyze(
     samples: &[f32],
     channels: u16,
     sample_rate: u32,
+) -> Result<Analysis, AnalysisError> {
+    analyze_with(samples, channels, sample_rate, &Hints::default())
+}
+
+/// [`analyze`] with what is known beforehand (the style's tempo range).
+pub fn analyze_with(
+    samples: &[f32],
+    channels: u16,
+    sample_rate: u32,
+    hints: &Hints,
 ) -> Result<Analysis, AnalysisError> {
     if channels == 0 {
         return Err(AnalysisError::NoChannels);
@@ -129,19 +178,37 @@ pub fn analyze(
     drop(mono);
 
     let env = onset::OnsetEnvelope::compute(&x, WORKING_RATE);
-    let tempo = tempo::estimate(&env);
+    let tempo = tempo::estimate(&env, hints.tempo);
     let (tempo_bpm, tempo_confidence, beats) = match tempo {
         Some(t) => (t.bpm, t.confidence, t.beats),
         None => (0.0, 0.0, Vec::new()),
     };
-    let downbeat = beat::downbeat_index(&beats, &env.low, &env.strength, BEATS_PER_BAR);
-    let groove = groove::analyze(&env, &beats, downbeat);
     let beats_seconds: Vec<f64> = beats.iter().map(|b| env.seconds(*b)).collect();
-    let beat_phase_seconds = beats_seconds.get(downbeat).copied().unwrap_or(0.0);
-
     let chromagram = chroma::Chromagram::compute(&x, WORKING_RATE);
     let chroma = chromagram.global();
-    let estimate = key::detect(&chroma);
+    // Chords change on the downbeat: in pitched material that outweighs where the low
+    // onsets fall (a four-on-the-floor kick is the same on every beat).
+    let downbeat = if chromagram.tonal_energy >= TONAL_ENERGY_MIN {
+        harmonic_downbeat(&chromagram, &beats_seconds, BEATS_PER_BAR)
+    } else {
+        None
+    }
+    .unwrap_or_else(|| beat::downbeat_index(&beats, &env.low, &env.strength, BEATS_PER_BAR));
+    let groove = groove::analyze(&env, &beats, downbeat);
+    let beat_phase_seconds = beats_seconds.get(downbeat).copied().unwrap_or(0.0);
+
+    let bar_spans = bars(&beats_seconds, downbeat, duration_seconds);
+    // The first and last bars anchor the key (phrases open and close on the tonic).
+    let anchors: Vec<[f64; 12]> = match (bar_spans.first(), bar_spans.last()) {
+        (Some(a), Some(b)) if bar_spans.len() >= 2 => {
+            vec![
+                chromagram.mean_between(a.0, a.1),
+                chromagram.mean_between(b.0, b.1),
+            ]
+        }
+        _ => Vec::new(),
+    };
+    let estimate = key::detect_anchored(&chroma, &anchors);
     let tonal = estimate
         .as_ref()
         .is_some_and(|e| e.correlation >= TONAL_KEY_FIT_MIN)
@@ -152,7 +219,7 @@ pub fn analyze(
         None => (Key::new(0, Mode::Major), 0.0),
     };
     let chords = if tonal {
-        bars(&beats_seconds, downbeat, duration_seconds)
+        bar_spans
             .into_iter()
             .filter_map(|(a, b)| chords::best_triad(&chromagram.mean_between(a, b), &key))
             .collect()
@@ -188,6 +255,49 @@ fn downmix(samples: &[f32], channels: usize) -> Vec<f32> {
         .chunks_exact(channels)
         .map(|f| f.iter().sum::<f32>() * scale)
         .collect()
+}
+
+/// The beat of the bar (0..beats_per_bar) where the harmony changes most — chroma
+/// novelty between the beat before and the beat after — when one phase clearly stands out;
+/// `None` for static harmony.
+fn harmonic_downbeat(
+    chroma: &chroma::Chromagram,
+    beats: &[f64],
+    beats_per_bar: usize,
+) -> Option<usize> {
+    if beats.len() < 2 * beats_per_bar + 1 {
+        return None;
+    }
+    let per_beat: Vec<[f64; 12]> = beats
+        .windows(2)
+        .map(|w| chroma.mean_between(w[0], w[1]))
+        .collect();
+    let novelty = |a: &[f64; 12], b: &[f64; 12]| {
+        let dot: f64 = a.iter().zip(b).map(|(x, y)| x * y).sum();
+        let na = a.iter().map(|x| x * x).sum::<f64>().sqrt();
+        let nb = b.iter().map(|x| x * x).sum::<f64>().sqrt();
+        if na > 0.0 && nb > 0.0 {
+            1.0 - dot / (na * nb)
+        } else {
+            0.0
+        }
+    };
+    // Novelty at beat i: between the beat ending at i and the beat starting at i.
+    let mut sums = vec![(0.0, 0usize); beats_per_bar];
+    for i in 1..per_beat.len() {
+        let s = &mut sums[i % beats_per_bar];
+        s.0 += novelty(&per_beat[i - 1], &per_beat[i]);
+        s.1 += 1;
+    }
+    let means: Vec<f64> = sums.iter().map(|(s, n)| s / (*n).max(1) as f64).collect();
+    let (best, top) = means
+        .iter()
+        .copied()
+        .enumerate()
+        .max_by(|a, b| a.1.total_cmp(&b.1))?;
+    let rest = means.iter().sum::<f64>() - top;
+    let others = rest / (beats_per_bar - 1) as f64;
+    (top >= HARMONIC_CHANGE_MIN && top >= 2.0 * others).then_some(best)
 }
 
 /// Bar spans (seconds) of BEATS_PER_BAR beats from the downbeat; a final partial bar counts

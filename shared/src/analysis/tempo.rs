@@ -1,11 +1,17 @@
-//! Tempo: the beat rate a listener would tap, 40–240 bpm. Autocorrelation of the onset
-//! envelope proposes periods; the hard part is the octave — a groove is periodic at the
-//! beat, at half the beat and at the bar alike. Each plausible level (the strong periods and
-//! their ×2, ×½, ×3/2, ×2/3 relatives) is beat-tracked and judged by what makes a level the
-//! beat: evenly accented beats (not strong–weak alternation, which means the level is twice
-//! too fast), beats clearly stronger than the points halfway between them (comparable
-//! midpoints mean the level is twice too slow — how swung 8ths keep their tempo), at most a
-//! handful of onsets per beat, and a mild preference for 80–160 bpm.
+//! Tempo: the beat rate, 40–240 bpm. Autocorrelation of the onset envelope finds the bar
+//! first — loops repeat by the bar far more clearly than by the beat once kicks are
+//! syncopated (a 3-3-2 kick pattern correlates at 3 sixteenths, which is no beat) — and the
+//! bar's binary divisions are the candidate beat levels; only without a clear bar do the
+//! strongest beat-range peaks and their octaves stand in. Each level is beat-tracked and
+//! judged by what makes a level the beat: periodicity at the beat and its multiples up to
+//! the bar, evenly accented beats (strong–weak alternation means twice too fast), beats
+//! clearly stronger than the points halfway between them (comparable midpoints mean twice
+//! too slow — how swung 8ths keep their tempo), at most a handful of onsets per beat.
+//!
+//! What the audio alone cannot settle is the octave of half-time and double-time styles:
+//! drum & bass is 174 with its snare on 2 and 4 but reads equally as 87, a trap beat is
+//! notated at 140 with its snare on 3. A [`TempoPrior`] decides: the listener's 80–160 bpm
+//! by default, the style's conventional range when the caller knows the style.
 
 use super::beat;
 use super::onset::OnsetEnvelope;
@@ -18,6 +24,20 @@ pub const MAX_BPM: f64 = 240.0;
 const PRIOR_LOW: f64 = 80.0;
 const PRIOR_HIGH: f64 = 160.0;
 const PRIOR_SIGMA_OCTAVES: f64 = 0.5;
+/// With an expected range (the genre's), octaves outside it are penalised this steeply:
+/// the range decides the octave, the audio decides the tempo within it.
+const EXPECTED_SIGMA_OCTAVES: f64 = 0.25;
+/// Weights of the autocorrelation at 1, 2, 3 and 4 beats in a level's periodicity; the
+/// bar (4 beats) counts double.
+const COMB_WEIGHTS: [f64; 4] = [1.0, 1.0, 0.5, 2.0];
+/// The shortest bar looked for, in beats at the fastest tempo.
+const BAR_BEATS_MIN: f64 = 4.0;
+/// Autocorrelation at the bar lag above which the music is taken to repeat by the bar.
+const CLEAR_BAR: f64 = 0.3;
+/// Bar lags kept: octaves of the best scoring at least this share of it…
+const BAR_SHARE: f64 = 0.85;
+/// …and other lags at least this share (a near tie).
+const BAR_TIE: f64 = 0.95;
 
 /// One beat level considered, with the evidence it was judged on.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -44,12 +64,52 @@ pub struct TempoEstimate {
     pub candidates: Vec<TempoCandidate>,
 }
 
-/// Estimates tempo and beats; `None` when the envelope has no usable pulse (silence, drones).
-pub fn estimate(env: &OnsetEnvelope) -> Option<TempoEstimate> {
+/// Estimates tempo and beats, choosing between octaves with `prior`; `None` when the envelope has no usable pulse (silence, drones).
+/// Where a tempo is expected to lie, a priori.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct TempoPrior {
+    pub low_bpm: f64,
+    pub high_bpm: f64,
+    pub sigma_octaves: f64,
+}
+
+impl TempoPrior {
+    /// What a listener taps without context: 80–160 bpm, gently.
+    pub const LISTENER: TempoPrior = TempoPrior {
+        low_bpm: PRIOR_LOW,
+        high_bpm: PRIOR_HIGH,
+        sigma_octaves: PRIOR_SIGMA_OCTAVES,
+    };
+
+    /// The range a style's tempo conventionally lies in (drum & bass 160–180, trap's
+    /// half-time 130–160, hip hop 80–100): decides between octaves that the audio alone
+    /// leaves open.
+    pub fn expected(low_bpm: f64, high_bpm: f64) -> TempoPrior {
+        TempoPrior {
+            low_bpm: low_bpm.min(high_bpm),
+            high_bpm: high_bpm.max(low_bpm),
+            sigma_octaves: EXPECTED_SIGMA_OCTAVES,
+        }
+    }
+
+    /// Log-weight of a tempo: 0 inside the range, Gaussian in octaves outside.
+    pub fn log_weight(&self, bpm: f64) -> f64 {
+        let outside = if bpm < self.low_bpm {
+            (self.low_bpm / bpm).log2()
+        } else if bpm > self.high_bpm {
+            (bpm / self.high_bpm).log2()
+        } else {
+            0.0
+        };
+        -0.5 * (outside / self.sigma_octaves).powi(2)
+    }
+}
+
+pub fn estimate(env: &OnsetEnvelope, prior: TempoPrior) -> Option<TempoEstimate> {
     let o = &env.strength;
     let fr = env.frame_rate;
     let lag_of = |bpm: f64| 60.0 * fr / bpm;
-    let max_lag = ((lag_of(MIN_BPM) * 2.0).ceil() as usize + 2).min(o.len().saturating_sub(1));
+    let max_lag = ((lag_of(MIN_BPM) * 4.0).ceil() as usize + 2).min(o.len().saturating_sub(1));
     let acf = autocorrelation(o, max_lag)?;
     let r = |lag: f64| -> f64 {
         let i = lag.floor() as usize;
@@ -60,6 +120,7 @@ pub fn estimate(env: &OnsetEnvelope) -> Option<TempoEstimate> {
     };
     // The strongest autocorrelation peaks in the tempo range seed the candidate levels.
     let (lo, hi) = (lag_of(MAX_BPM), lag_of(MIN_BPM).min(max_lag as f64 - 1.0));
+    let comb = |l: f64| comb_periodicity(&r, l, max_lag as f64 - 1.0);
     let mut peaks: Vec<(f64, f64)> = ((lo.floor() as usize).max(1)..=(hi.ceil() as usize))
         .filter(|&l| l + 1 < acf.len() && acf[l] > acf[l - 1] && acf[l] >= acf[l + 1])
         .map(|l| {
@@ -73,12 +134,59 @@ pub fn estimate(env: &OnsetEnvelope) -> Option<TempoEstimate> {
     if peaks.is_empty() {
         return None;
     }
+    // Loops repeat by the bar (or two), which the autocorrelation shows far more clearly
+    // than the beat among syncopations: the beat levels are the bar's binary divisions.
+    let bar_lo = lag_of(MAX_BPM) * BAR_BEATS_MIN;
+    let mut bars: Vec<(f64, f64)> = ((bar_lo.floor() as usize).max(1)..max_lag)
+        .filter(|&l| l + 1 < acf.len() && acf[l] > acf[l - 1] && acf[l] >= acf[l + 1])
+        .map(|l| {
+            let off = super::onset::parabolic_offset(acf[l - 1], acf[l], acf[l + 1]);
+            (l as f64 + off, acf[l])
+        })
+        .filter(|(_, v)| *v > 0.0)
+        .map(|(l, v)| {
+            // A bar divides into beats: its half and quarter repeat too (a 3-beat or 1.5-bar
+            // lag that happens to correlate does not).
+            let sub = [l / 2.0, l / 4.0, 2.0 * l]
+                .iter()
+                .filter(|x| **x <= max_lag as f64 - 1.0)
+                .map(|x| r(refine_peak(&r, *x)))
+                .sum::<f64>();
+            (l, v + 0.5 * sub)
+        })
+        .collect();
+    bars.sort_by(|a, b| b.1.total_cmp(&a.1));
+    // The best bar's octaves (half bar, two bars) stay candidates; any other lag must all
+    // but tie with it (a 3-beat lag of a tresillo kick comes close, and is no bar).
+    let (best_lag, best_bar) = bars.first().map_or((1.0, 0.0), |b| (b.0, b.1));
+    let octave_of_best = |l: f64| {
+        let k = (l / best_lag).log2();
+        (k - k.round()).abs() < 0.04
+    };
+    bars.retain(|b| {
+        b.1 >= if octave_of_best(b.0) {
+            BAR_SHARE
+        } else {
+            BAR_TIE
+        } * best_bar
+    });
+    bars.truncate(3);
     let mut periods: Vec<f64> = Vec::new();
-    for (p, _) in &peaks {
-        for k in [1.0, 0.5, 2.0, 2.0 / 3.0, 1.5, 1.0 / 3.0, 3.0] {
-            let l = p * k;
-            if (lo..=hi).contains(&l) && !periods.iter().any(|q| (q / l - 1.0).abs() < 0.03) {
-                periods.push(l);
+    let mut add = |l: f64| {
+        if (lo..=hi).contains(&l) && !periods.iter().any(|q| (q / l - 1.0).abs() < 0.03) {
+            periods.push(l);
+        }
+    };
+    for (p, _) in &bars {
+        for k in [1.0, 2.0, 4.0, 8.0, 16.0, 32.0] {
+            add(p / k);
+        }
+    }
+    // Without a clear bar (too short, not a loop), the strongest beat-range peaks decide.
+    if bars.first().is_none_or(|b| b.1 < CLEAR_BAR) {
+        for (p, _) in &peaks {
+            for k in [1.0, 0.5, 2.0] {
+                add(p * k);
             }
         }
     }
@@ -95,12 +203,13 @@ pub fn estimate(env: &OnsetEnvelope) -> Option<TempoEstimate> {
                 return None;
             }
             let c = judge(
-                o,
+                env,
                 &beats,
                 period,
                 &onset_peaks,
-                r(period),
+                comb(period),
                 60.0 * fr / period,
+                prior,
             );
             Some((c, beats))
         })
@@ -123,19 +232,22 @@ pub fn estimate(env: &OnsetEnvelope) -> Option<TempoEstimate> {
 
 /// Scores one beat level from its tracked beats (see the module comment).
 fn judge(
-    o: &[f64],
+    env: &OnsetEnvelope,
     beats: &[f64],
     period: f64,
     onset_peaks: &[f64],
     periodicity: f64,
     bpm: f64,
+    prior: TempoPrior,
 ) -> TempoCandidate {
+    let o = &env.strength;
     let tol = (period * 0.06).max(2.0);
     let on: Vec<f64> = beats.iter().map(|b| beat::window_max(o, *b, tol)).collect();
     let mid: Vec<f64> = beats
         .windows(2)
         .map(|w| beat::window_max(o, 0.5 * (w[0] + w[1]), tol))
         .collect();
+
     let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len().max(1) as f64;
     let on_mean = mean(&on);
     let midpoint_ratio = if on_mean > 0.0 {
@@ -161,15 +273,7 @@ fn judge(
         .count();
     let density = inside as f64 / (beats.len().saturating_sub(1).max(1)) as f64;
 
-    let outside = if bpm < PRIOR_LOW {
-        (PRIOR_LOW / bpm).log2()
-    } else if bpm > PRIOR_HIGH {
-        (bpm / PRIOR_HIGH).log2()
-    } else {
-        0.0
-    };
-    let prior = -0.5 * (outside / PRIOR_SIGMA_OCTAVES).powi(2);
-    let score = periodicity.max(0.01).ln() + prior
+    let score = periodicity.max(0.01).ln() + prior.log_weight(bpm)
         - 4.0 * (midpoint_ratio - 0.7).max(0.0)
         - 3.0 * (alternation - 0.15).max(0.0)
         - 0.5 * (density - 4.5).max(0.0);
@@ -180,6 +284,28 @@ fn judge(
         alternation,
         density,
         score,
+    }
+}
+
+/// Periodicity of a beat level: the mean autocorrelation at the beat period and its
+/// multiples up to the bar (k = 1..4, each sharpened to its nearest peak), so a level
+/// whose multiples also repeat — beats that group into bars — beats one that only
+/// repeats by itself, like the 3-3-2 spacing of a syncopated kick.
+fn comb_periodicity(r: &impl Fn(f64) -> f64, period: f64, max_lag: f64) -> f64 {
+    let (mut sum, mut weight) = (0.0, 0.0);
+    for (k, wk) in COMB_WEIGHTS.iter().enumerate() {
+        let lag = period * (k + 1) as f64;
+        if lag > max_lag {
+            break;
+        }
+        let l = refine_peak(r, lag);
+        sum += wk * r(l);
+        weight += wk;
+    }
+    if weight > 0.0 {
+        sum / weight
+    } else {
+        r(period)
     }
 }
 
