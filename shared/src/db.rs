@@ -212,7 +212,8 @@ pub async fn record_success(
          ON CONFLICT (id) DO UPDATE
             SET status = 'succeeded', response = EXCLUDED.response, error = NULL,
                 attempts = GREATEST(generations.attempts, EXCLUDED.attempts),
-                worker = EXCLUDED.worker, finished_at = now(), updated_at = now()",
+                worker = EXCLUDED.worker, finished_at = now(), updated_at = now()
+          WHERE generations.status <> 'cancelled'",
     )
     .bind(&id)
     .bind(&request.prompt)
@@ -240,7 +241,7 @@ pub async fn record_failure(
                 error = $2, attempts = GREATEST(attempts, $3),
                 finished_at = CASE WHEN $4 THEN now() ELSE finished_at END,
                 updated_at = now()
-          WHERE id = $1 AND status <> 'succeeded'",
+          WHERE id = $1 AND status NOT IN ('succeeded', 'cancelled')",
     )
     .bind(id.to_string())
     .bind(error)
@@ -281,4 +282,86 @@ pub async fn list_generations(
     .fetch_all(pool)
     .await?;
     Ok(rows.into_iter().map(row_from).collect())
+}
+
+/// What a cancel request did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case", tag = "outcome", content = "status")]
+pub enum CancelOutcome {
+    /// It was queued: it is cancelled and will never start.
+    Cancelled,
+    /// It is running: it stops at its next stage boundary and is then marked cancelled.
+    Requested,
+    /// It had already finished with this status; nothing changed.
+    AlreadyFinished(GenerationStatus),
+}
+
+/// Cancels a generation: a queued one at once (its apalis task is killed so no worker
+/// claims it), a running one by request (the worker checks between stages).
+pub async fn cancel_generation(pool: &PgPool, id: Ulid) -> Result<CancelOutcome, DbError> {
+    let mut tx = pool.begin().await?;
+    let before: Option<(String,)> = sqlx::query_as(
+        "WITH prev AS (SELECT status FROM generations WHERE id = $1 FOR UPDATE)
+         UPDATE generations g
+            SET status = CASE WHEN prev.status = 'queued' THEN 'cancelled' ELSE g.status END,
+                error = CASE WHEN prev.status = 'queued' THEN 'cancelled before it started'
+                             ELSE g.error END,
+                finished_at = CASE WHEN prev.status = 'queued' THEN now() ELSE g.finished_at END,
+                cancel_requested_at = CASE WHEN prev.status IN ('queued', 'running')
+                                           THEN COALESCE(g.cancel_requested_at, now())
+                                           ELSE g.cancel_requested_at END,
+                updated_at = now()
+           FROM prev
+          WHERE g.id = $1
+      RETURNING prev.status",
+    )
+    .bind(id.to_string())
+    .fetch_optional(&mut *tx)
+    .await?;
+    let Some((before,)) = before else {
+        return Err(DbError::NotFound(id));
+    };
+    let outcome = match GenerationStatus::parse(&before) {
+        Some(GenerationStatus::Queued) => {
+            sqlx::query(
+                "UPDATE apalis.jobs SET status = 'Killed', done_at = now(),
+                        last_result = '\"cancelled\"'::jsonb
+                  WHERE id = $1 AND status IN ('Pending', 'Queued', 'Failed')",
+            )
+            .bind(id.to_string())
+            .execute(&mut *tx)
+            .await?;
+            CancelOutcome::Cancelled
+        }
+        Some(GenerationStatus::Running) => CancelOutcome::Requested,
+        Some(other) => CancelOutcome::AlreadyFinished(other),
+        None => CancelOutcome::AlreadyFinished(GenerationStatus::Failed),
+    };
+    tx.commit().await?;
+    Ok(outcome)
+}
+
+/// Whether a cancel was asked for (workers check between stages).
+pub async fn cancel_requested(pool: &PgPool, id: Ulid) -> Result<bool, DbError> {
+    let row: Option<(bool,)> = sqlx::query_as(
+        "SELECT cancel_requested_at IS NOT NULL OR status = 'cancelled' FROM generations WHERE id = $1",
+    )
+    .bind(id.to_string())
+    .fetch_optional(pool)
+    .await?;
+    Ok(row.is_some_and(|(c,)| c))
+}
+
+/// Marks a running generation cancelled (by its worker, at a stage boundary).
+pub async fn record_cancelled(pool: &PgPool, id: Ulid, at_stage: &str) -> Result<(), DbError> {
+    sqlx::query(
+        "UPDATE generations
+            SET status = 'cancelled', error = $2, finished_at = now(), updated_at = now()
+          WHERE id = $1 AND status NOT IN ('succeeded', 'failed')",
+    )
+    .bind(id.to_string())
+    .bind(format!("cancelled before stage {at_stage}"))
+    .execute(pool)
+    .await?;
+    Ok(())
 }

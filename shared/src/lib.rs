@@ -8,9 +8,12 @@
 pub mod analysis;
 pub mod arrangement;
 pub mod audio;
+pub mod batch;
+pub mod catalog;
 pub mod config;
 pub mod context;
 pub mod db;
+pub mod events;
 pub mod features;
 pub mod language;
 pub mod lock_uri;

@@ -1,0 +1,298 @@
+//! Batches: a validated catalog enqueued in bulk — chunks of rows written with one
+//! multi-row INSERT each (generations) plus one multi-row apalis push, in one transaction
+//! per chunk — and the batch's progress and results read back.
+//!
+//! Idempotent by construction: a batch is found again by its catalog's fingerprint, and a
+//! line whose idempotency key already names a generation enqueues nothing. A crash halfway
+//! leaves whole chunks; submitting the catalog again enqueues exactly what is missing.
+
+use crate::catalog::{Catalog, Entry};
+use crate::queue::{self, GenerationJob, SubmitError};
+use crate::response::GenerationResponse;
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use sqlx::PgPool;
+use std::collections::BTreeMap;
+use ulid::Ulid;
+
+/// Rows per INSERT/transaction: large enough to amortise round trips, small enough that a
+/// chunk's transaction stays short.
+pub const CHUNK: usize = 1_000;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Enqueued {
+    pub batch_id: String,
+    /// False when this catalog was submitted before (its batch is reused).
+    pub new_batch: bool,
+    pub enqueued: usize,
+    /// Lines whose generation already existed (same idempotency key).
+    pub existing: usize,
+}
+
+/// Creates (or finds) the batch of `catalog` and enqueues its entries, calling `progress`
+/// with the number of lines handled after each chunk.
+pub async fn enqueue(
+    pool: &PgPool,
+    name: Option<&str>,
+    source: Option<&str>,
+    catalog: &Catalog,
+    mut progress: impl FnMut(usize),
+) -> Result<Enqueued, SubmitError> {
+    let key = catalog.key();
+    let (batch_id, inserted): (String, bool) = sqlx::query_as(
+        "INSERT INTO batches (id, name, total, catalog_key, source)
+         VALUES ($1, $2, $3, $4, $5)
+         ON CONFLICT (catalog_key) DO UPDATE SET catalog_key = EXCLUDED.catalog_key
+         RETURNING id, (xmax = 0)",
+    )
+    .bind(Ulid::generate().to_string())
+    .bind(name)
+    .bind(catalog.entries.len() as i32)
+    .bind(&key)
+    .bind(source)
+    .fetch_one(pool)
+    .await?;
+    let mut out = Enqueued {
+        batch_id,
+        new_batch: inserted,
+        enqueued: 0,
+        existing: 0,
+    };
+    let mut done = 0;
+    for chunk in catalog.entries.chunks(CHUNK) {
+        let n = enqueue_chunk(pool, &out.batch_id, chunk).await?;
+        out.enqueued += n;
+        out.existing += chunk.len() - n;
+        done += chunk.len();
+        progress(done);
+    }
+    Ok(out)
+}
+
+/// One chunk in one transaction; returns how many were new.
+async fn enqueue_chunk(
+    pool: &PgPool,
+    batch_id: &str,
+    chunk: &[Entry],
+) -> Result<usize, SubmitError> {
+    let ids: Vec<Ulid> = chunk.iter().map(|_| Ulid::generate()).collect();
+    let id_strings: Vec<String> = ids.iter().map(Ulid::to_string).collect();
+    let prompts: Vec<&str> = chunk.iter().map(|e| e.request.prompt.as_str()).collect();
+    let requests: Vec<serde_json::Value> = chunk
+        .iter()
+        .map(|e| serde_json::to_value(&e.request))
+        .collect::<Result<_, _>>()?;
+    let external: Vec<Option<&str>> = chunk.iter().map(|e| e.external_id.as_deref()).collect();
+    let keys: Vec<Option<&str>> = chunk
+        .iter()
+        .map(|e| e.request.idempotency_key.as_deref())
+        .collect();
+    let mut tx = pool.begin().await?;
+    let inserted: Vec<(String,)> = sqlx::query_as(
+        "INSERT INTO generations (id, status, prompt, request, batch_id, external_id, idempotency_key)
+         SELECT id, 'queued', prompt, request, $5, external_id, key
+           FROM UNNEST($1::text[], $2::text[], $3::jsonb[], $4::text[], $6::text[])
+                AS t(id, prompt, request, external_id, key)
+         ON CONFLICT (idempotency_key) DO NOTHING
+         RETURNING id",
+    )
+    .bind(&id_strings)
+    .bind(&prompts)
+    .bind(&requests)
+    .bind(&external)
+    .bind(batch_id)
+    .bind(&keys)
+    .fetch_all(&mut *tx)
+    .await?;
+    let new: std::collections::HashSet<&str> = inserted.iter().map(|(id,)| id.as_str()).collect();
+    let tasks = ids
+        .iter()
+        .zip(chunk)
+        .filter(|(id, _)| new.contains(id.to_string().as_str()))
+        .map(|(id, e)| {
+            queue::task_for(&GenerationJob {
+                id: *id,
+                request: e.request.clone(),
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let n = tasks.len();
+    if n > 0 {
+        apalis_postgres::queries::push_tasks(&mut *tx, queue::QUEUE, tasks).await?;
+    }
+    tx.commit().await?;
+    Ok(n)
+}
+
+/// A batch and how its generations stand.
+#[derive(Debug, Clone, Serialize)]
+pub struct BatchStatus {
+    pub id: String,
+    pub name: Option<String>,
+    pub source: Option<String>,
+    pub total: i64,
+    /// Generations per status (queued, running, succeeded, failed, cancelled).
+    pub counts: BTreeMap<String, i64>,
+    pub created_at: DateTime<Utc>,
+    pub first_started_at: Option<DateTime<Utc>>,
+    pub last_finished_at: Option<DateTime<Utc>>,
+}
+
+impl BatchStatus {
+    pub fn count(&self, status: &str) -> i64 {
+        self.counts.get(status).copied().unwrap_or(0)
+    }
+
+    /// Finished generations (succeeded, failed or cancelled).
+    pub fn finished(&self) -> i64 {
+        self.count("succeeded") + self.count("failed") + self.count("cancelled")
+    }
+
+    pub fn is_done(&self) -> bool {
+        self.finished() >= self.total
+    }
+
+    /// Seconds left at the rate finished so far (None before the first finishes).
+    pub fn eta_seconds(&self) -> Option<f64> {
+        let (start, last) = (self.first_started_at?, self.last_finished_at?);
+        let done = self.finished();
+        let elapsed = (last - start).num_milliseconds() as f64 / 1000.0;
+        if done == 0 || elapsed <= 0.0 {
+            return None;
+        }
+        Some((self.total - done).max(0) as f64 * elapsed / done as f64)
+    }
+}
+
+pub async fn status(pool: &PgPool, batch_id: &str) -> Result<Option<BatchStatus>, sqlx::Error> {
+    let Some((id, name, source, total, created_at)): Option<(
+        String,
+        Option<String>,
+        Option<String>,
+        i32,
+        DateTime<Utc>,
+    )> = sqlx::query_as("SELECT id, name, source, total, created_at FROM batches WHERE id = $1")
+        .bind(batch_id)
+        .fetch_optional(pool)
+        .await?
+    else {
+        return Ok(None);
+    };
+    let rows: Vec<(String, i64, Option<DateTime<Utc>>, Option<DateTime<Utc>>)> = sqlx::query_as(
+        "SELECT status, count(*), min(started_at), max(finished_at)
+           FROM generations WHERE batch_id = $1 GROUP BY status",
+    )
+    .bind(batch_id)
+    .fetch_all(pool)
+    .await?;
+    let mut counts: BTreeMap<String, i64> =
+        ["queued", "running", "succeeded", "failed", "cancelled"]
+            .iter()
+            .map(|s| (s.to_string(), 0))
+            .collect();
+    let (mut first, mut last) = (None, None);
+    for (s, n, started, finished) in rows {
+        counts.insert(s, n);
+        first = match (first, started) {
+            (Some(a), Some(b)) => Some(std::cmp::min(a, b)),
+            (a, b) => a.or(b),
+        };
+        last = match (last, finished) {
+            (Some(a), Some(b)) => Some(std::cmp::max(a, b)),
+            (a, b) => a.or(b),
+        };
+    }
+    Ok(Some(BatchStatus {
+        id,
+        name,
+        source,
+        total: i64::from(total),
+        counts,
+        created_at,
+        first_started_at: first,
+        last_finished_at: last,
+    }))
+}
+
+/// One exported line: a catalog entry's outcome.
+#[derive(Debug, Clone, Serialize)]
+pub struct ExportRow {
+    pub generation_id: String,
+    pub external_id: Option<String>,
+    pub status: String,
+    pub prompt: String,
+    pub mix_uri: Option<String>,
+    /// Track → stem URI.
+    pub stems: BTreeMap<String, String>,
+    pub tempo_bpm: Option<f64>,
+    pub key: Option<String>,
+    pub measured_tempo_bpm: Option<f64>,
+    pub measured_key: Option<String>,
+    pub integrated_lufs: Option<f64>,
+    pub true_peak_dbtp: Option<f64>,
+    pub rhythmic_coherence: Option<f64>,
+    pub frequency_separation: Option<f64>,
+    pub qa_flags: Vec<String>,
+    pub error: Option<String>,
+}
+
+/// Every generation of the batch, in submission order.
+pub async fn export(pool: &PgPool, batch_id: &str) -> Result<Vec<ExportRow>, sqlx::Error> {
+    let rows: Vec<(
+        String,
+        Option<String>,
+        String,
+        String,
+        Option<serde_json::Value>,
+        Option<String>,
+    )> = sqlx::query_as(
+        "SELECT id, external_id, status, prompt, response, error
+               FROM generations WHERE batch_id = $1 ORDER BY id",
+    )
+    .bind(batch_id)
+    .fetch_all(pool)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, external_id, status, prompt, response, error)| {
+            let resp: Option<GenerationResponse> =
+                response.and_then(|v| serde_json::from_value(v).ok());
+            let mut row = ExportRow {
+                generation_id: id,
+                external_id,
+                status,
+                prompt,
+                mix_uri: None,
+                stems: BTreeMap::new(),
+                tempo_bpm: None,
+                key: None,
+                measured_tempo_bpm: None,
+                measured_key: None,
+                integrated_lufs: None,
+                true_peak_dbtp: None,
+                rhythmic_coherence: None,
+                frequency_separation: None,
+                qa_flags: Vec::new(),
+                error,
+            };
+            if let Some(r) = resp {
+                row.mix_uri = Some(r.mix.audio.uri.clone());
+                row.stems = r
+                    .tracks
+                    .iter()
+                    .map(|(t, o)| (t.to_string(), o.audio.uri.clone()))
+                    .collect();
+                row.tempo_bpm = Some(r.context.tempo_bpm);
+                row.key = Some(r.context.key.to_string());
+                row.measured_tempo_bpm = r.qa.measured_tempo_bpm;
+                row.measured_key = r.qa.measured_key.map(|k| k.to_string());
+                row.integrated_lufs = Some(r.mix.integrated_lufs);
+                row.true_peak_dbtp = Some(r.mix.true_peak_dbtp);
+                row.rhythmic_coherence = r.qa.rhythmic_coherence;
+                row.frequency_separation = r.qa.frequency_separation;
+                row.qa_flags = r.qa.flags.clone();
+            }
+            row
+        })
+        .collect())
+}
