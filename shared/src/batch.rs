@@ -164,21 +164,27 @@ impl BatchStatus {
     }
 }
 
+type BatchRow = (String, Option<String>, Option<String>, i32, DateTime<Utc>);
+type CountRow = (String, i64, Option<DateTime<Utc>>, Option<DateTime<Utc>>);
+type ExportTuple = (
+    String,
+    Option<String>,
+    String,
+    String,
+    Option<serde_json::Value>,
+    Option<String>,
+);
+
 pub async fn status(pool: &PgPool, batch_id: &str) -> Result<Option<BatchStatus>, sqlx::Error> {
-    let Some((id, name, source, total, created_at)): Option<(
-        String,
-        Option<String>,
-        Option<String>,
-        i32,
-        DateTime<Utc>,
-    )> = sqlx::query_as("SELECT id, name, source, total, created_at FROM batches WHERE id = $1")
-        .bind(batch_id)
-        .fetch_optional(pool)
-        .await?
+    let Some((id, name, source, total, created_at)): Option<BatchRow> =
+        sqlx::query_as("SELECT id, name, source, total, created_at FROM batches WHERE id = $1")
+            .bind(batch_id)
+            .fetch_optional(pool)
+            .await?
     else {
         return Ok(None);
     };
-    let rows: Vec<(String, i64, Option<DateTime<Utc>>, Option<DateTime<Utc>>)> = sqlx::query_as(
+    let rows: Vec<CountRow> = sqlx::query_as(
         "SELECT status, count(*), min(started_at), max(finished_at)
            FROM generations WHERE batch_id = $1 GROUP BY status",
     )
@@ -238,14 +244,7 @@ pub struct ExportRow {
 
 /// Every generation of the batch, in submission order.
 pub async fn export(pool: &PgPool, batch_id: &str) -> Result<Vec<ExportRow>, sqlx::Error> {
-    let rows: Vec<(
-        String,
-        Option<String>,
-        String,
-        String,
-        Option<serde_json::Value>,
-        Option<String>,
-    )> = sqlx::query_as(
+    let rows: Vec<ExportTuple> = sqlx::query_as(
         "SELECT id, external_id, status, prompt, response, error
                FROM generations WHERE batch_id = $1 ORDER BY id",
     )
