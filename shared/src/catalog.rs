@@ -113,6 +113,9 @@ impl Catalog {
     }
 }
 
+/// A line read: (external id, request) or why not.
+type RowResult = Result<(Option<String>, GenerationRequest), String>;
+
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
@@ -121,7 +124,7 @@ fn hex(bytes: &[u8]) -> String {
 pub fn parse(text: &str, format: Format, defaults: &Defaults) -> Catalog {
     let mut catalog = Catalog::default();
     let mut ids: BTreeMap<String, usize> = BTreeMap::new();
-    let rows: Vec<(usize, Result<(Option<String>, GenerationRequest), String>)> = match format {
+    let rows: Vec<(usize, RowResult)> = match format {
         Format::Jsonl => text
             .lines()
             .enumerate()
@@ -200,10 +203,7 @@ fn jsonl_line(line: &str) -> Result<(Option<String>, GenerationRequest), String>
 /// (`duration_seconds` or `duration`, `seed`, `tempo`, `key`, `sample_rate`, `bit_depth`,
 /// `loudness_target` or `loudness`, `idempotency_key`, `priority`, `tracks` as
 /// `bass;melody`), plus `lock_<track>` columns holding lock URIs. Empty cells are unset.
-#[allow(clippy::type_complexity)]
-fn csv_rows(
-    text: &str,
-) -> Result<Vec<(usize, Result<(Option<String>, GenerationRequest), String>)>, LineError> {
+fn csv_rows(text: &str) -> Result<Vec<(usize, RowResult)>, LineError> {
     let mut reader = csv::ReaderBuilder::new()
         .flexible(false)
         .trim(csv::Trim::All)
