@@ -31,6 +31,33 @@ ensure_soundfont() {
   [ -f /usr/share/sounds/sf2/FluidR3_GM.sf2 ] || apt_install fluid-soundfont-gm
 }
 
+# promtool (checks the Prometheus config and unit-tests the alert rules, tests/tests/ops.rs),
+# from Debian's `prometheus` package. Only /usr/bin/promtool is unpacked, into .local/bin:
+# installing the package would pull in ~37 packages and enable and start a Prometheus server
+# (its postinst runs invoke-rc.d/systemctl; without systemd the init script daemonizes one).
+ensure_promtool() {
+  if command -v promtool >/dev/null; then return; fi
+  local bin="$LOCAL/bin"
+  if [ ! -x "$bin/promtool" ]; then
+    command -v apt-get >/dev/null || die "missing promtool; install Prometheus (it ships promtool)"
+    say "unpacking promtool from the Debian prometheus package into $bin"
+    if [ -z "${RG_APT_UPDATED:-}" ]; then as_root apt-get update -qq >&2; RG_APT_UPDATED=1; fi
+    local tmp deb
+    tmp="$(mktemp -d)"
+    # As root, apt fetches as the _apt user: let it write there (else it warns and falls back).
+    if [ "$(id -u)" = 0 ] && id _apt >/dev/null 2>&1; then chown _apt "$tmp"; fi
+    (cd "$tmp" && apt-get download -qq prometheus >&2) || { rm -rf "$tmp"; die "apt-get download prometheus failed"; }
+    deb="$(ls "$tmp"/prometheus_*.deb)"
+    mkdir -p "$bin"
+    dpkg-deb --fsys-tarfile "$deb" | tar -xO ./usr/bin/promtool >"$bin/promtool.part" \
+      || { rm -rf "$tmp" "$bin/promtool.part"; die "could not unpack promtool from $deb"; }
+    rm -rf "$tmp"
+    chmod +x "$bin/promtool.part"
+    mv "$bin/promtool.part" "$bin/promtool"
+  fi
+  export PATH="$bin:$PATH"
+}
+
 # ONNX Runtime shared library from the onnxruntime PyPI wheel.
 ensure_ort() {
   ORT_DYLIB_PATH="$("$ROOT/ops/setup-ort.sh")" || die "could not set up ONNX Runtime"

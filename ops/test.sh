@@ -9,6 +9,7 @@ ensure_tools
 ensure_ort
 ensure_soundfont
 ensure_postgres
+ensure_promtool
 
 cd "$ROOT"
 say "checking formatting"

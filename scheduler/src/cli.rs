@@ -1,6 +1,6 @@
 //! Command-line surface of the scheduler (clap).
 
-use crate::{retrieve, submit};
+use crate::{api, batch, retrieve, scenes, submit};
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use resonantgen_shared::{config, db};
@@ -60,6 +60,31 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Cancel a generation: a queued one never starts; a running one stops at its next
+    /// stage boundary.
+    Cancel { id: String },
+    /// Validate and enqueue a catalog (JSONL or CSV, one request per line).
+    Batch(batch::BatchArgs),
+    /// Counts per state of a batch's generations.
+    BatchStatus {
+        batch: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Write one line per request of a batch (status, URIs, QA figures, error).
+    Export {
+        batch: String,
+        #[arg(short = 'o', long = "out")]
+        out: PathBuf,
+        /// jsonl or csv (default: from the file extension).
+        #[arg(long)]
+        format: Option<String>,
+    },
+    /// Saved scenes: save, list, show, delete, use.
+    #[command(subcommand)]
+    Scene(scenes::SceneCommand),
+    /// Serve the HTTP API (generations, batches, events, scenes, metrics).
+    Serve(api::ServeArgs),
     /// Apply database migrations (ours and apalis-postgres's).
     Migrate,
 }
@@ -92,6 +117,16 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             json,
         } => retrieve::list(status, limit, json).await,
         Command::Parse { prompt, json } => submit::parse(&prompt, json),
+        Command::Cancel { id } => retrieve::cancel(parse_id(&id)?).await,
+        Command::Batch(args) => batch::run(args).await,
+        Command::BatchStatus { batch: b, json } => batch::status(&b, json).await,
+        Command::Export {
+            batch: b,
+            out,
+            format,
+        } => batch::export(&b, &out, format.as_deref()).await,
+        Command::Scene(cmd) => scenes::run(cmd).await,
+        Command::Serve(args) => api::serve(args).await,
         Command::Migrate => {
             pool().await?;
             println!("migrations applied");

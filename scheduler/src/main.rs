@@ -1,8 +1,11 @@
 //! `resonantgen`: the scheduler CLI. Validates and enqueues generation requests in Postgres,
 //! and serves results back (status, response JSON, output files).
 
+mod api;
+mod batch;
 mod cli;
 mod retrieve;
+mod scenes;
 mod submit;
 
 use clap::Parser;

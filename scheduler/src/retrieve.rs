@@ -222,3 +222,19 @@ pub async fn list(status: Option<String>, limit: i64, json: bool) -> anyhow::Res
     }
     Ok(ExitCode::SUCCESS)
 }
+
+/// `resonantgen cancel ID`.
+pub async fn cancel(id: Ulid) -> anyhow::Result<ExitCode> {
+    let pool = pool().await?;
+    match db::cancel_generation(&pool, id).await? {
+        db::CancelOutcome::Cancelled => println!("{id}  cancelled (it had not started)"),
+        db::CancelOutcome::Requested => {
+            println!("{id}  cancel requested: it stops at its next stage boundary")
+        }
+        db::CancelOutcome::AlreadyFinished(s) => {
+            println!("{id}  already {s}; nothing to cancel");
+            return Ok(ExitCode::FAILURE);
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -210,6 +210,21 @@ impl Stack {
         Ok(Worker { child })
     }
 
+    /// Starts `resonantgen serve` (the HTTP API) with `args`; kill it by dropping it.
+    pub fn serve(&self, args: &[&str]) -> anyhow::Result<Worker> {
+        let mut cmd = Command::new(bin("resonantgen"));
+        self.env(&mut cmd);
+        cmd.arg("serve")
+            .args(args)
+            .env_remove("RESONANTGEN_API_TOKENS")
+            .stdin(Stdio::null())
+            .kill_on_drop(true);
+        let child = cmd
+            .spawn()
+            .context("starting resonantgen serve (build it first: cargo build --bins)")?;
+        Ok(Worker { child })
+    }
+
     /// Waits until a generation reaches a terminal status.
     pub async fn wait_terminal(
         &self,
@@ -293,4 +308,51 @@ pub async fn submit(stack: &Stack, args: &[&str]) -> anyhow::Result<String> {
         .next()
         .map(str::to_string)
         .context("submit printed no id")
+}
+
+/// One HTTP/1.0 exchange on loopback (the server closes the connection after the response,
+/// so streamed bodies such as server-sent events are read to their end). Returns the status
+/// code, the header block and the body.
+pub async fn http(
+    addr: &str,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> anyhow::Result<(u16, String, String)> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut s = tokio::net::TcpStream::connect(addr).await?;
+    let mut req = format!("{method} {path} HTTP/1.0\r\nHost: {addr}\r\n");
+    for (k, v) in headers {
+        req.push_str(&format!("{k}: {v}\r\n"));
+    }
+    if !body.is_empty() || method == "POST" {
+        req.push_str(&format!("Content-Length: {}\r\n", body.len()));
+    }
+    req.push_str("\r\n");
+    s.write_all(req.as_bytes()).await?;
+    // A server refusing an oversized body may answer and close before reading it all: keep
+    // what was answered even when the write or the read then hits a reset.
+    let _ = s.write_all(body).await;
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 8192];
+    loop {
+        match s.read(&mut chunk).await {
+            Ok(0) => break,
+            Ok(n) => buf.extend_from_slice(&chunk[..n]),
+            Err(e) if !buf.is_empty() => {
+                let _ = e;
+                break;
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    let text = String::from_utf8_lossy(&buf).to_string();
+    let (head, body) = text.split_once("\r\n\r\n").context("no HTTP header end")?;
+    let status = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .context("no status code")?;
+    Ok((status, head.to_string(), body.to_string()))
 }

@@ -589,7 +589,10 @@ async fn external_drum_loop_sets_the_tempo() {
     worker.wait(WAIT).await.unwrap();
     assert_eq!(resp.context.sample_rate, 48_000);
     assert!(
-        resp.context.conflicts.iter().any(|c| c.contains("resampled")),
+        resp.context
+            .conflicts
+            .iter()
+            .any(|c| c.contains("resampled")),
         "{:?}",
         resp.context.conflicts
     );

@@ -1,12 +1,15 @@
 //! The apalis job handler: one generation per task, with the failure policy of the queue —
 //! permanent errors fail the generation once (AbortError: never retried), transient ones are
 //! retried after a backoff up to MAX_ATTEMPTS, and a job that keeps coming back (it crashed or
-//! hung its worker each time) is given up with its reason recorded.
+//! hung its worker each time) is given up with its reason recorded. A job whose cancel was
+//! requested stops at its next stage boundary and ends `cancelled`, acknowledged (not
+//! retried). Every outcome is announced on the worker's event bus.
 
 use crate::pipeline::{JobError, Pipeline};
 use crate::telemetry;
 use apalis::prelude::{AbortError, Attempt, BoxDynError, Data};
 use resonantgen_shared::db;
+use resonantgen_shared::events::EventKind;
 use resonantgen_shared::queue::{GenerationJob, MAX_ATTEMPTS};
 use resonantgen_shared::response::GenerationStatus;
 use std::sync::Arc;
@@ -18,6 +21,18 @@ struct JobFailed(String);
 
 fn abort(msg: String) -> BoxDynError {
     Box::new(AbortError::new(JobFailed(msg)))
+}
+
+/// How long a job waits for its final event to be stored before it is acknowledged.
+const FINAL_EVENT_WAIT: Duration = Duration::from_secs(5);
+
+/// Announces how a generation ended and waits (briefly) until the bridge has stored it, so
+/// the event is in Postgres by the time the queue sees the job finish. Never fails the job.
+async fn announce_end(pipeline: &Pipeline, id: ulid::Ulid, kind: EventKind) {
+    pipeline.events.publish(id, kind);
+    if !pipeline.events.flush(FINAL_EVENT_WAIT).await {
+        tracing::warn!(%id, "final progress event not stored within {FINAL_EVENT_WAIT:?}");
+    }
 }
 
 /// Keeps the in-flight gauge right whichever way the handler exits.
@@ -55,6 +70,15 @@ pub async fn handle(
         tracing::error!(%id, attempt, "{reason}");
         db::record_failure(&pipeline.pool, id, &reason, attempt, true).await?;
         telemetry::job_finished("failed", started.elapsed().as_secs_f64());
+        announce_end(
+            &pipeline,
+            id,
+            EventKind::Failed {
+                reason: reason.clone(),
+                retrying: false,
+            },
+        )
+        .await;
         return Err(abort(reason));
     }
 
@@ -73,6 +97,13 @@ pub async fn handle(
         _ => {}
     }
     tracing::info!(%id, attempt, prompt = %job.request.prompt, "generation started");
+    pipeline.events.publish(
+        id,
+        EventKind::Started {
+            attempt,
+            worker: pipeline.worker.clone(),
+        },
+    );
 
     match pipeline.run(&job, attempt).await {
         Ok(resp) => {
@@ -85,18 +116,53 @@ pub async fn handle(
                 key = %resp.context.key,
                 "generation succeeded"
             );
+            announce_end(&pipeline, id, EventKind::Succeeded { seconds: secs }).await;
+            Ok(())
+        }
+        Err(JobError::Cancelled { stage }) => {
+            // Stopped at a stage boundary before anything was uploaded: the generation ends
+            // here, and the task is acknowledged so apalis does not run it again.
+            tracing::info!(%id, %stage, "generation cancelled");
+            db::record_cancelled(&pipeline.pool, id, &stage).await?;
+            telemetry::job_finished("cancelled", started.elapsed().as_secs_f64());
+            announce_end(
+                &pipeline,
+                id,
+                EventKind::Cancelled {
+                    at_stage: Some(stage),
+                },
+            )
+            .await;
             Ok(())
         }
         Err(JobError::Permanent(reason)) => {
             tracing::warn!(%id, %reason, "generation failed permanently");
             db::record_failure(&pipeline.pool, id, &reason, attempt, true).await?;
             telemetry::job_finished("failed", started.elapsed().as_secs_f64());
+            announce_end(
+                &pipeline,
+                id,
+                EventKind::Failed {
+                    reason: reason.clone(),
+                    retrying: false,
+                },
+            )
+            .await;
             Err(abort(reason))
         }
         Err(JobError::Transient(reason)) => {
             let last = attempt >= MAX_ATTEMPTS;
             tracing::warn!(%id, %reason, attempt, last, "generation failed; will retry unless last");
             db::record_failure(&pipeline.pool, id, &reason, attempt, last).await?;
+            announce_end(
+                &pipeline,
+                id,
+                EventKind::Failed {
+                    reason: reason.clone(),
+                    retrying: !last,
+                },
+            )
+            .await;
             if last {
                 telemetry::job_finished("failed", started.elapsed().as_secs_f64());
                 return Err(abort(format!("{reason} (after {attempt} attempts)")));

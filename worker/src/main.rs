@@ -1,14 +1,18 @@
 //! `resonantgen-worker`: the worker process. Loads ONNX Runtime and the models once, then runs
 //! an apalis worker on the generation queue until SIGTERM/SIGINT (graceful: in-flight jobs
-//! finish) or, with `--drain`, until the queue is empty.
+//! finish) or, with `--drain`, until the queue is empty. Beside the jobs it runs the bridge
+//! that stores progress events in Postgres and, on a schedule, the pruning of finished queue
+//! rows and old events.
 
 use anyhow::Context;
 use apalis::prelude::*;
 use apalis_postgres::PostgresStorage;
 use clap::Parser;
+use resonantgen_shared::prune;
 use resonantgen_shared::queue::{self, GenerationJob};
 use resonantgen_shared::store::ObjectStore;
 use resonantgen_shared::{config, db};
+use resonantgen_worker::events::EventBus;
 use resonantgen_worker::generators::Registry;
 use resonantgen_worker::onnx::{self, Device};
 use resonantgen_worker::pipeline::{Engine, Pipeline};
@@ -55,6 +59,42 @@ struct Args {
     /// Largest locked stem accepted, in bytes (a larger one fails the job with the reason).
     #[arg(long, env = "RESONANTGEN_MAX_LOCK_BYTES", default_value_t = 1 << 30)]
     max_lock_bytes: u64,
+    /// Seconds between prunings of finished queue rows and old progress events (0: never).
+    #[arg(long, env = "RESONANTGEN_PRUNE_EVERY", default_value_t = 600)]
+    prune_every: u64,
+    /// Prune finished queue rows and events of finished generations older than this, in
+    /// seconds (`generations` rows are never pruned).
+    #[arg(long, env = "RESONANTGEN_PRUNE_AFTER", default_value_t = 3600)]
+    prune_after: u64,
+}
+
+/// Prunes every `every`, the first time at start-up. With several workers on one database
+/// only one prunes at a time (the others skip that round).
+async fn prune_periodically(pool: sqlx::PgPool, every: Duration, after: Duration) {
+    let mut ticks = tokio::time::interval(every);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticks.tick().await;
+        match prune::prune(&pool, after).await {
+            Ok(report) if report.skipped => {
+                tracing::debug!("another process is pruning; skipped this round")
+            }
+            Ok(report) => {
+                telemetry::apalis_pruned(report.apalis_jobs);
+                if report.apalis_jobs + report.events > 0 {
+                    tracing::info!(
+                        apalis_jobs = report.apalis_jobs,
+                        events = report.events,
+                        older_than_secs = after.as_secs(),
+                        "pruned finished queue rows and progress events"
+                    );
+                } else {
+                    tracing::debug!("nothing to prune");
+                }
+            }
+            Err(error) => tracing::warn!(%error, "pruning failed; trying again next round"),
+        }
+    }
 }
 
 fn worker_name(prefix: Option<String>) -> String {
@@ -148,12 +188,22 @@ async fn main() -> anyhow::Result<()> {
         step_batching = batching,
         "worker starting"
     );
+    let events = EventBus::new();
+    let bridge = events.spawn_bridge(pool.clone());
+    let pruner = (args.prune_every > 0).then(|| {
+        tokio::spawn(prune_periodically(
+            pool.clone(),
+            Duration::from_secs(args.prune_every),
+            Duration::from_secs(args.prune_after),
+        ))
+    });
     let pipeline = Arc::new(Pipeline {
         engine,
         store,
         pool: pool.clone(),
         worker: name.clone(),
         max_lock_bytes: args.max_lock_bytes,
+        events: events.clone(),
     });
 
     let concurrency = args.concurrency;
@@ -179,6 +229,14 @@ async fn main() -> anyhow::Result<()> {
         .shutdown_timeout(timeout)
         .run_with_signal(stop_signal(args.drain, pool.clone()))
         .await?;
+    if let Some(pruner) = pruner {
+        pruner.abort();
+    }
+    // Events of jobs that ended during shutdown are still on their way to Postgres.
+    if !events.flush(Duration::from_secs(10)).await {
+        tracing::warn!("some progress events were not stored before exit");
+    }
+    bridge.abort();
     tracing::info!("worker stopped");
     Ok(())
 }

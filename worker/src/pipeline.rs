@@ -1,12 +1,16 @@
 //! The per-job pipeline: request → parsed prompt → context → locked stems → generators →
-//! instruments → mix → WAV/MIDI → object store → response row. Every stage is timed; CPU
-//! stages run on the blocking pool so the queue's heartbeats keep flowing.
+//! instruments → mix → WAV/MIDI → object store → response row. Every stage is timed and
+//! announced on the worker's event bus; CPU stages run on the blocking pool so the queue's
+//! heartbeats keep flowing. Before each stage up to the upload the generation's cancel flag
+//! is checked: a cancelled job stops there, with nothing uploaded.
 
+use crate::events::EventBus;
 use crate::generators::{Part, Registry};
 use crate::locks::{self, LockedStem};
 use crate::production;
 use crate::{midi, qa, telemetry};
 use resonantgen_shared::audio::{encode_wav, peak_dbfs, rms_dbfs};
+use resonantgen_shared::events::EventKind;
 use resonantgen_shared::language::PromptParser;
 use resonantgen_shared::queue::GenerationJob;
 use resonantgen_shared::response::{
@@ -18,6 +22,7 @@ use resonantgen_shared::{TrackType, db};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Instant;
+use ulid::Ulid;
 
 /// Why a job did not produce a response.
 #[derive(Debug, thiserror::Error)]
@@ -28,6 +33,9 @@ pub enum JobError {
     /// May succeed later (store or database unreachable): retry with backoff.
     #[error("{0}")]
     Transient(String),
+    /// A cancel was requested; the job stopped before `stage` (nothing was uploaded).
+    #[error("cancelled before stage {stage}")]
+    Cancelled { stage: String },
 }
 
 /// Process-wide, loaded once: the generators and their ONNX sessions.
@@ -42,17 +50,59 @@ pub struct Pipeline {
     pub worker: String,
     /// Size cap on a locked stem's object.
     pub max_lock_bytes: u64,
+    /// Progress events (bridged to Postgres by the worker).
+    pub events: EventBus,
 }
 
-/// Collects stage timings and reports them to Prometheus as they finish.
-struct Stages {
+/// Announces stages as they start (after the cancel check) and collects their timings as
+/// they finish, reporting them to the event bus and Prometheus.
+struct Stages<'a> {
     timings: Vec<StageTiming>,
+    id: Ulid,
+    events: &'a EventBus,
+    pool: &'a sqlx::PgPool,
 }
 
-impl Stages {
+impl Stages<'_> {
+    /// The boundary before `stage`: stops the job if a cancel was requested, else announces
+    /// the stage and returns its start time. A failing check is logged and the job goes on
+    /// (a cancel is then seen at the next boundary).
+    async fn begin(&mut self, stage: &str) -> Result<Instant, JobError> {
+        match db::cancel_requested(self.pool, self.id).await {
+            Ok(true) => {
+                return Err(JobError::Cancelled {
+                    stage: stage.to_string(),
+                });
+            }
+            Ok(false) => {}
+            Err(error) => {
+                tracing::warn!(id = %self.id, stage, %error, "cancel check failed; going on")
+            }
+        }
+        Ok(self.announce(stage))
+    }
+
+    /// Announces `stage` without a cancel check.
+    fn announce(&mut self, stage: &str) -> Instant {
+        self.events.publish(
+            self.id,
+            EventKind::StageStarted {
+                stage: stage.to_string(),
+            },
+        );
+        Instant::now()
+    }
+
     fn record(&mut self, stage: &str, started: Instant) {
         let seconds = started.elapsed().as_secs_f64();
         telemetry::stage_finished(stage, seconds);
+        self.events.publish(
+            self.id,
+            EventKind::StageFinished {
+                stage: stage.to_string(),
+                seconds,
+            },
+        );
         self.timings.push(StageTiming {
             stage: stage.to_string(),
             seconds,
@@ -99,10 +149,13 @@ impl Pipeline {
         let keys = GenerationKeys::new(job.id);
         let mut stages = Stages {
             timings: Vec::new(),
+            id: job.id,
+            events: &self.events,
+            pool: &self.pool,
         };
 
         // Language → context.
-        let t = Instant::now();
+        let t = stages.begin("parse").await?;
         let parsed = PromptParser::parse(&req.prompt);
         let seed = req
             .seed
@@ -117,7 +170,7 @@ impl Pipeline {
         stages.record("parse", t);
 
         // Locked stems, all at once.
-        let t = Instant::now();
+        let t = stages.begin("locks").await?;
         let loads = lock_uris
             .iter()
             .map(|(track, uri)| locks::load(&self.store, track, uri, self.max_lock_bytes));
@@ -126,6 +179,13 @@ impl Pipeline {
             match result {
                 Ok(stem) => {
                     telemetry::bytes_moved("download", stem.bytes.len() as u64);
+                    self.events.publish(
+                        job.id,
+                        EventKind::TrackLocked {
+                            track: stem.track.to_string(),
+                            source: stem.source.clone(),
+                        },
+                    );
                     locked.insert(stem.track.clone(), stem);
                 }
                 Err(e) if e.is_transient() => return Err(JobError::Transient(e.to_string())),
@@ -189,7 +249,7 @@ impl Pipeline {
 
         // The Context Manager's harmonic plan (the harmony model), unless a locked stem
         // brought its own chords.
-        let t = Instant::now();
+        let t = stages.begin("plan").await?;
         let chords_locked = locked
             .values()
             .any(|s| s.sidecar.as_ref().is_some_and(|c| !c.chords.is_empty()));
@@ -216,8 +276,9 @@ impl Pipeline {
         }
 
         // Symbolic generation (ONNX step models + idiom generators), in dependency order.
-        let t = Instant::now();
+        let t = stages.begin("generate").await?;
         let engine = self.engine.clone();
+        let (bus, id) = (self.events.clone(), job.id);
         let gen_ctx = ctx.clone();
         let gen_intent = intent.clone();
         // Locked drums of ours bring their exact notes: the bass locks to their kick.
@@ -232,7 +293,16 @@ impl Pipeline {
                 &gen_intent,
                 &wanted,
                 groove,
-                |track, secs| telemetry::stage_finished(&format!("generate:{track}"), secs),
+                |track, secs| {
+                    telemetry::stage_finished(&format!("generate:{track}"), secs);
+                    bus.publish(
+                        id,
+                        EventKind::TrackGenerated {
+                            track: track.to_string(),
+                            seconds: secs,
+                        },
+                    );
+                },
             )
         })
         .await?
@@ -240,7 +310,7 @@ impl Pipeline {
         stages.record("generate", t);
 
         // Instruments and their processor chains: one thread per track.
-        let t = Instant::now();
+        let t = stages.begin("render").await?;
         let parts = Arc::new(parts);
         let (parts_r, ctx_r, intent_r) = (parts.clone(), ctx.clone(), intent.clone());
         let rendered = blocking("render", move || {
@@ -251,7 +321,7 @@ impl Pipeline {
         stages.record("render", t);
 
         // Mix.
-        let t = Instant::now();
+        let t = stages.begin("mix").await?;
         let frames = ctx.total_frames();
         let sr = ctx.sample_rate;
         let locked_stems: BTreeMap<TrackType, Vec<f32>> = locked
@@ -266,7 +336,7 @@ impl Pipeline {
         stages.record("mix", t);
 
         // QA on our own output.
-        let t = Instant::now();
+        let t = stages.begin("qa").await?;
         let drums_key =
             TrackType::parse("drums").map_err(|e| JobError::Permanent(e.to_string()))?;
         let measured_tempo = mixed
@@ -331,7 +401,7 @@ impl Pipeline {
         stages.record("qa", t);
 
         // Encode WAV and MIDI.
-        let t = Instant::now();
+        let t = stages.begin("encode").await?;
         let bits = ctx.bit_depth;
         let mixed = Arc::new(mixed);
         let mixed_e = mixed.clone();
@@ -366,8 +436,9 @@ impl Pipeline {
         .await??;
         stages.record("encode", t);
 
-        // Upload: generated objects, and locked stems byte for byte.
-        let t = Instant::now();
+        // Upload: generated objects, and locked stems byte for byte. The last cancel point:
+        // nothing of this generation is in the store yet.
+        let t = stages.begin("upload").await?;
         let mut uploads = encoded;
         for (track, stem) in &locked {
             uploads.push((keys.stem(track), stem.bytes.clone()));
@@ -477,7 +548,11 @@ impl Pipeline {
             models: self.engine.registry.models(),
         };
 
-        let t = Instant::now();
+        // No cancel check here: the stems and mix are already uploaded, so a cancel that
+        // lands after the upload stage began is too late — the generation is recorded as
+        // succeeded (record_success only declines a row that is already `cancelled`), and
+        // its cancel_requested_at stays as the trace of the late request.
+        let t = stages.announce("record");
         let json = serde_json::to_vec_pretty(&response)
             .map_err(|e| JobError::Permanent(format!("encode response: {e}")))?;
         self.store

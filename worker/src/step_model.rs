@@ -181,7 +181,9 @@ impl<M> StepModel<M> {
             let v = ort::value::Tensor::from_array(a).map_err(|e| e.to_string())?;
             feed.push((name.clone(), v.into_dyn()));
         }
+        let run_started = Instant::now();
         let outputs = session.run(feed).map_err(|e| e.to_string())?;
+        crate::telemetry::model_inference(&self.name, run_started.elapsed().as_secs_f64());
         let (_, flat) = outputs[self.output.as_str()]
             .try_extract_tensor::<f32>()
             .map_err(|e| e.to_string())?;

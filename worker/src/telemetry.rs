@@ -10,6 +10,14 @@ pub const STAGE_DURATION: &str = "resonantgen_stage_duration_seconds";
 pub const IN_FLIGHT: &str = "resonantgen_jobs_in_flight";
 pub const REALTIME_FACTOR: &str = "resonantgen_realtime_factor";
 pub const OBJECT_BYTES: &str = "resonantgen_object_bytes_total";
+pub const MODEL_INFERENCE: &str = "resonantgen_model_inference_seconds";
+pub const APALIS_PRUNED: &str = "resonantgen_apalis_pruned_total";
+
+/// Buckets of one ONNX run: the step models answer in tens to hundreds of microseconds on a
+/// CPU, below the job-sized default buckets.
+const INFERENCE_BUCKETS: [f64; 12] = [
+    0.000_025, 0.000_05, 0.000_1, 0.000_25, 0.000_5, 0.001, 0.002_5, 0.005, 0.01, 0.025, 0.05, 0.25,
+];
 
 /// Serves `/metrics` on `addr`.
 pub fn install(addr: SocketAddr) -> anyhow::Result<()> {
@@ -19,6 +27,10 @@ pub fn install(addr: SocketAddr) -> anyhow::Result<()> {
     metrics_exporter_prometheus::PrometheusBuilder::new()
         .with_http_listener(addr)
         .set_buckets(&buckets)?
+        .set_buckets_for_metric(
+            metrics_exporter_prometheus::Matcher::Full(MODEL_INFERENCE.to_string()),
+            &INFERENCE_BUCKETS,
+        )?
         .install()?;
     metrics::describe_counter!(JOBS_TOTAL, "Generation jobs finished, by status");
     metrics::describe_histogram!(
@@ -41,10 +53,20 @@ pub fn install(addr: SocketAddr) -> anyhow::Result<()> {
         metrics::Unit::Bytes,
         "Bytes moved to/from the object store"
     );
+    metrics::describe_histogram!(
+        MODEL_INFERENCE,
+        metrics::Unit::Seconds,
+        "Wall time of one ONNX model run (a step, or a batch of steps), by model"
+    );
+    metrics::describe_counter!(
+        APALIS_PRUNED,
+        "Finished apalis job rows deleted by housekeeping"
+    );
     // Export the status series from the start so rates work before the first failure.
-    for status in ["succeeded", "failed", "retried", "skipped"] {
+    for status in ["succeeded", "failed", "retried", "skipped", "cancelled"] {
         counter!(JOBS_TOTAL, "status" => status).absolute(0);
     }
+    counter!(APALIS_PRUNED).absolute(0);
     gauge!(IN_FLIGHT).set(0.0);
     Ok(())
 }
@@ -56,6 +78,15 @@ pub fn stage_finished(stage: &str, seconds: f64) {
 pub fn job_finished(status: &'static str, seconds: f64) {
     counter!(JOBS_TOTAL, "status" => status).increment(1);
     histogram!(JOB_DURATION).record(seconds);
+}
+
+/// One ONNX session run of `model` (drumgen, bassgen, harmonygen, melodygen).
+pub fn model_inference(model: &str, seconds: f64) {
+    histogram!(MODEL_INFERENCE, "model" => model.to_string()).record(seconds);
+}
+
+pub fn apalis_pruned(rows: u64) {
+    counter!(APALIS_PRUNED).increment(rows);
 }
 
 pub fn in_flight(delta: f64) {

@@ -1,0 +1,91 @@
+//! `/v1/generations`: submit one request, read it back, cancel it.
+
+use super::{ApiError, JsonBody, Shared, parse_ulid};
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use resonantgen_shared::events::{self, EventKind};
+use resonantgen_shared::queue::{self, SubmitError, Submitted};
+use resonantgen_shared::{GenerationRequest, db};
+
+pub fn routes() -> Router<Shared> {
+    Router::new()
+        .route("/generations", post(create))
+        .route("/generations/{id}", get(read).delete(cancel))
+        .route("/generations/{id}/events", get(super::events::stream))
+}
+
+/// 202 with `{"id", "status": "queued"}`; 200 with the existing id when the idempotency key
+/// was used before; 422 with the reason for an invalid request.
+async fn create(
+    State(s): State<Shared>,
+    JsonBody(request): JsonBody<GenerationRequest>,
+) -> Result<Response, ApiError> {
+    submit(&s, request, None).await
+}
+
+pub async fn submit(
+    s: &Shared,
+    request: GenerationRequest,
+    batch: Option<&str>,
+) -> Result<Response, ApiError> {
+    match queue::submit(&s.pool, request, batch).await {
+        Ok(Submitted::Queued(id)) => Ok((
+            StatusCode::ACCEPTED,
+            Json(serde_json::json!({"id": id, "status": "queued", "existing": false})),
+        )
+            .into_response()),
+        Ok(Submitted::Existing(id)) => {
+            let row = db::get_generation(&s.pool, id).await?;
+            Ok((
+                StatusCode::OK,
+                Json(serde_json::json!({"id": id, "status": row.status, "existing": true})),
+            )
+                .into_response())
+        }
+        Err(SubmitError::Invalid(e)) => Err(ApiError::invalid(e.to_string())),
+        Err(e) => Err(ApiError::internal(e)),
+    }
+}
+
+/// The generation row: status, error, timings, and the GenerationResponse once succeeded.
+async fn read(State(s): State<Shared>, Path(id): Path<String>) -> Result<Response, ApiError> {
+    let row = db::get_generation(&s.pool, parse_ulid(&id)?).await?;
+    Ok(Json(row).into_response())
+}
+
+/// 202 when the cancel is in effect or requested; 409 when it already finished.
+async fn cancel(State(s): State<Shared>, Path(id): Path<String>) -> Result<Response, ApiError> {
+    let id = parse_ulid(&id)?;
+    match db::cancel_generation(&s.pool, id).await? {
+        db::CancelOutcome::Cancelled => {
+            // No worker will say so: announce it here.
+            if let Err(e) =
+                events::publish(&s.pool, id, &EventKind::Cancelled { at_stage: None }).await
+            {
+                tracing::warn!(%id, error = %e, "could not publish the cancel event");
+            }
+            Ok((
+                StatusCode::ACCEPTED,
+                Json(serde_json::json!({"id": id, "status": "cancelled"})),
+            )
+                .into_response())
+        }
+        db::CancelOutcome::Requested => Ok((
+            StatusCode::ACCEPTED,
+            Json(serde_json::json!({
+                "id": id,
+                "status": "running",
+                "cancel": "requested: it stops at its next stage boundary"
+            })),
+        )
+            .into_response()),
+        db::CancelOutcome::AlreadyFinished(status) => Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "already_finished",
+            format!("generation {id} already {status}; nothing to cancel"),
+        )),
+    }
+}

@@ -1,0 +1,121 @@
+//! `/metrics` of the API process: queue depth per state, the oldest queued request's age,
+//! progress of batches still rendering, live workers (apalis heartbeats) — read from
+//! Postgres at scrape time, so any number of API processes report the same truth — and
+//! the API's own request counts.
+
+use super::Shared;
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::StatusCode;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use metrics::{counter, gauge};
+use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+use metrics_util::MetricKindMask;
+use resonantgen_shared::queue::QUEUE;
+use std::time::Duration;
+
+pub const QUEUE_JOBS: &str = "resonantgen_queue_jobs";
+pub const OLDEST_QUEUED: &str = "resonantgen_queue_oldest_queued_age_seconds";
+pub const BATCH_REQUESTS: &str = "resonantgen_batch_requests";
+pub const BATCHES_ACTIVE: &str = "resonantgen_batches_active";
+pub const WORKERS_LIVE: &str = "resonantgen_workers_live";
+pub const API_REQUESTS: &str = "resonantgen_api_requests_total";
+/// A worker is live when its apalis heartbeat is this recent.
+const LIVE_WITHIN_SECONDS: f64 = 30.0;
+
+pub struct Metrics {
+    handle: PrometheusHandle,
+}
+
+impl Metrics {
+    pub fn install() -> anyhow::Result<Metrics> {
+        let handle = PrometheusBuilder::new()
+            // Batches that stop reporting (finished) drop out of the series after 10 min.
+            .idle_timeout(MetricKindMask::GAUGE, Some(Duration::from_secs(600)))
+            .install_recorder()?;
+        metrics::describe_gauge!(QUEUE_JOBS, "Generations per state");
+        metrics::describe_gauge!(OLDEST_QUEUED, "Age of the oldest queued generation");
+        metrics::describe_gauge!(
+            BATCH_REQUESTS,
+            "Generations of unfinished batches per state"
+        );
+        metrics::describe_gauge!(BATCHES_ACTIVE, "Batches with unfinished generations");
+        metrics::describe_gauge!(WORKERS_LIVE, "Workers with a heartbeat in the last 30 s");
+        metrics::describe_counter!(API_REQUESTS, "API requests by route and status");
+        Ok(Metrics { handle })
+    }
+}
+
+/// Counts every request by its route template (not the raw path: ids would explode the
+/// label set) and status.
+pub async fn count(State(_): State<Shared>, req: Request, next: Next) -> Response {
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| "unmatched".to_string(), |p| p.as_str().to_string());
+    let method = req.method().to_string();
+    let resp = next.run(req).await;
+    counter!(API_REQUESTS, "route" => format!("{method} {route}"), "status" => resp.status().as_u16().to_string())
+        .increment(1);
+    resp
+}
+
+pub async fn render(State(s): State<Shared>) -> Response {
+    if let Err(e) = refresh(&s).await {
+        tracing::warn!(error = %e, "queue metrics not refreshed");
+    }
+    (
+        StatusCode::OK,
+        [("content-type", "text/plain; version=0.0.4")],
+        s.metrics.handle.render(),
+    )
+        .into_response()
+}
+
+async fn refresh(s: &Shared) -> Result<(), sqlx::Error> {
+    let counts: Vec<(String, i64)> =
+        sqlx::query_as("SELECT status, count(*) FROM generations GROUP BY status")
+            .fetch_all(&s.pool)
+            .await?;
+    for state in ["queued", "running", "succeeded", "failed", "cancelled"] {
+        let n = counts.iter().find(|(s, _)| s == state).map_or(0, |c| c.1);
+        gauge!(QUEUE_JOBS, "state" => state).set(n as f64);
+    }
+    let (age,): (Option<f64>,) = sqlx::query_as(
+        "SELECT EXTRACT(EPOCH FROM now() - min(created_at))::float8 FROM generations
+          WHERE status = 'queued'",
+    )
+    .fetch_one(&s.pool)
+    .await?;
+    gauge!(OLDEST_QUEUED).set(age.unwrap_or(0.0));
+    let batches: Vec<(String, String, i64)> = sqlx::query_as(
+        "SELECT g.batch_id, g.status, count(*) FROM generations g
+          WHERE g.batch_id IN (SELECT DISTINCT batch_id FROM generations
+                                WHERE batch_id IS NOT NULL AND status IN ('queued', 'running'))
+          GROUP BY g.batch_id, g.status",
+    )
+    .fetch_all(&s.pool)
+    .await?;
+    let active: std::collections::BTreeSet<&str> =
+        batches.iter().map(|(b, _, _)| b.as_str()).collect();
+    gauge!(BATCHES_ACTIVE).set(active.len() as f64);
+    for b in &active {
+        for state in ["queued", "running", "succeeded", "failed", "cancelled"] {
+            let n = batches
+                .iter()
+                .find(|(id, st, _)| id == b && st == state)
+                .map_or(0, |r| r.2);
+            gauge!(BATCH_REQUESTS, "batch" => b.to_string(), "status" => state).set(n as f64);
+        }
+    }
+    let (live,): (i64,) = sqlx::query_as(
+        "SELECT count(*) FROM apalis.workers
+          WHERE worker_type = $1 AND last_seen > now() - make_interval(secs => $2)",
+    )
+    .bind(QUEUE)
+    .bind(LIVE_WITHIN_SECONDS)
+    .fetch_one(&s.pool)
+    .await?;
+    gauge!(WORKERS_LIVE).set(live as f64);
+    Ok(())
+}
