@@ -53,6 +53,10 @@ struct Args {
     /// Worker name prefix (default: host name); the process id is always appended.
     #[arg(long)]
     name: Option<String>,
+    /// Poll only (no LISTEN/NOTIFY wake-up on new jobs): idle workers then find new jobs at
+    /// their next heartbeat. For measuring what NOTIFY buys (bench-queue); off by default.
+    #[arg(long, env = "RESONANTGEN_NO_NOTIFY")]
+    no_notify: bool,
     /// A job running longer than this is stopped and retried.
     #[arg(long, default_value_t = 900)]
     job_timeout_secs: u64,
@@ -209,26 +213,40 @@ async fn main() -> anyhow::Result<()> {
     let concurrency = args.concurrency;
     let timeout = Duration::from_secs(args.job_timeout_secs);
     let worker_pool = pool.clone();
-    Monitor::new()
-        .register(move |run| {
-            let backend = PostgresStorage::<GenerationJob>::new(&worker_pool)
+    // One monitor either way; the two backends are different types, hence the macro.
+    macro_rules! run_monitor {
+        ($backend:expr) => {
+            Monitor::new()
+                .register(move |run| {
+                    let name = if run == 0 {
+                        name.clone()
+                    } else {
+                        format!("{name}-r{run}")
+                    };
+                    WorkerBuilder::new(name)
+                        .backend($backend)
+                        .data(pipeline.clone())
+                        .concurrency(concurrency)
+                        .timeout(timeout)
+                        .build(job::handle)
+                })
+                .shutdown_timeout(timeout)
+                .run_with_signal(stop_signal(args.drain, pool.clone()))
+                .await?
+        };
+    }
+    if args.no_notify {
+        run_monitor!(
+            PostgresStorage::<GenerationJob>::new(&worker_pool)
                 .with_config(queue::storage_config(concurrency))
-                .with_pubsub();
-            let name = if run == 0 {
-                name.clone()
-            } else {
-                format!("{name}-r{run}")
-            };
-            WorkerBuilder::new(name)
-                .backend(backend)
-                .data(pipeline.clone())
-                .concurrency(concurrency)
-                .timeout(timeout)
-                .build(job::handle)
-        })
-        .shutdown_timeout(timeout)
-        .run_with_signal(stop_signal(args.drain, pool.clone()))
-        .await?;
+        );
+    } else {
+        run_monitor!(
+            PostgresStorage::<GenerationJob>::new(&worker_pool)
+                .with_config(queue::storage_config(concurrency))
+                .with_pubsub()
+        );
+    }
     if let Some(pruner) = pruner {
         pruner.abort();
     }

@@ -23,6 +23,7 @@ const INFERENCE_BUCKETS: [f64; 12] = [
 pub fn install(addr: SocketAddr) -> anyhow::Result<()> {
     let buckets = [
         0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0,
+        600.0, 900.0, 1800.0,
     ];
     metrics_exporter_prometheus::PrometheusBuilder::new()
         .with_http_listener(addr)

@@ -21,7 +21,13 @@ async fn main() -> anyhow::Result<()> {
     let pool = db::connect(&url, 4, Duration::from_secs(10)).await?;
     db::migrate(&pool).await?;
 
-    let genres = ["dark techno", "deep house", "lofi hip hop", "ambient", "drum and bass"];
+    let genres = [
+        "dark techno",
+        "deep house",
+        "lofi hip hop",
+        "ambient",
+        "drum and bass",
+    ];
     let text: String = (0..lines)
         .map(|i| {
             format!(

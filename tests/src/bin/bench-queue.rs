@@ -1,4 +1,5 @@
-//! Queue benchmark: pick-up latency (submit → handler start) of an idle worker, and
+//! Queue benchmark: pick-up latency (submit → handler start) of an idle worker — woken by
+//! LISTEN/NOTIFY, and polling only (`--no-notify`: found at the next 2 s heartbeat) — and
 //! end-to-end latency (submit → response row) of 30 s 4-stem requests, through the real
 //! stack (Postgres, s3s-fs over HTTP, a worker process). Prints a Markdown table.
 //!
@@ -83,11 +84,35 @@ async fn main() -> anyhow::Result<()> {
     }
     worker.stop().await?;
 
+    // The same idle-worker pick-up with polling only.
+    let worker = stack.worker(&["--concurrency", "1", "--no-notify"])?;
+    run_one(&stack, GenerationRequest::new("techno")).await?;
+    let mut polled = Vec::new();
+    for i in 0..15 {
+        tokio::time::sleep(Duration::from_millis(700)).await;
+        let mut r = GenerationRequest::new("techno");
+        r.duration_seconds = Some(1.0);
+        r.seed = Some(1000 + i);
+        r.tracks = Some(vec![TrackType::parse("drums")?]);
+        polled.push(run_one(&stack, r).await?);
+    }
+    worker.stop().await?;
+    let (pickup_polled, _) = timings(&stack, &polled).await?;
+
     let (pickup, _) = timings(&stack, &short).await?;
     let (pickup_full, total_full) = timings(&stack, &full).await?;
     println!("| measure | n | p50 | p95 | max |");
     println!("|---|---|---|---|---|");
-    row("pick-up latency, idle worker (ms)", &pickup, 1);
+    row(
+        "pick-up latency, idle worker, LISTEN/NOTIFY (ms)",
+        &pickup,
+        1,
+    );
+    row(
+        "pick-up latency, idle worker, polling only (ms)",
+        &pickup_polled,
+        1,
+    );
     row(
         "pick-up latency before a 30 s request (ms)",
         &pickup_full,
