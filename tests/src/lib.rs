@@ -136,11 +136,16 @@ pub async fn fresh_database() -> anyhow::Result<String> {
     let admin = std::env::var("DATABASE_URL").context(
         "DATABASE_URL must name a Postgres the tests may create databases in (ops/test.sh sets it)",
     )?;
+    fresh_database_in(&admin).await
+}
+
+/// A fresh database in the cluster whose admin database `admin` names.
+pub async fn fresh_database_in(admin: &str) -> anyhow::Result<String> {
     let name = format!(
         "rg_test_{}",
         ulid::Ulid::generate().to_string().to_lowercase()
     );
-    let pool = sqlx::PgPool::connect(&admin).await?;
+    let pool = sqlx::PgPool::connect(admin).await?;
     sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
         .execute(&pool)
         .await?;
@@ -160,7 +165,15 @@ pub struct Stack {
 
 impl Stack {
     pub async fn start() -> anyhow::Result<Self> {
-        let db_url = fresh_database().await?;
+        Self::start_with_db(fresh_database().await?).await
+    }
+
+    /// A stack on a fresh database of another cluster (a [`TempCluster`]).
+    pub async fn start_in(cluster: &TempCluster) -> anyhow::Result<Self> {
+        Self::start_with_db(fresh_database_in(&cluster.admin_url()).await?).await
+    }
+
+    async fn start_with_db(db_url: String) -> anyhow::Result<Self> {
         let s3 = S3Server::start(&[BUCKET, "other-bucket"]).await?;
         let pool = resonantgen_shared::db::connect(&db_url, 4, Duration::from_secs(10)).await?;
         resonantgen_shared::db::migrate(&pool).await?;
@@ -198,8 +211,15 @@ impl Stack {
 
     /// Starts a worker process.
     pub fn worker(&self, args: &[&str]) -> anyhow::Result<Worker> {
+        self.worker_env(args, &[])
+    }
+
+    /// Starts a worker process with extra environment variables (the fault-injection hooks
+    /// of worker/src/faults.rs, say).
+    pub fn worker_env(&self, args: &[&str], vars: &[(&str, &str)]) -> anyhow::Result<Worker> {
         let mut cmd = Command::new(bin("resonantgen-worker"));
         self.env(&mut cmd);
+        cmd.envs(vars.iter().copied());
         if !args.contains(&"--metrics-addr") {
             cmd.args(["--metrics-addr", "off"]);
         }
@@ -267,6 +287,206 @@ impl Worker {
     pub async fn wait(mut self, timeout: Duration) -> anyhow::Result<std::process::ExitStatus> {
         Ok(tokio::time::timeout(timeout, self.child.wait()).await??)
     }
+
+    /// SIGKILL (`kill -9`): no shutdown, no acks, no last heartbeat.
+    pub async fn kill(mut self) -> anyhow::Result<()> {
+        self.child.kill().await?;
+        Ok(())
+    }
+
+    /// The exit status, if the process has ended.
+    pub fn exited(&mut self) -> anyhow::Result<Option<std::process::ExitStatus>> {
+        Ok(self.child.try_wait()?)
+    }
+}
+
+/// A throwaway Postgres cluster of its own — `initdb` into a temporary folder, served on a
+/// free loopback port — for tests that stop or restart the database server: the shared test
+/// cluster of `DATABASE_URL` must stay up for every other test. The server binaries come
+/// from `RESONANTGEN_PG_BIN`, else the newest `/usr/lib/postgresql/*/bin`, else `PATH`; as
+/// root they run as the `postgres` user (initdb and postgres refuse root). Stopped (fast,
+/// no checkpoint: fsync is off anyway) when dropped.
+pub struct TempCluster {
+    pub port: u16,
+    dir: tempfile::TempDir,
+    bin: PathBuf,
+    running: bool,
+}
+
+impl TempCluster {
+    pub async fn start() -> anyhow::Result<Self> {
+        let bin = std::env::var_os("RESONANTGEN_PG_BIN")
+            .map(PathBuf::from)
+            .or_else(|| {
+                let mut dirs: Vec<PathBuf> = std::fs::read_dir("/usr/lib/postgresql")
+                    .ok()?
+                    .filter_map(|e| Some(e.ok()?.path().join("bin")))
+                    .filter(|p| p.join("initdb").is_file())
+                    .collect();
+                // "9.6" < "15": compare the major version as a number
+                dirs.sort_by_key(|p| {
+                    p.parent()
+                        .and_then(|v| v.file_name())
+                        .and_then(|v| v.to_str())
+                        .and_then(|v| v.split('.').next()?.parse::<u32>().ok())
+                        .unwrap_or(0)
+                });
+                dirs.pop()
+            })
+            .unwrap_or_default();
+        let dir = tempfile::Builder::new().prefix("rg-pg-").tempdir()?;
+        std::fs::create_dir(dir.path().join("sock"))?;
+        let owner = as_root().then(postgres_user).transpose()?;
+        if let Some((uid, gid)) = owner {
+            for p in [dir.path().to_path_buf(), dir.path().join("sock")] {
+                std::os::unix::fs::chown(&p, Some(uid), Some(gid))
+                    .with_context(|| format!("chown {}", p.display()))?;
+            }
+        }
+        let mut cluster = TempCluster {
+            port: free_port()?,
+            dir,
+            bin,
+            running: false,
+        };
+        let data = cluster.data();
+        cluster
+            .pg(
+                "initdb",
+                &[
+                    "-D",
+                    &data,
+                    "--auth=trust",
+                    "-U",
+                    "postgres",
+                    "--no-sync",
+                    "-E",
+                    "UTF8",
+                ],
+            )
+            .await?;
+        cluster.start_server().await?;
+        Ok(cluster)
+    }
+
+    fn data(&self) -> String {
+        self.dir.path().join("data").display().to_string()
+    }
+
+    /// The URL of the cluster's `postgres` database.
+    pub fn admin_url(&self) -> String {
+        format!("postgres://postgres@127.0.0.1:{}/postgres", self.port)
+    }
+
+    async fn pg(&self, tool: &str, args: &[&str]) -> anyhow::Result<()> {
+        let exe = if self.bin.as_os_str().is_empty() {
+            PathBuf::from(tool)
+        } else {
+            self.bin.join(tool)
+        };
+        let mut cmd = if as_root() {
+            let mut c = Command::new("runuser");
+            c.args(["-u", "postgres", "--"]).arg(&exe);
+            c
+        } else {
+            Command::new(&exe)
+        };
+        cmd.args(args).stdin(Stdio::null());
+        let out = cmd
+            .output()
+            .await
+            .with_context(|| format!("running {}", exe.display()))?;
+        anyhow::ensure!(
+            out.status.success(),
+            "{tool} {args:?}: {}\n{}\n{}",
+            out.status,
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        Ok(())
+    }
+
+    /// Starts the server (after [`TempCluster::stop`]) on the same port.
+    pub async fn start_server(&mut self) -> anyhow::Result<()> {
+        let opts = format!(
+            "-p {} -k {} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200",
+            self.port,
+            self.dir.path().join("sock").display()
+        );
+        let log = self.dir.path().join("server.log").display().to_string();
+        let data = self.data();
+        self.pg(
+            "pg_ctl",
+            &[
+                "-D", &data, "-w", "-t", "60", "-l", &log, "-o", &opts, "start",
+            ],
+        )
+        .await?;
+        self.running = true;
+        Ok(())
+    }
+
+    /// Stops the server (`-m fast`: open sessions are disconnected at once, as in a
+    /// failover or a restart for maintenance).
+    pub async fn stop(&mut self) -> anyhow::Result<()> {
+        let data = self.data();
+        self.pg("pg_ctl", &["-D", &data, "-w", "-m", "fast", "stop"])
+            .await?;
+        self.running = false;
+        Ok(())
+    }
+
+    /// Stops the server, waits `down`, and starts it again.
+    pub async fn restart(&mut self, down: Duration) -> anyhow::Result<()> {
+        self.stop().await?;
+        tokio::time::sleep(down).await;
+        self.start_server().await
+    }
+}
+
+impl Drop for TempCluster {
+    fn drop(&mut self) {
+        if !self.running {
+            return;
+        }
+        let data = self.data();
+        let exe = if self.bin.as_os_str().is_empty() {
+            PathBuf::from("pg_ctl")
+        } else {
+            self.bin.join("pg_ctl")
+        };
+        let mut cmd = if as_root() {
+            let mut c = std::process::Command::new("runuser");
+            c.args(["-u", "postgres", "--"]).arg(exe);
+            c
+        } else {
+            std::process::Command::new(exe)
+        };
+        let _ = cmd
+            .args(["-D", &data, "-m", "immediate", "-w", "stop"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status();
+    }
+}
+
+fn as_root() -> bool {
+    // SAFETY: geteuid has no preconditions.
+    unsafe { libc::geteuid() == 0 }
+}
+
+/// uid and gid of the `postgres` user.
+fn postgres_user() -> anyhow::Result<(u32, u32)> {
+    let name = std::ffi::CString::new("postgres")?;
+    // SAFETY: getpwnam returns null or a pointer to a static record, read at once.
+    let pw = unsafe { libc::getpwnam(name.as_ptr()) };
+    anyhow::ensure!(
+        !pw.is_null(),
+        "running as root needs a `postgres` user to own the temporary cluster"
+    );
+    // SAFETY: checked non-null above.
+    Ok(unsafe { ((*pw).pw_uid, (*pw).pw_gid) })
 }
 
 /// A loopback port that was free a moment ago.

@@ -3,6 +3,7 @@
 //! mixes, and stores stems, drum channels, MIDI, the mix and the response.
 
 pub mod events;
+pub mod faults;
 pub mod generators;
 pub mod job;
 pub mod locks;

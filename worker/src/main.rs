@@ -57,6 +57,12 @@ struct Args {
     /// their next heartbeat. For measuring what NOTIFY buys (bench-queue); off by default.
     #[arg(long, env = "RESONANTGEN_NO_NOTIFY")]
     no_notify: bool,
+    /// Heartbeats (2 s apart) a worker may miss before the other workers presume it dead and
+    /// re-queue its jobs: the orphan window is 2 s × this (default 15: 30 s). Every worker
+    /// of a queue should use the same value.
+    #[arg(long, env = "RESONANTGEN_MISSED_HEARTBEATS", default_value_t = queue::MISSED_HEARTBEATS as u16,
+          value_parser = clap::value_parser!(u16).range(3..))]
+    missed_heartbeats: u16,
     /// A job running longer than this is stopped and retried.
     #[arg(long, default_value_t = 900)]
     job_timeout_secs: u64,
@@ -98,6 +104,62 @@ async fn prune_periodically(pool: sqlx::PgPool, every: Duration, after: Duration
             }
             Err(error) => tracing::warn!(%error, "pruning failed; trying again next round"),
         }
+    }
+}
+
+/// When the apalis worker's own queries fail (heartbeat, fetch, ack: Postgres restarted, or
+/// unreachable past the pool's 10 s acquire timeout) its future ends with the error. Without
+/// a restart policy the monitor then stops — and, with a shutdown timeout set, reports
+/// success: the process used to exit 0 on a lost database (tests/tests/faults.rs). So the
+/// worker is restarted under a new name (`<name>-r<n>`; the jobs the old run held are
+/// re-queued after the orphan window). Each restart waits out the pool's acquire timeout
+/// while the database is away, so restarts during an outage are ~10 s apart; failures that
+/// repeat at once (a query that fails the same way every time) are a hot loop, and after
+/// [`RestartPolicy::MAX_QUICK`] of them in a row the process gives up and exits with an
+/// error for its supervisor to see.
+struct RestartPolicy {
+    /// When the current run started, and how many runs in a row ended within QUICK.
+    state: std::sync::Mutex<(std::time::Instant, u32)>,
+    gave_up: std::sync::atomic::AtomicBool,
+}
+
+impl RestartPolicy {
+    const QUICK: Duration = Duration::from_secs(5);
+    const MAX_QUICK: u32 = 20;
+
+    fn new() -> Arc<Self> {
+        Arc::new(RestartPolicy {
+            state: std::sync::Mutex::new((std::time::Instant::now(), 0)),
+            gave_up: false.into(),
+        })
+    }
+
+    fn should_restart(&self, worker: &WorkerContext, error: &WorkerError) -> bool {
+        let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        let (started, quick) = &mut *state;
+        *quick = if started.elapsed() < Self::QUICK {
+            *quick + 1
+        } else {
+            0
+        };
+        *started = std::time::Instant::now();
+        if *quick >= Self::MAX_QUICK {
+            tracing::error!(
+                worker = worker.name(),
+                %error,
+                "queue worker failed {} times in a row at once; giving up",
+                Self::MAX_QUICK
+            );
+            self.gave_up
+                .store(true, std::sync::atomic::Ordering::SeqCst);
+            return false;
+        }
+        tracing::warn!(
+            worker = worker.name(),
+            %error,
+            "queue worker failed (database away?); restarting it"
+        );
+        true
     }
 }
 
@@ -213,10 +275,17 @@ async fn main() -> anyhow::Result<()> {
     let concurrency = args.concurrency;
     let timeout = Duration::from_secs(args.job_timeout_secs);
     let worker_pool = pool.clone();
+    let storage_config =
+        queue::storage_config(concurrency).missed_heartbeats(usize::from(args.missed_heartbeats));
+    let restarts = RestartPolicy::new();
     // One monitor either way; the two backends are different types, hence the macro.
     macro_rules! run_monitor {
         ($backend:expr) => {
             Monitor::new()
+                .should_restart({
+                    let restarts = restarts.clone();
+                    move |worker, error| restarts.should_restart(worker, error)
+                })
                 .register(move |run| {
                     let name = if run == 0 {
                         name.clone()
@@ -237,13 +306,12 @@ async fn main() -> anyhow::Result<()> {
     }
     if args.no_notify {
         run_monitor!(
-            PostgresStorage::<GenerationJob>::new(&worker_pool)
-                .with_config(queue::storage_config(concurrency))
+            PostgresStorage::<GenerationJob>::new(&worker_pool).with_config(storage_config.clone())
         );
     } else {
         run_monitor!(
             PostgresStorage::<GenerationJob>::new(&worker_pool)
-                .with_config(queue::storage_config(concurrency))
+                .with_config(storage_config.clone())
                 .with_pubsub()
         );
     }
@@ -255,6 +323,10 @@ async fn main() -> anyhow::Result<()> {
         tracing::warn!("some progress events were not stored before exit");
     }
     bridge.abort();
+    anyhow::ensure!(
+        !restarts.gave_up.load(std::sync::atomic::Ordering::SeqCst),
+        "the queue worker kept failing; see the errors above"
+    );
     tracing::info!("worker stopped");
     Ok(())
 }

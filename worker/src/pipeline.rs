@@ -79,7 +79,9 @@ impl Stages<'_> {
                 tracing::warn!(id = %self.id, stage, %error, "cancel check failed; going on")
             }
         }
-        Ok(self.announce(stage))
+        let started = self.announce(stage);
+        crate::faults::delay_stage(stage).await;
+        Ok(started)
     }
 
     /// Announces `stage` without a cancel check.
@@ -311,6 +313,7 @@ impl Pipeline {
 
         // Instruments and their processor chains: one thread per track.
         let t = stages.begin("render").await?;
+        crate::faults::abort_if_prompt_matches(&req.prompt);
         let parts = Arc::new(parts);
         let (parts_r, ctx_r, intent_r) = (parts.clone(), ctx.clone(), intent.clone());
         let rendered = blocking("render", move || {
