@@ -560,10 +560,7 @@ pub async fn http(
         match s.read(&mut chunk).await {
             Ok(0) => break,
             Ok(n) => buf.extend_from_slice(&chunk[..n]),
-            Err(e) if !buf.is_empty() => {
-                let _ = e;
-                break;
-            }
+            Err(_) if !buf.is_empty() => break,
             Err(e) => return Err(e.into()),
         }
     }

@@ -96,7 +96,8 @@ impl Follow {
                 return None;
             }
             let mine = self.id.to_string();
-            let woke = tokio::time::timeout(RECHECK, async {
+            // Woken by a notification or not, re-read the table after at most RECHECK.
+            let _ = tokio::time::timeout(RECHECK, async {
                 loop {
                     match self.rx.recv().await {
                         Ok(g) if g == mine => return,
@@ -110,7 +111,6 @@ impl Follow {
                 }
             })
             .await;
-            let _ = woke;
             self.refill().await;
         }
     }
