@@ -17,20 +17,28 @@
 //! break a production worker by a typo.
 
 use std::sync::OnceLock;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 const ABORT_ON_PROMPT: &str = "RESONANTGEN_FAULT_ABORT_ON_PROMPT";
 const STAGE_DELAY_MS: &str = "RESONANTGEN_FAULT_STAGE_DELAY_MS";
+const FREEZE_QUEUE_ON_PROMPT: &str = "RESONANTGEN_FAULT_FREEZE_QUEUE_ON_PROMPT";
 
 #[derive(Debug, Default, PartialEq)]
 struct Faults {
     abort_on_prompt: Option<String>,
     stage_delays: Vec<(String, Duration)>,
+    freeze_queue_on_prompt: Option<String>,
 }
 
 impl Faults {
-    fn from_values(abort: Option<String>, delays: Option<String>) -> Faults {
+    fn from_values(
+        abort: Option<String>,
+        delays: Option<String>,
+        freeze: Option<String>,
+    ) -> Faults {
         let abort_on_prompt = abort.filter(|s| !s.is_empty());
+        let freeze_queue_on_prompt = freeze.filter(|s| !s.is_empty());
         let mut stage_delays = Vec::new();
         for item in delays.iter().flat_map(|d| d.split(',')) {
             let item = item.trim();
@@ -52,6 +60,7 @@ impl Faults {
         Faults {
             abort_on_prompt,
             stage_delays,
+            freeze_queue_on_prompt,
         }
     }
 
@@ -61,6 +70,7 @@ impl Faults {
             let faults = Faults::from_values(
                 std::env::var(ABORT_ON_PROMPT).ok(),
                 std::env::var(STAGE_DELAY_MS).ok(),
+                std::env::var(FREEZE_QUEUE_ON_PROMPT).ok(),
             );
             if faults != Faults::default() {
                 tracing::warn!(?faults, "fault injection is on (tests only)");
@@ -99,15 +109,42 @@ pub async fn delay_stage(stage: &str) {
     }
 }
 
+/// Whether the queue loop is frozen (see `RESONANTGEN_FAULT_FREEZE_QUEUE_ON_PROMPT`).
+static QUEUE_FROZEN: AtomicBool = AtomicBool::new(false);
+
+/// The hook at the end of a job: freezes the queue loop when the prompt contains the text
+/// of `RESONANTGEN_FAULT_FREEZE_QUEUE_ON_PROMPT`.
+pub fn freeze_queue_if_prompt_matches(prompt: &str) {
+    if let Some(needle) = &Faults::get().freeze_queue_on_prompt
+        && prompt.contains(needle.as_str())
+        && !QUEUE_FROZEN.swap(true, Ordering::SeqCst)
+    {
+        tracing::error!(
+            prompt,
+            "fault injection: freezing the queue loop ({FREEZE_QUEUE_ON_PROMPT})"
+        );
+    }
+}
+
+/// Whether the queue loop must act frozen. Checked by the loop's backend on every poll.
+pub fn queue_frozen() -> bool {
+    QUEUE_FROZEN.load(Ordering::SeqCst)
+}
+
+/// Ends the freeze: a restarted queue loop is a new one.
+pub fn thaw_queue() {
+    QUEUE_FROZEN.store(false, Ordering::SeqCst);
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn unset_is_inert() {
-        assert_eq!(Faults::from_values(None, None), Faults::default());
+        assert_eq!(Faults::from_values(None, None, None), Faults::default());
         assert_eq!(
-            Faults::from_values(Some(String::new()), Some(" ".into())),
+            Faults::from_values(Some(String::new()), Some(" ".into()), Some(String::new())),
             Faults::default()
         );
     }
@@ -117,8 +154,10 @@ mod tests {
         let f = Faults::from_values(
             Some("poison".into()),
             Some("mix:40000, render:5,bad,upload:x,:7".into()),
+            Some("stall me".into()),
         );
         assert_eq!(f.abort_on_prompt.as_deref(), Some("poison"));
+        assert_eq!(f.freeze_queue_on_prompt.as_deref(), Some("stall me"));
         assert_eq!(
             f.stage_delays,
             vec![

@@ -3,7 +3,8 @@
 //! retried after a backoff up to MAX_ATTEMPTS, and a job that keeps coming back (it crashed or
 //! hung its worker each time) is given up with its reason recorded. A job whose cancel was
 //! requested stops at its next stage boundary and ends `cancelled`, acknowledged (not
-//! retried). Every outcome is announced on the worker's event bus.
+//! retried). Every outcome is announced on the worker's event bus. The ids of the jobs in
+//! the handler are kept, so the watchdog never settles the ack of a job still running.
 
 use crate::pipeline::{JobError, Pipeline};
 use crate::telemetry;
@@ -12,7 +13,8 @@ use resonantgen_shared::db;
 use resonantgen_shared::events::EventKind;
 use resonantgen_shared::queue::{GenerationJob, MAX_ATTEMPTS};
 use resonantgen_shared::response::GenerationStatus;
-use std::sync::Arc;
+use std::collections::BTreeSet;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 #[derive(Debug, thiserror::Error)]
@@ -35,17 +37,38 @@ async fn announce_end(pipeline: &Pipeline, id: ulid::Ulid, kind: EventKind) {
     }
 }
 
-/// Keeps the in-flight gauge right whichever way the handler exits.
-struct InFlight;
+/// Generations whose job is in the handler of this process right now.
+static IN_FLIGHT_IDS: Mutex<BTreeSet<ulid::Ulid>> = Mutex::new(BTreeSet::new());
+
+/// The generations this process's handler is running now.
+pub fn in_flight_ids() -> Vec<ulid::Ulid> {
+    IN_FLIGHT_IDS
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .iter()
+        .copied()
+        .collect()
+}
+
+/// Keeps the in-flight gauge and ids right whichever way the handler exits.
+struct InFlight(ulid::Ulid);
 impl InFlight {
-    fn start() -> Self {
+    fn start(id: ulid::Ulid) -> Self {
         telemetry::in_flight(1.0);
-        InFlight
+        IN_FLIGHT_IDS
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(id);
+        InFlight(id)
     }
 }
 impl Drop for InFlight {
     fn drop(&mut self) {
         telemetry::in_flight(-1.0);
+        IN_FLIGHT_IDS
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&self.0);
     }
 }
 
@@ -54,10 +77,10 @@ pub async fn handle(
     attempt: Attempt,
     pipeline: Data<Arc<Pipeline>>,
 ) -> Result<(), BoxDynError> {
-    let _in_flight = InFlight::start();
+    let id = job.id;
+    let _in_flight = InFlight::start(id);
     let started = Instant::now();
     let attempt = attempt.current().max(1) as u32;
-    let id = job.id;
     let span = tracing::info_span!("job", %id, attempt);
     let _enter = span.enter();
     drop(_enter);
@@ -117,6 +140,7 @@ pub async fn handle(
                 "generation succeeded"
             );
             announce_end(&pipeline, id, EventKind::Succeeded { seconds: secs }).await;
+            crate::faults::freeze_queue_if_prompt_matches(&job.request.prompt);
             Ok(())
         }
         Err(JobError::Cancelled { stage }) => {

@@ -17,3 +17,4 @@ pub mod qa;
 pub mod render;
 pub mod step_model;
 pub mod telemetry;
+pub mod watchdog;

@@ -1,8 +1,8 @@
 //! `resonantgen-worker`: the worker process. Loads ONNX Runtime and the models once, then runs
 //! an apalis worker on the generation queue until SIGTERM/SIGINT (graceful: in-flight jobs
 //! finish) or, with `--drain`, until the queue is empty. Beside the jobs it runs the bridge
-//! that stores progress events in Postgres and, on a schedule, the pruning of finished queue
-//! rows and old events.
+//! that stores progress events in Postgres, on a schedule the pruning of finished queue
+//! rows and old events, and the watchdog of the queue loop (worker/src/watchdog.rs).
 
 use anyhow::Context;
 use apalis::prelude::*;
@@ -16,6 +16,7 @@ use resonantgen_worker::events::EventBus;
 use resonantgen_worker::generators::Registry;
 use resonantgen_worker::onnx::{self, Device};
 use resonantgen_worker::pipeline::{Engine, Pipeline};
+use resonantgen_worker::watchdog::{self, LoopHandle, QueueLoop};
 use resonantgen_worker::{job, telemetry};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -63,6 +64,11 @@ struct Args {
     #[arg(long, env = "RESONANTGEN_MISSED_HEARTBEATS", default_value_t = queue::MISSED_HEARTBEATS as u16,
           value_parser = clap::value_parser!(u16).range(3..))]
     missed_heartbeats: u16,
+    /// Seconds without a heartbeat after which the watchdog restarts the queue loop (and,
+    /// if it does not restart either, exits with status 70 for its supervisor).
+    #[arg(long, env = "RESONANTGEN_STALL_AFTER_SECS", default_value_t = 15,
+          value_parser = clap::value_parser!(u64).range(3..))]
+    stall_after: u64,
     /// A job running longer than this is stopped and retried.
     #[arg(long, default_value_t = 900)]
     job_timeout_secs: u64,
@@ -116,21 +122,23 @@ async fn prune_periodically(pool: sqlx::PgPool, every: Duration, after: Duration
 /// while the database is away, so restarts during an outage are ~10 s apart; failures that
 /// repeat at once (a query that fails the same way every time) are a hot loop, and after
 /// [`RestartPolicy::MAX_QUICK`] of them in a row the process gives up and exits with an
-/// error for its supervisor to see.
+/// error for its supervisor to see. The watchdog stops a stalled loop the same way.
 struct RestartPolicy {
     /// When the current run started, and how many runs in a row ended within QUICK.
     state: std::sync::Mutex<(std::time::Instant, u32)>,
     gave_up: std::sync::atomic::AtomicBool,
+    watch: LoopHandle,
 }
 
 impl RestartPolicy {
     const QUICK: Duration = Duration::from_secs(5);
     const MAX_QUICK: u32 = 20;
 
-    fn new() -> Arc<Self> {
+    fn new(watch: LoopHandle) -> Arc<Self> {
         Arc::new(RestartPolicy {
             state: std::sync::Mutex::new((std::time::Instant::now(), 0)),
             gave_up: false.into(),
+            watch,
         })
     }
 
@@ -154,11 +162,17 @@ impl RestartPolicy {
                 .store(true, std::sync::atomic::Ordering::SeqCst);
             return false;
         }
-        tracing::warn!(
-            worker = worker.name(),
-            %error,
-            "queue worker failed (database away?); restarting it"
-        );
+        if self.watch.restart_requested() {
+            // Logged and counted by the watchdog when it asked.
+            tracing::info!(worker = worker.name(), "restarting the stalled queue loop");
+        } else {
+            telemetry::queue_restart("error");
+            tracing::warn!(
+                worker = worker.name(),
+                %error,
+                "queue worker failed (database away?); restarting it"
+            );
+        }
         true
     }
 }
@@ -173,8 +187,10 @@ fn worker_name(prefix: Option<String>) -> String {
     format!("{host}-{}", std::process::id())
 }
 
-/// Resolves on SIGTERM/SIGINT, or with `drain` once no unfinished job is left.
-async fn stop_signal(drain: bool, pool: sqlx::PgPool) -> std::io::Result<()> {
+/// Resolves on SIGTERM/SIGINT, or with `drain` once no job is left to wait for: claimed
+/// tasks whose generation has already ended do not count (their ack is written on the way
+/// out, or settled), so a lost ack cannot keep a drain waiting forever.
+async fn stop_signal(drain: bool, pool: sqlx::PgPool, watch: LoopHandle) -> std::io::Result<()> {
     let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
     let drained = async {
         if !drain {
@@ -183,7 +199,7 @@ async fn stop_signal(drain: bool, pool: sqlx::PgPool) -> std::io::Result<()> {
         let mut empty_checks = 0;
         loop {
             tokio::time::sleep(Duration::from_millis(500)).await;
-            match queue::unfinished_tasks(&pool).await {
+            match queue::tasks_to_drain(&pool).await {
                 Ok(0) => {
                     empty_checks += 1;
                     // twice in a row: an ack written between checks cannot fool us
@@ -202,6 +218,7 @@ async fn stop_signal(drain: bool, pool: sqlx::PgPool) -> std::io::Result<()> {
         r = tokio::signal::ctrl_c() => { r?; tracing::info!("SIGINT: finishing in-flight jobs") }
         _ = drained => {}
     }
+    watch.shutting_down();
     Ok(())
 }
 
@@ -276,12 +293,25 @@ async fn main() -> anyhow::Result<()> {
     let timeout = Duration::from_secs(args.job_timeout_secs);
     let worker_pool = pool.clone();
     let storage_config =
-        queue::storage_config(concurrency).missed_heartbeats(usize::from(args.missed_heartbeats));
-    let restarts = RestartPolicy::new();
+        queue::storage_config().missed_heartbeats(usize::from(args.missed_heartbeats));
+    let watch = LoopHandle::new();
+    watchdog::spawn(watch.clone(), Duration::from_secs(args.stall_after))
+        .context("starting the watchdog thread")?;
+    let settler = tokio::spawn(watchdog::settle_lost_acks(watch.clone(), pool.clone()));
+    let restarts = RestartPolicy::new(watch.clone());
+    let loop_watch = watch.clone();
     // One monitor either way; the two backends are different types, hence the macro.
     macro_rules! run_monitor {
         ($backend:expr) => {
             Monitor::new()
+                .on_event({
+                    let watch = watch.clone();
+                    move |_, event| {
+                        if matches!(event, Event::HeartBeat) {
+                            watch.heartbeat();
+                        }
+                    }
+                })
                 .should_restart({
                     let restarts = restarts.clone();
                     move |worker, error| restarts.should_restart(worker, error)
@@ -292,15 +322,16 @@ async fn main() -> anyhow::Result<()> {
                     } else {
                         format!("{name}-r{run}")
                     };
+                    let run = loop_watch.new_run(&name);
                     WorkerBuilder::new(name)
-                        .backend($backend)
+                        .backend(QueueLoop::new($backend, loop_watch.clone(), run))
                         .data(pipeline.clone())
                         .concurrency(concurrency)
                         .timeout(timeout)
                         .build(job::handle)
                 })
                 .shutdown_timeout(timeout)
-                .run_with_signal(stop_signal(args.drain, pool.clone()))
+                .run_with_signal(stop_signal(args.drain, pool.clone(), watch.clone()))
                 .await?
         };
     }
@@ -317,6 +348,18 @@ async fn main() -> anyhow::Result<()> {
     }
     if let Some(pruner) = pruner {
         pruner.abort();
+    }
+    settler.abort();
+    // Tasks of ours whose generation ended but whose ack never got out (a loop restarted by
+    // the watchdog loses the acks it held): acknowledged here rather than left `Running`
+    // for the orphan sweep of some other worker, some time later.
+    match queue::settle_finished(&pool, &watch.names(), None).await {
+        Ok(ids) if !ids.is_empty() => tracing::warn!(
+            tasks = ?ids,
+            "acknowledged tasks whose generation had ended but whose ack was lost"
+        ),
+        Ok(_) => {}
+        Err(error) => tracing::warn!(%error, "settling unacknowledged tasks failed"),
     }
     // Events of jobs that ended during shutdown are still on their way to Postgres.
     if !events.flush(Duration::from_secs(10)).await {

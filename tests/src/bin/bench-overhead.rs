@@ -122,7 +122,7 @@ async fn main() -> anyhow::Result<()> {
                 WorkerBuilder::new("bench-ours")
                     .backend(
                         PostgresStorage::<GenerationJob>::new(&p)
-                            .with_config(queue::storage_config(CONCURRENCY))
+                            .with_config(queue::storage_config())
                             .with_pubsub(),
                     )
                     .data(p.clone())
