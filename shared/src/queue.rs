@@ -149,7 +149,7 @@ pub async fn tasks_to_drain(pool: &PgPool) -> Result<i64, sqlx::Error> {
 }
 
 /// A claimed task whose generation has ended but which is not acknowledged.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Unacked {
     pub id: String,
     /// The worker (run name) that claimed it.

@@ -140,7 +140,7 @@ pub async fn handle(
                 "generation succeeded"
             );
             announce_end(&pipeline, id, EventKind::Succeeded { seconds: secs }).await;
-            crate::faults::freeze_queue_if_prompt_matches(&job.request.prompt);
+            crate::faults::stall_queue_if_prompt_matches(&job.request.prompt);
             Ok(())
         }
         Err(JobError::Cancelled { stage }) => {

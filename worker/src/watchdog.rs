@@ -382,6 +382,9 @@ impl<B: Backend> Backend for QueueLoop<B> {
         cx: &mut Context<'_>,
         worker: &WorkerContext,
     ) -> Poll<Result<(), Self::Error>> {
+        if faults::queue_wedged() {
+            return Poll::Pending;
+        }
         if let Some(e) = self.abort_requested(cx) {
             return Poll::Ready(Err(e));
         }
@@ -398,6 +401,9 @@ impl<B: Backend> Backend for QueueLoop<B> {
         cx: &mut Context<'_>,
         worker: &WorkerContext,
     ) -> Poll<Option<Result<Self::Task, Self::Error>>> {
+        if faults::queue_wedged() {
+            return Poll::Pending;
+        }
         if let Some(e) = self.abort_requested(cx) {
             return Poll::Ready(Some(Err(e)));
         }
@@ -424,6 +430,9 @@ impl<B: Backend> Backend for QueueLoop<B> {
     ) -> Poll<Result<(), Self::Error>> {
         // Not frozen here: the real stall ended on SIGTERM too (its shutdown path drains
         // the acks), and a drain must be able to finish.
+        if faults::queue_wedged() {
+            return Poll::Pending;
+        }
         if let Some(e) = self.abort_requested(cx) {
             return Poll::Ready(Err(e));
         }
