@@ -1,9 +1,12 @@
 # Shared setup for ops/run.sh and ops/test.sh: sourced, not run. Brings up whatever is
 # missing on a fresh Debian/Ubuntu machine: build tools check, ONNX Runtime library, a local
 # Postgres cluster (when DATABASE_URL is unset), and the local-folder object store.
+#
+# RESONANTGEN_LOCAL_DIR moves the .local folder (a scratch copy, for trying these functions
+# without touching the real clusters).
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-LOCAL="$ROOT/.local"
+LOCAL="${RESONANTGEN_LOCAL_DIR:-$ROOT/.local}"
 mkdir -p "$LOCAL"
 
 say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
@@ -84,41 +87,149 @@ pg_as_owner() {
   fi
 }
 
-# A project-local Postgres cluster under .local/pg, started when DATABASE_URL is unset.
+# A project-local Postgres cluster, started when DATABASE_URL is unset (which it then sets).
+#   ensure_postgres       .local/pg on port 55432 (RESONANTGEN_PG_PORT): ops/run.sh's data.
+#                         Durable: fsync on (and full_page_writes, synchronous_commit at their
+#                         defaults).
+#   ensure_postgres test  .local/pg-test on port 55433 (RESONANTGEN_PG_TEST_PORT): only the
+#                         test suite's throwaway databases, so fsync is OFF there for speed — a
+#                         crash may lose them, which costs nothing. run.sh's data never runs
+#                         without fsync.
+# Both authenticate every connection (scram-sha-256) as `postgres` with a generated random
+# password kept in <dir>/password (mode 0600; DATABASE_URL carries it), listen on 127.0.0.1
+# only, and keep their Unix socket in <dir>/sock (mode 0700). A cluster made by an older
+# version of this script (trust auth for every local user as superuser, fsync off) is
+# upgraded in place: the password is set, pg_hba.conf is rewritten to scram-sha-256, and the
+# server is restarted with fsync on after its files are flushed (initdb --sync-only).
 ensure_postgres() {
   if [ -n "${DATABASE_URL:-}" ]; then return; fi
-  local bin port dir
+  local profile="${1:-run}" bin dir port fsync
+  case "$profile" in
+    run) dir="$LOCAL/pg"; port="${RESONANTGEN_PG_PORT:-55432}"; fsync=on ;;
+    test) dir="$LOCAL/pg-test"; port="${RESONANTGEN_PG_TEST_PORT:-55433}"; fsync=off ;;
+    *) die "ensure_postgres: unknown profile '$profile' (run or test)" ;;
+  esac
   bin="$(pg_bin)"
-  port="${RESONANTGEN_PG_PORT:-55432}"
-  dir="$LOCAL/pg"
   if [ "$(id -u)" = 0 ] && ! id postgres >/dev/null 2>&1; then
     apt_install postgresql
   fi
-  if [ ! -f "$dir/data/PG_VERSION" ]; then
-    say "creating a local Postgres cluster in $dir"
-    mkdir -p "$dir/data" "$dir/sock"
-    [ "$(id -u)" = 0 ] && chown -R postgres: "$dir"
-    pg_as_owner "$bin/initdb" -D "$dir/data" --auth=trust -U postgres >"$dir/initdb.log" 2>&1 \
-      || die "initdb failed: see $dir/initdb.log"
-  fi
-  if ! pg_as_owner "$bin/pg_ctl" -D "$dir/data" status >/dev/null 2>&1; then
-    # Another server (another checkout's cluster, a system Postgres) may hold the port.
-    while (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; do
-      port=$((port + 1))
-    done
-    echo "$port" >"$dir/port"
-    say "starting Postgres on 127.0.0.1:$port"
-    pg_as_owner "$bin/pg_ctl" -D "$dir/data" -w -t 60 -l "$dir/server.log" \
-      -o "-p $port -k $dir/sock -c listen_addresses=127.0.0.1 -c max_connections=300 -c fsync=off" \
-      start >/dev/null || die "Postgres did not start: see $dir/server.log"
-  fi
-  [ -f "$dir/port" ] && port="$(cat "$dir/port")"
   local psql="$bin/psql"
   [ -x "$psql" ] || psql="psql"
-  if ! "$psql" -h 127.0.0.1 -p "$port" -U postgres -tAc "SELECT 1 FROM pg_database WHERE datname='resonantgen'" postgres | grep -q 1; then
-    "$psql" -h 127.0.0.1 -p "$port" -U postgres -qc "CREATE DATABASE resonantgen" postgres
+  local data="$dir/data" pwfile="$dir/password" hba="$dir/data/pg_hba.conf"
+  mkdir -p "$dir/sock"
+  chmod 700 "$dir/sock"
+  [ "$(id -u)" = 0 ] && chown postgres: "$dir" "$dir/sock"
+
+  if [ ! -s "$pwfile" ]; then
+    if [ -f "$data/PG_VERSION" ] && ! pg_trusting "$hba"; then
+      die "the cluster in $dir asks for a password but $pwfile is missing: restore the file, or remove $dir to start over (its databases are lost)"
+    fi
+    (umask 077 && head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$pwfile.part") \
+      || die "could not write $pwfile"
+    mv "$pwfile.part" "$pwfile"
   fi
-  export DATABASE_URL="postgres://postgres@127.0.0.1:$port/resonantgen"
+  chmod 600 "$pwfile"
+  # initdb --pwfile reads it as the cluster owner.
+  [ "$(id -u)" = 0 ] && chown postgres: "$pwfile"
+  local pw
+  pw="$(cat "$pwfile")"
+
+  if [ ! -f "$data/PG_VERSION" ]; then
+    say "creating a local Postgres cluster in $dir (password auth; fsync $fsync)"
+    mkdir -p "$data"
+    [ "$(id -u)" = 0 ] && chown -R postgres: "$dir"
+    local nosync=()
+    [ "$fsync" = off ] && nosync=(--no-sync)
+    pg_as_owner "$bin/initdb" -D "$data" -U postgres -E UTF8 --auth=scram-sha-256 \
+      --pwfile="$pwfile" "${nosync[@]}" >"$dir/initdb.log" 2>&1 \
+      || die "initdb failed: see $dir/initdb.log"
+  fi
+
+  local opts="-p PORT -k $dir/sock -c listen_addresses=127.0.0.1 -c unix_socket_permissions=0700 -c max_connections=300 -c fsync=$fsync"
+  local running=""
+  pg_as_owner "$bin/pg_ctl" -D "$data" status >/dev/null 2>&1 && running=1
+  if [ -n "$running" ] && [ -f "$dir/port" ]; then port="$(cat "$dir/port")"; fi
+
+  # An older script's cluster: trust for everyone. Set the password while trust still lets
+  # us in, then require it.
+  if pg_trusting "$hba"; then
+    say "upgrading the Postgres cluster in $dir: trust auth → password (scram-sha-256)"
+    [ -n "$running" ] || { pg_start "$bin" "$dir" "$port" "$opts" "$fsync"; running=1; port="$(cat "$dir/port")"; }
+    printf "SET password_encryption = 'scram-sha-256';\nALTER ROLE postgres PASSWORD '%s';\n" "$pw" \
+      | "$psql" -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$port" -U postgres -d postgres -f - \
+      || die "could not set the postgres password in $dir"
+    pg_write_hba "$hba"
+    pg_as_owner "$bin/pg_ctl" -D "$data" reload >/dev/null || die "pg_ctl reload failed in $dir"
+  fi
+
+  if [ -n "$running" ]; then
+    # Started by an older script (fsync=off on every cluster) or with other options.
+    local now
+    now="$(PGPASSWORD="$pw" "$psql" -X -tA -h 127.0.0.1 -p "$port" -U postgres -d postgres \
+      -c "SELECT current_setting('fsync') || ' ' || current_setting('listen_addresses')")" \
+      || die "cannot log in to the Postgres in $dir with the password in $pwfile"
+    if [ "$now" != "$fsync 127.0.0.1" ]; then
+      say "restarting the Postgres in $dir (now: fsync/listen '$now'; wanted: fsync $fsync on 127.0.0.1)"
+      pg_as_owner "$bin/pg_ctl" -D "$data" -w -t 60 -m fast stop >/dev/null \
+        || die "could not stop the Postgres in $dir"
+      running=""
+    fi
+  fi
+  [ -n "$running" ] || pg_start "$bin" "$dir" "$port" "$opts" "$fsync"
+  port="$(cat "$dir/port")"
+  if ! PGPASSWORD="$pw" "$psql" -X -h 127.0.0.1 -p "$port" -U postgres -tAc \
+      "SELECT 1 FROM pg_database WHERE datname='resonantgen'" postgres | grep -q 1; then
+    PGPASSWORD="$pw" "$psql" -X -h 127.0.0.1 -p "$port" -U postgres -qc "CREATE DATABASE resonantgen" postgres \
+      || die "could not create the resonantgen database in $dir"
+  fi
+  export DATABASE_URL="postgres://postgres:$pw@127.0.0.1:$port/resonantgen"
+}
+
+# Whether a pg_hba.conf lets anyone in without a password (`trust`, as older versions of
+# this script set up).
+pg_trusting() {
+  [ -f "$1" ] && grep -Eq '^[[:space:]]*(local|host)[^#]*[[:space:]]trust([[:space:]]|$)' "$1"
+}
+
+# Password for every connection; TCP from loopback only.
+pg_write_hba() {
+  local hba="$1"
+  cp -p "$hba" "$hba.trust-backup"
+  cat >"$hba.part" <<'HBA'
+# Written by ops/lib.sh: every connection needs the password (scram-sha-256); TCP only from
+# loopback. The server listens on 127.0.0.1 only.
+# TYPE  DATABASE        USER            ADDRESS                 METHOD
+local   all             all                                     scram-sha-256
+host    all             all             127.0.0.1/32            scram-sha-256
+host    all             all             ::1/128                 scram-sha-256
+local   replication     all                                     scram-sha-256
+host    replication     all             127.0.0.1/32            scram-sha-256
+host    replication     all             ::1/128                 scram-sha-256
+HBA
+  chmod 600 "$hba.part"
+  [ "$(id -u)" = 0 ] && chown postgres: "$hba.part"
+  mv "$hba.part" "$hba"
+}
+
+# Starts the cluster in $2 on port $3 or the next free one (another checkout's cluster or a
+# system Postgres may hold it); OPTS ($4) has PORT where the port goes; $5 is fsync (on|off).
+# Records the port.
+pg_start() {
+  local bin="$1" dir="$2" port="$3" opts="$4" fsync="$5"
+  # Turning fsync on: first flush what a server running without it may have left unsynced
+  # (postmaster.opts holds the options of its last start).
+  if [ "$fsync" = on ] && grep -q 'fsync=off' "$dir/data/postmaster.opts" 2>/dev/null; then
+    say "flushing $dir/data to disk (it last ran with fsync off)"
+    pg_as_owner "$bin/initdb" -D "$dir/data" --sync-only >>"$dir/initdb.log" 2>&1 \
+      || die "initdb --sync-only failed: see $dir/initdb.log"
+  fi
+  while (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; do
+    port=$((port + 1))
+  done
+  echo "$port" >"$dir/port"
+  say "starting Postgres on 127.0.0.1:$port ($dir)"
+  pg_as_owner "$bin/pg_ctl" -D "$dir/data" -w -t 60 -l "$dir/server.log" \
+    -o "${opts/PORT/$port}" start >/dev/null || die "Postgres did not start: see $dir/server.log"
 }
 
 # Local-folder store unless S3 is configured.

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The main job end to end on embedded defaults:
 #   ops/run.sh "dark techno with driving bass at 128 bpm" [resonantgen submit flags...]
-# Sets up what is missing (ONNX Runtime, a local Postgres, the local-folder store), builds,
+# Sets up what is missing (ONNX Runtime, a local Postgres — durable and password-protected,
+# see ensure_postgres in lib.sh —, the local-folder store), builds,
 # submits the request, runs a worker until the queue is drained, fetches the result into
 # out/<id>/ and prints a summary.
 set -euo pipefail

@@ -2,7 +2,10 @@
 //! never concatenated from unchecked user text.
 //!
 //! Forms: `s3://bucket/key.wav`, `gen:<generation id>/<track>`, or a store-relative key
-//! (`uploads/loop.wav`).
+//! (`uploads/loop.wav`, also written `store:uploads/loop.wav` — the form responses use for
+//! objects of a local-folder store, so any URI a response shows can be locked again).
+//! Whether an `s3://` bucket is readable is the store's call
+//! ([`crate::store::LockBuckets`]), checked at submission.
 
 use crate::track::TrackType;
 use serde::{Deserialize, Serialize};
@@ -109,6 +112,12 @@ impl LockUri {
             })?;
             return Ok(LockUri::Generation { id, track });
         }
+        if let Some(key) = uri.strip_prefix(crate::store::STORE_URI_SCHEME) {
+            check_key(key).map_err(key_err)?;
+            return Ok(LockUri::Store {
+                key: key.to_string(),
+            });
+        }
         if uri.contains("://") {
             return Err(LockUriError::Form(uri.to_string()));
         }
@@ -148,6 +157,11 @@ mod tests {
             LockUri::parse("uploads/a.wav"),
             Ok(LockUri::Store { .. })
         ));
+        // The store: form of a response URI is the same store key.
+        assert_eq!(
+            LockUri::parse("store:generations/01ABC/stems/drums.wav"),
+            LockUri::parse("generations/01ABC/stems/drums.wav")
+        );
     }
 
     #[test]
@@ -163,6 +177,10 @@ mod tests {
             "gen:notanid/drums",
             "uploads//a.wav",
             "a b.wav",
+            "store:",
+            "store:../x.wav",
+            "store:/etc/passwd",
+            "file:///etc/passwd",
         ] {
             assert!(LockUri::parse(bad).is_err(), "{bad}");
         }

@@ -84,6 +84,15 @@ pub enum ValidationError {
     LockedAndRequested(TrackType),
     #[error("'tracks' is empty and nothing is locked: there is nothing to generate")]
     NoTracks,
+    /// An `s3://` lock the store's configuration cannot read (the worker would refuse it).
+    #[error("locked_tracks.{track}: {reason}")]
+    LockBucket { track: TrackType, reason: String },
+    /// The prompt leaves every track out ("no drums no bass no harmony no melody").
+    #[error(
+        "prompt: it leaves out every track ({0}) and nothing is locked: there is nothing to \
+         generate"
+    )]
+    NothingToGenerate(String),
     #[error("track {0} is listed twice")]
     DuplicateTrack(TrackType),
     #[error("idempotency key must be 1–{MAX_IDEMPOTENCY_KEY_BYTES} bytes")]
@@ -145,10 +154,18 @@ impl GenerationRequest {
             Key::parse(k)?;
         }
         for (track, uri) in &self.locked_tracks {
-            LockUri::parse(uri).map_err(|source| ValidationError::LockUri {
+            let lock = LockUri::parse(uri).map_err(|source| ValidationError::LockUri {
                 track: track.clone(),
                 source,
             })?;
+            if let LockUri::S3 { bucket, .. } = &lock {
+                crate::store::LockBuckets::configured()
+                    .check(bucket)
+                    .map_err(|reason| ValidationError::LockBucket {
+                        track: track.clone(),
+                        reason,
+                    })?;
+            }
         }
         if let Some(tracks) = &self.tracks {
             let mut seen = std::collections::BTreeSet::new();
@@ -164,10 +181,26 @@ impl GenerationRequest {
                 return Err(ValidationError::NoTracks);
             }
         }
+        self.check_something_to_generate()?;
         if let Some(k) = &self.idempotency_key
             && (k.is_empty() || k.len() > MAX_IDEMPOTENCY_KEY_BYTES)
         {
             return Err(ValidationError::IdempotencyKey);
+        }
+        Ok(())
+    }
+
+    /// With no `tracks` list and nothing locked, the tracks are those the prompt does not
+    /// leave out: a prompt that leaves out all of them is refused here, not in the worker.
+    fn check_something_to_generate(&self) -> Result<(), ValidationError> {
+        if self.tracks.is_some() || !self.locked_tracks.is_empty() {
+            return Ok(());
+        }
+        let excluded = crate::language::PromptParser::parse(&self.prompt).excluded_tracks;
+        let all = TrackType::all();
+        if all.iter().all(|t| excluded.contains(t)) {
+            let names: Vec<String> = all.iter().map(|t| t.to_string()).collect();
+            return Err(ValidationError::NothingToGenerate(names.join(", ")));
         }
         Ok(())
     }
@@ -233,6 +266,24 @@ mod tests {
         let mut r = GenerationRequest::new("techno");
         r.sample_rate = Some(22_050);
         assert!(r.validate().is_err());
+    }
+
+    #[test]
+    fn a_prompt_that_leaves_out_every_track_is_refused() {
+        let r = GenerationRequest::new("no drums no bass no harmony no melody");
+        let e = r.validate().unwrap_err();
+        assert!(matches!(e, ValidationError::NothingToGenerate(_)), "{e}");
+        assert!(e.to_string().starts_with("prompt: "), "{e}");
+        // A lock, or an explicit track list, leaves something to do.
+        let mut locked = r.clone();
+        locked
+            .locked_tracks
+            .insert(TrackType::parse("drums").unwrap(), "uploads/a.wav".into());
+        locked.validate().unwrap();
+        let mut listed = r.clone();
+        listed.tracks = Some(vec![TrackType::parse("bass").unwrap()]);
+        listed.validate().unwrap();
+        GenerationRequest::new("drums only").validate().unwrap();
     }
 
     #[test]

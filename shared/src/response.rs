@@ -58,7 +58,8 @@ impl fmt::Display for GenerationStatus {
 pub struct ObjectRef {
     /// Key inside the store (`generations/<id>/stems/bass.wav`).
     pub key: String,
-    /// Full URI (`s3://bucket/key` or `file:///path`).
+    /// URI for people and lock URIs: `s3://bucket/key`, or `store:<key>` for a local-folder
+    /// store (never a server path).
     pub uri: String,
     pub bytes: u64,
 }

@@ -573,3 +573,35 @@ pub async fn http(
         .context("no status code")?;
     Ok((status, head.to_string(), body.to_string()))
 }
+
+/// Processes of a stack on a local-folder store (the embedded default of ops/run.sh) instead
+/// of the S3 server, and the CLI with extra environment variables.
+impl Stack {
+    /// A command for the workspace binary `exe` with this stack's database and the local
+    /// store at `store_dir` (no S3 variables).
+    pub fn local_command(&self, exe: &str, store_dir: &std::path::Path) -> Command {
+        let mut cmd = Command::new(bin(exe));
+        self.env(&mut cmd);
+        cmd.env_remove("RESONANTGEN_S3_BUCKET")
+            .env_remove("RESONANTGEN_S3_ENDPOINT")
+            .env("RESONANTGEN_STORE_DIR", store_dir)
+            .stdin(Stdio::null())
+            .kill_on_drop(true);
+        cmd
+    }
+
+    /// Runs the CLI to completion with `vars` added to (or overriding) the stack's
+    /// environment.
+    pub async fn cli_env(
+        &self,
+        args: &[&str],
+        vars: &[(&str, &str)],
+    ) -> anyhow::Result<std::process::Output> {
+        let mut cmd = Command::new(bin("resonantgen"));
+        self.env(&mut cmd);
+        cmd.envs(vars.iter().copied()).args(args).stdin(Stdio::null());
+        cmd.output()
+            .await
+            .context("running resonantgen (build it first: cargo build --bins)")
+    }
+}

@@ -293,18 +293,28 @@ async fn unusable_locked_objects_fail_once_with_reason() {
     )
     .await
     .unwrap();
-    let foreign = submit(
-        &stack,
-        &[
-            "techno",
-            "--duration",
-            "2",
-            "--lock",
-            "drums=s3://other-bucket/loop.wav",
-        ],
-    )
-    .await
-    .unwrap();
+    // Submission refuses buckets its store configuration cannot read (hardening_store.rs);
+    // a submitter whose allow-list is wider than the worker's still meets the worker's check.
+    let out = stack
+        .cli_env(
+            &[
+                "submit",
+                "techno",
+                "--duration",
+                "2",
+                "--lock",
+                "drums=s3://other-bucket/loop.wav",
+            ],
+            &[("RESONANTGEN_S3_ALLOWED_BUCKETS", "other-bucket")],
+        )
+        .await
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let foreign = String::from_utf8_lossy(&out.stdout)
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_string();
     // Objects that exist but are not usable audio: garbage, a WAV cut mid-frame, one above
     // the worker's size cap.
     let store = stack.store();

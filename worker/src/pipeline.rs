@@ -561,7 +561,13 @@ impl Pipeline {
         self.store
             .put(&keys.response(), json)
             .await
-            .map_err(|e| JobError::Transient(format!("upload response: {e}")))?;
+            .map_err(|e| {
+                if e.is_transient() {
+                    JobError::Transient(format!("upload response: {e}"))
+                } else {
+                    JobError::Permanent(format!("upload response: {e}"))
+                }
+            })?;
         db::record_success(&self.pool, req, &response)
             .await
             .map_err(|e| JobError::Transient(format!("record response: {e}")))?;

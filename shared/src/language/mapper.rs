@@ -7,10 +7,15 @@
 //! its lowest, fast = its highest, half-/double-time = half/double its default). Every time a
 //! request parameter overrides something the prompt said, the context's `conflicts` says so,
 //! and so does any prompt fact the renderer cannot honour yet (time signatures other than 4/4).
+//! The parser's own conflicts (a fact named twice, unused numbers) come first; the mapper adds
+//! what needs the genre or the request — a tempo word beaten by a number, a value out of
+//! range, a key that does not exist, a mood whose mode the key contradicts, a requested track
+//! the prompt leaves out — each with the prompt's words and the value used instead.
 
 use super::genre::{GenreProfile, genre_by_name};
 use super::intent::{MusicalIntent, MusicalIntentExtractor};
-use super::parser::{ParsedPrompt, PromptParser};
+use super::parser::{ParsedPrompt, trim_number};
+use super::vocabulary::MOODS;
 use crate::context::{ContextError, GenerationContext};
 use crate::request::{
     DEFAULT_DURATION_SECONDS, GenerationRequest, MAX_DURATION_SECONDS, MAX_TEMPO,
@@ -65,28 +70,50 @@ pub fn map(
 ) -> Result<Mapped, ContextError> {
     let genre: &GenreProfile = genre_by_name(&parsed.genre)
         .ok_or_else(|| ContextError::UnknownGenre(parsed.genre.clone()))?;
-    let mut conflicts = Vec::new();
+    let mut conflicts = parsed.conflicts.clone();
+    let words = &parsed.source_words;
+    // " ('at 128 bpm')": the prompt's words behind a value, when the parser kept them.
+    let quoted = |w: &Option<String>| match w {
+        Some(w) => format!(" ('{w}')"),
+        None => String::new(),
+    };
 
+    let word_tempo = parsed
+        .tempo_word
+        .as_deref()
+        .map(|w| (w, tempo_for_word(w, genre)));
     let prompt_tempo = parsed
         .tempo_bpm
         .map(|t| t.clamp(MIN_TEMPO, MAX_TEMPO))
-        .or_else(|| {
-            parsed
-                .tempo_word
-                .as_deref()
-                .map(|w| tempo_for_word(w, genre))
-        });
+        .or(word_tempo.map(|(_, t)| t));
     if let (Some(t), Some(raw)) = (prompt_tempo, parsed.tempo_bpm)
         && (t - raw).abs() > f64::EPSILON
     {
         conflicts.push(format!(
-            "tempo: the prompt's {raw} bpm is outside 40–240; using {t}"
+            "tempo: the prompt's {} bpm{} is outside {MIN_TEMPO}–{MAX_TEMPO} bpm; using {} bpm",
+            trim_number(raw),
+            quoted(&words.tempo),
+            trim_number(t)
+        ));
+    }
+    if let (Some(n), Some((w, wt))) = (parsed.tempo_bpm, word_tempo)
+        && (n.clamp(MIN_TEMPO, MAX_TEMPO) - wt).abs() > 0.5
+    {
+        conflicts.push(format!(
+            "tempo: the prompt says '{w}' ({} bpm in {}) and {} bpm{}; a number beats a word: \
+             using {} bpm",
+            trim_number(wt),
+            genre.name,
+            trim_number(n),
+            quoted(&words.tempo),
+            trim_number(n.clamp(MIN_TEMPO, MAX_TEMPO))
         ));
     }
     let tempo_bpm = match (request.tempo, prompt_tempo) {
         (Some(r), Some(p)) if (r - p).abs() > f64::EPSILON => {
             conflicts.push(format!(
-                "tempo: request says {r} bpm, prompt says {p} bpm; using the request"
+                "tempo: request says {r} bpm, prompt says {p} bpm{}; using the request",
+                quoted(&words.tempo)
             ));
             r
         }
@@ -96,20 +123,49 @@ pub fn map(
     };
 
     let requested_key = request.key.as_deref().map(Key::parse).transpose()?;
-    let key = match (requested_key, parsed.key) {
+    let mood = parsed.moods.iter().find_map(|m| {
+        MOODS
+            .iter()
+            .find(|(n, _, _)| n == m)
+            .and_then(|x| x.2)
+            .map(|mode| (m.as_str(), mode))
+    });
+    let (key, key_source) = match (requested_key, parsed.key) {
         (Some(r), Some(p)) if r != p => {
             conflicts.push(format!(
-                "key: request says {r}, prompt says {p}; using the request"
+                "key: request says {r}, prompt says {p}{}; using the request",
+                quoted(&words.key)
             ));
-            r
+            (r, "from the request".to_string())
         }
-        (Some(r), _) => r,
-        (None, Some(p)) => p,
-        (None, None) => Key::new(
-            genre.tonic,
-            PromptParser::mood_mode(parsed).unwrap_or(genre.mode()),
-        ),
+        (Some(r), _) => (r, "from the request".to_string()),
+        (None, Some(p)) => (p, format!("from the prompt{}", quoted(&words.key))),
+        (None, None) => match mood {
+            Some((m, mode)) => (
+                Key::new(genre.tonic, mode),
+                format!("the {} tonic in the mode of '{m}'", genre.name),
+            ),
+            None => (
+                Key::new(genre.tonic, genre.mode()),
+                format!("the {} default", genre.name),
+            ),
+        },
     };
+    for unknown in &parsed.unknown_keys {
+        conflicts.push(format!(
+            "key: '{unknown}' is not a key (a key is a note A–G, optionally with # or b, and \
+             a mode); using {key}, {key_source}"
+        ));
+    }
+    if (requested_key.is_some() || parsed.key.is_some())
+        && let Some((m, mode)) = mood
+        && mode.is_minor() != key.mode.is_minor()
+    {
+        conflicts.push(format!(
+            "key: the mood '{m}' suggests a {} key; using {key}, {key_source}",
+            if mode.is_minor() { "minor" } else { "major" }
+        ));
+    }
 
     if let Some((a, b)) = parsed.time_signature
         && (a, b) != (4, 4)
@@ -126,7 +182,8 @@ pub fn map(
     let duration_seconds = match (request.duration_seconds, prompt_duration) {
         (Some(r), Some(p)) if (r - p).abs() > 1e-6 => {
             conflicts.push(format!(
-                "duration: request says {r} s, prompt says {p:.2} s; using the request"
+                "duration: request says {r} s, prompt says {p:.2} s{}; using the request",
+                quoted(&words.duration)
             ));
             r
         }
@@ -135,13 +192,23 @@ pub fn map(
             let clamped = p.clamp(MIN_DURATION_SECONDS, MAX_DURATION_SECONDS);
             if (clamped - p).abs() > 1e-9 {
                 conflicts.push(format!(
-                    "duration: the prompt's {p:.2} s is outside {MIN_DURATION_SECONDS}–{MAX_DURATION_SECONDS} s; using {clamped} s"
+                    "duration: the prompt's {} s{} is outside {MIN_DURATION_SECONDS}–{MAX_DURATION_SECONDS} s; using {clamped} s",
+                    trim_number((p * 100.0).round() / 100.0),
+                    quoted(&words.duration)
                 ));
             }
             clamped
         }
         (None, None) => DEFAULT_DURATION_SECONDS,
     };
+    if let Some(tracks) = &request.tracks {
+        for t in tracks.iter().filter(|t| parsed.excluded_tracks.contains(t)) {
+            conflicts.push(format!(
+                "tracks: the request lists {t}, which the prompt leaves out; generating it (the \
+                 request wins)"
+            ));
+        }
+    }
     let bars = (duration_seconds / bar_seconds - 1e-9).ceil().max(1.0) as u32;
     let chords: Vec<Chord> = (0..bars as usize)
         .map(|b| key.triad(genre.progression[b % genre.progression.len()]))
@@ -180,6 +247,7 @@ pub fn map(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::language::PromptParser;
 
     fn ctx(prompt: &str) -> GenerationContext {
         let r = GenerationRequest::new(prompt);

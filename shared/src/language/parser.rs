@@ -5,6 +5,11 @@
 //!
 //! Matching is by whole words and phrases on a lower-cased token list; each token is claimed
 //! by at most one fact, longest phrases first.
+//!
+//! Nothing the prompt says is dropped silently: when it names a tempo, key or duration more
+//! than once with different values the first is used and `conflicts` says which words lost;
+//! a key that does not exist ("H minor") goes to `unknown_keys`; numbers no fact could use,
+//! and descriptors of tracks the prompt leaves out, are reported in `conflicts` too.
 
 use super::genre::{GENRES, GenreProfile, default_genre, genre_by_name};
 use super::vocabulary::{
@@ -58,6 +63,96 @@ pub struct ParsedPrompt {
     #[serde(default)]
     pub processing: Vec<String>,
     pub unknown_words: Vec<String>,
+    /// The words the tempo, key and duration above were read from.
+    #[serde(default)]
+    pub source_words: SourceWords,
+    /// Keys the prompt names that do not exist ("H minor"), as written (capitalised).
+    #[serde(default)]
+    pub unknown_keys: Vec<String>,
+    /// What the prompt said that could not all be used, with the words it came from: a
+    /// tempo, key or duration named twice with different values (and which one was taken),
+    /// numbers nothing could use, descriptors of tracks the prompt leaves out. The mapper
+    /// puts these first in the context's `conflicts`.
+    #[serde(default)]
+    pub conflicts: Vec<String>,
+}
+
+/// The prompt's words behind a fact ("at 128 bpm", "a minor", "99999 hours").
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SourceWords {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tempo: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub duration: Option<String>,
+}
+
+/// One place the prompt states a fact: the value and the words it came from.
+#[derive(Debug, Clone, PartialEq)]
+struct Mention<T> {
+    value: T,
+    words: String,
+}
+
+/// "tempo: the prompt names 120 bpm ('at 120 bpm') and 140 bpm ('at 140 bpm'); using the
+/// first, 120 bpm" — when mentions after the first disagree with it.
+fn contradiction<T: PartialEq>(
+    fact: &str,
+    mentions: &[Mention<T>],
+    show: impl Fn(&T) -> String,
+) -> Option<String> {
+    let first = mentions.first()?;
+    let mut named: Vec<&Mention<T>> = vec![first];
+    for m in &mentions[1..] {
+        if !named.iter().any(|n| n.value == m.value) {
+            named.push(m);
+        }
+    }
+    if named.len() < 2 {
+        return None;
+    }
+    let parts: Vec<String> = named
+        .iter()
+        .map(|m| {
+            let shown = show(&m.value);
+            // 'slow' needs no ('slow') after it.
+            if shown.trim_matches('\'') == m.words {
+                shown
+            } else {
+                format!("{shown} ('{}')", m.words)
+            }
+        })
+        .collect();
+    let (last, rest) = parts.split_last()?;
+    Some(format!(
+        "{fact}: the prompt names {} and {last}; using the first, {}",
+        rest.join(", "),
+        show(&first.value)
+    ))
+}
+
+/// A duration as the prompt stated it: seconds, or bars (resolved against the tempo later).
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Length {
+    Seconds(f64),
+    Bars(u32),
+}
+
+fn show_length(l: &Length) -> String {
+    match l {
+        Length::Seconds(s) => format!("{} s", trim_number(*s)),
+        Length::Bars(b) => format!("{b} bars"),
+    }
+}
+
+/// 120 rather than 120.0, 0.5 as it is.
+pub(crate) fn trim_number(x: f64) -> String {
+    if x.fract() == 0.0 && x.abs() < 1e15 {
+        format!("{}", x as i64)
+    } else {
+        format!("{x}")
+    }
 }
 
 pub struct PromptParser;
@@ -90,6 +185,12 @@ impl Tokens {
 
     fn free(&self, i: usize) -> bool {
         i < self.len() && !self.used[i]
+    }
+
+    /// The words `from..from + n`, space-separated (for messages).
+    fn text(&self, from: usize, n: usize) -> String {
+        let end = (from + n).min(self.words.len());
+        self.words[from.min(end)..end].join(" ")
     }
 
     fn claim(&mut self, from: usize, n: usize) {
@@ -186,8 +287,11 @@ fn num(s: &str) -> Option<f64> {
 
 fn unit_seconds(t: &str) -> Option<f64> {
     match t {
+        "ms" | "millisecond" | "milliseconds" => Some(0.001),
         "s" | "sec" | "secs" | "second" | "seconds" | "second-long" => Some(1.0),
         "min" | "mins" | "minute" | "minutes" | "minute-long" => Some(60.0),
+        // Not renderable (the mapper says so and clamps), but read, so it is not ignored.
+        "h" | "hr" | "hrs" | "hour" | "hours" | "hour-long" => Some(3600.0),
         _ => None,
     }
 }
@@ -222,17 +326,51 @@ impl PromptParser {
                 })
             })
             .collect();
-        let (duration_seconds, bars) = find_duration(&mut t);
+        let durations = find_duration(&mut t);
         let time_signature = find_time_signature(&mut t);
-        let (tempo_bpm, tempo_range) = find_tempo(&mut t);
-        let key = find_key(&mut t);
+        let tempos = find_tempo(&mut t);
+        let (keys, unknown_keys) = find_key(&mut t);
         let excluded_tracks = find_exclusions(&mut t);
         let structure = dedup(t.take_phrases(STRUCTURE).into_iter().map(|(_, s)| s));
         let mut processing = dedup(t.take_phrases(PROCESSING).into_iter().map(|(_, s)| s));
-        let tempo_word = t
-            .take_phrases(&TEMPO_WORDS.iter().map(|w| (*w, *w)).collect::<Vec<_>>())
+        let tempo_words: Vec<(usize, &str)> =
+            t.take_phrases(&TEMPO_WORDS.iter().map(|w| (*w, *w)).collect::<Vec<_>>());
+        let tempo_word = tempo_words
             .first()
             .map(|(_, w)| canonical_tempo_word(w).to_string());
+
+        let mut conflicts = Vec::new();
+        conflicts.extend(contradiction("tempo", &tempos, show_tempo));
+        let tempo_word_mentions: Vec<Mention<&str>> = tempo_words
+            .iter()
+            .map(|(_, w)| Mention {
+                value: canonical_tempo_word(w),
+                words: w.to_string(),
+            })
+            .collect();
+        conflicts.extend(contradiction("tempo", &tempo_word_mentions, |w| {
+            format!("'{w}'")
+        }));
+        conflicts.extend(contradiction("key", &keys, |k| k.to_string()));
+        conflicts.extend(contradiction("duration", &durations, show_length));
+        let (tempo_bpm, tempo_range) = match tempos.first() {
+            Some(m) => (Some(m.value.0), m.value.1),
+            None => (None, None),
+        };
+        let key = keys.first().map(|m| m.value);
+        let (duration_seconds, bars) = match durations.first().map(|m| m.value) {
+            Some(Length::Seconds(s)) => (Some(s), None),
+            Some(Length::Bars(b)) => (None, Some(b)),
+            None => (None, None),
+        };
+        let source_words = SourceWords {
+            tempo: tempos
+                .first()
+                .map(|m| m.words.clone())
+                .or_else(|| tempo_words.first().map(|(_, w)| w.to_string())),
+            key: keys.first().map(|m| m.words.clone()),
+            duration: durations.first().map(|m| m.words.clone()),
+        };
 
         // Genre: the last named is the head noun; "lo-fi" next to another genre is processing.
         let mut genre_names: Vec<String> = Vec::new();
@@ -309,6 +447,35 @@ impl PromptParser {
             .filter(|(w, used)| !**used && !known(w))
             .map(|(w, _)| w.clone())
             .collect();
+        // Numbers no fact claimed: said, but used for nothing.
+        let unused: Vec<String> = t
+            .words
+            .iter()
+            .zip(&t.used)
+            .filter(|(w, used)| !**used && num(w).is_some())
+            .map(|(w, _)| format!("'{w}'"))
+            .collect();
+        match unused.len() {
+            0 => {}
+            1 => conflicts.push(format!(
+                "number {} was not used: it is not read as a tempo, a duration or a time \
+                 signature",
+                unused[0]
+            )),
+            _ => conflicts.push(format!(
+                "numbers {} were not used: they are not read as a tempo, a duration or a time \
+                 signature",
+                unused.join(", ")
+            )),
+        }
+        for d in &instruments {
+            if excluded_tracks.contains(&d.track) {
+                conflicts.push(format!(
+                    "{}: '{}' describes a track the prompt leaves out; it is not generated",
+                    d.track, d.descriptor
+                ));
+            }
+        }
 
         ParsedPrompt {
             genre: primary.name.to_string(),
@@ -328,6 +495,9 @@ impl PromptParser {
             structure,
             processing,
             unknown_words,
+            source_words,
+            unknown_keys,
+            conflicts,
         }
     }
 
@@ -369,12 +539,33 @@ fn find_genres(t: &mut Tokens) -> Vec<&'static GenreProfile> {
     t.take_phrases(&table).into_iter().map(|(_, g)| g).collect()
 }
 
-fn find_tempo(t: &mut Tokens) -> (Option<f64>, Option<(f64, f64)>) {
+/// Records a mention of the words `from..from + n` and claims them.
+fn take<T>(found: &mut Vec<Mention<T>>, t: &mut Tokens, from: usize, n: usize, value: T) {
+    found.push(Mention {
+        value,
+        words: t.text(from, n),
+    });
+    t.claim(from, n);
+}
+
+/// A tempo as written: bpm, and the range when one was given ("120-130 bpm").
+type Tempo = (f64, Option<(f64, f64)>);
+
+fn show_tempo(t: &Tempo) -> String {
+    match t.1 {
+        Some((a, b)) => format!("{}–{} bpm", trim_number(a), trim_number(b)),
+        None => format!("{} bpm", trim_number(t.0)),
+    }
+}
+
+/// Every tempo the prompt states, in order; a bare number only counts when none is stated.
+fn find_tempo(t: &mut Tokens) -> Vec<Mention<Tempo>> {
     let range = |s: &str| -> Option<(f64, f64)> {
         let (a, b) = s.split_once('-')?;
         let (a, b) = (num(a)?, num(b)?);
         (a > 0.0 && b >= a).then_some((a, b))
     };
+    let mut found = Vec::new();
     for i in 0..t.len() {
         if !t.free(i) {
             continue;
@@ -383,12 +574,12 @@ fn find_tempo(t: &mut Tokens) -> (Option<f64>, Option<(f64, f64)>) {
         // "128bpm", "120-130bpm"
         if let Some(n) = w.strip_suffix("bpm") {
             if let Some(v) = num(n) {
-                t.claim(i, 1);
-                return (Some(v), None);
+                take(&mut found, t, i, 1, (v, None));
+                continue;
             }
             if let Some((a, b)) = range(n) {
-                t.claim(i, 1);
-                return (Some((a + b) / 2.0), Some((a, b)));
+                take(&mut found, t, i, 1, ((a + b) / 2.0, Some((a, b))));
+                continue;
             }
         }
         // "128 bpm", "120-130 bpm", "between 120 and 130 bpm"
@@ -397,23 +588,33 @@ fn find_tempo(t: &mut Tokens) -> (Option<f64>, Option<(f64, f64)>) {
             if let Some(v) = num(&prev) {
                 if i >= 3
                     && t.get(i - 2) == Some("and")
+                    && t.free(i - 2)
+                    && t.free(i - 3)
                     && let Some(a) = t.get(i - 3).and_then(num)
                 {
-                    t.claim(i - 3, 4);
-                    if i >= 4 && t.get(i - 4) == Some("between") {
-                        t.claim(i - 4, 1);
-                    }
-                    return (Some((a + v) / 2.0), Some((a.min(v), a.max(v))));
+                    let from = if i >= 4 && t.get(i - 4) == Some("between") && t.free(i - 4) {
+                        i - 4
+                    } else {
+                        i - 3
+                    };
+                    take(
+                        &mut found,
+                        t,
+                        from,
+                        i - from + 1,
+                        ((a + v) / 2.0, Some((a.min(v), a.max(v)))),
+                    );
+                    continue;
                 }
-                t.claim(i - 1, 2);
-                return (Some(v), None);
+                take(&mut found, t, i - 1, 2, (v, None));
+                continue;
             }
             if let Some((a, b)) = range(&prev) {
-                t.claim(i - 1, 2);
-                return (Some((a + b) / 2.0), Some((a, b)));
+                take(&mut found, t, i - 1, 2, ((a + b) / 2.0, Some((a, b))));
+                continue;
             }
         }
-        // "tempo 128", "at 128", "tempo of 128"
+        // "tempo 128", "at 128", "tempo of 128", "at 128 bpm"
         if w == "tempo" || w == "at" {
             let j = if t.get(i + 1) == Some("of") {
                 i + 2
@@ -428,26 +629,34 @@ fn find_tempo(t: &mut Tokens) -> (Option<f64>, Option<(f64, f64)>) {
                 && !unit_follows
                 && (20.0..=400.0).contains(&v)
             {
-                t.claim(i, j - i + 1);
-                return (Some(v), None);
+                let mut n = j - i + 1;
+                if t.get(j + 1) == Some("bpm") && t.free(j + 1) {
+                    n += 1;
+                }
+                take(&mut found, t, i, n, (v, None));
+                continue;
             }
         }
     }
-    // A bare number in a plausible tempo range ("house 124").
-    for i in 0..t.len() {
-        if t.free(i)
-            && let Some(v) = num(&t.words[i])
-            && (60.0..=220.0).contains(&v)
-            && v.fract() == 0.0
-        {
-            t.claim(i, 1);
-            return (Some(v), None);
+    if found.is_empty() {
+        // A bare number in a plausible tempo range ("house 124").
+        for i in 0..t.len() {
+            if t.free(i)
+                && let Some(v) = num(&t.words[i])
+                && (60.0..=220.0).contains(&v)
+                && v.fract() == 0.0
+            {
+                take(&mut found, t, i, 1, (v, None));
+                break;
+            }
         }
     }
-    (None, None)
+    found
 }
 
-fn find_duration(t: &mut Tokens) -> (Option<f64>, Option<u32>) {
+/// Every duration the prompt states, in order.
+fn find_duration(t: &mut Tokens) -> Vec<Mention<Length>> {
+    let mut found = Vec::new();
     for i in 0..t.len() {
         if !t.free(i) {
             continue;
@@ -459,22 +668,22 @@ fn find_duration(t: &mut Tokens) -> (Option<f64>, Option<u32>) {
             && s < 60
             && m < 600
         {
-            t.claim(i, 1);
-            return (Some(f64::from(m * 60 + s)), None);
+            take(&mut found, t, i, 1, Length::Seconds(f64::from(m * 60 + s)));
+            continue;
         }
-        // "45s", "2min", "30-second", "16-bar", "8bar"
+        // "45s", "2min", "30-second", "16-bar", "8bar", "2h"
         let split = w.find(|c: char| c.is_alphabetic()).unwrap_or(w.len());
         if split > 0 && split < w.len() {
             let digits = w[..split].trim_end_matches('-');
             let unit = &w[split..];
             if let Some(n) = num(digits) {
                 if let Some(u) = unit_seconds(unit) {
-                    t.claim(i, 1);
-                    return (Some(n * u), None);
+                    take(&mut found, t, i, 1, Length::Seconds(n * u));
+                    continue;
                 }
                 if is_bar_word(unit) {
-                    t.claim(i, 1);
-                    return (None, Some(n.clamp(1.0, 10_000.0) as u32));
+                    take(&mut found, t, i, 1, Length::Bars(n.clamp(1.0, 10_000.0) as u32));
+                    continue;
                 }
             }
         }
@@ -486,21 +695,20 @@ fn find_duration(t: &mut Tokens) -> (Option<f64>, Option<u32>) {
                 continue;
             }
             if let Some(u) = unit_seconds(&next) {
-                let half = i > 0 && t.get(i - 1) == Some("half") && w == "a";
-                t.claim(i, 2);
-                if half {
-                    t.claim(i - 1, 1);
-                    return (Some(0.5 * u), None);
+                if i > 0 && t.get(i - 1) == Some("half") && t.free(i - 1) && w == "a" {
+                    take(&mut found, t, i - 1, 3, Length::Seconds(0.5 * u));
+                } else {
+                    take(&mut found, t, i, 2, Length::Seconds(n * u));
                 }
-                return (Some(n * u), None);
+                continue;
             }
             if is_bar_word(&next) && w != "a" {
-                t.claim(i, 2);
-                return (None, Some(n.clamp(1.0, 10_000.0) as u32));
+                take(&mut found, t, i, 2, Length::Bars(n.clamp(1.0, 10_000.0) as u32));
+                continue;
             }
         }
     }
-    (None, None)
+    found
 }
 
 fn find_time_signature(t: &mut Tokens) -> Option<(u32, u32)> {
@@ -524,37 +732,64 @@ fn find_time_signature(t: &mut Tokens) -> Option<(u32, u32)> {
     None
 }
 
-fn find_key(t: &mut Tokens) -> Option<Key> {
+/// A word written where a note name goes but naming no note: one letter other than A–G,
+/// with an optional accidental ("h", "h#", "xb").
+fn note_shaped(w: &str) -> bool {
+    let mut chars = w.chars();
+    let Some(first) = chars.next() else {
+        return false;
+    };
+    let rest: String = chars.collect();
+    first.is_ascii_alphabetic()
+        && ["", "#", "b", "♯", "♭"].contains(&rest.as_str())
+        && parse_pitch_class(w).is_none()
+}
+
+/// "H minor" from "h minor": the note capitalised the way keys are written.
+fn capitalised(words: &str) -> String {
+    let mut c = words.chars();
+    match c.next() {
+        Some(f) => f.to_uppercase().chain(c).collect(),
+        None => String::new(),
+    }
+}
+
+/// Every key the prompt states, in order, and the key-shaped phrases that name no key.
+fn find_key(t: &mut Tokens) -> (Vec<Mention<Key>>, Vec<String>) {
+    let mut found = Vec::new();
+    let mut unknown = Vec::new();
     for i in 0..t.len() {
         if !t.free(i) {
             continue;
         }
         let note = t.words[i].replace('♯', "#").replace('♭', "b");
         let marker = i > 0 && matches!(t.get(i - 1), Some("in" | "of" | "key"));
+        let key_of = i > 1 && t.get(i - 1) == Some("of") && t.get(i - 2) == Some("key");
+        let mode_at = |k: usize| t.get(k).filter(|_| t.free(k)).and_then(Mode::parse);
         // "<note> <mode>", "<note> sharp|flat <mode>"
         if let Some(pc) = parse_pitch_class(&note) {
-            if let Some(mode) = t.get(i + 1).filter(|_| t.free(i + 1)).and_then(Mode::parse) {
+            if let Some(mode) = mode_at(i + 1) {
                 // A lone "a"/"b" is only a key when a marker or a mode makes it one.
-                t.claim(i, 2);
-                return Some(Key::new(pc, mode));
+                take(&mut found, t, i, 2, Key::new(pc, mode));
+                continue;
             }
             if let Some(acc @ ("sharp" | "flat")) = t.get(i + 1) {
                 let acc = acc.to_string();
-                if let Some(mode) = t.get(i + 2).and_then(Mode::parse)
+                if let Some(mode) = mode_at(i + 2)
                     && let Some(pc) = parse_pitch_class(&format!("{note}{acc}"))
                 {
-                    t.claim(i, 3);
-                    return Some(Key::new(pc, mode));
+                    take(&mut found, t, i, 3, Key::new(pc, mode));
+                    continue;
                 }
                 if marker && let Some(pc) = parse_pitch_class(&format!("{note}{acc}")) {
-                    t.claim(i, 2);
-                    return Some(Key::new(pc, Mode::Major));
+                    take(&mut found, t, i, 2, Key::new(pc, Mode::Major));
+                    continue;
                 }
             }
             // "key of G", "in the key of Bb": major when no mode is named.
-            if i > 1 && t.get(i - 1) == Some("of") && t.get(i - 2) == Some("key") {
-                t.claim(i, 1);
-                return Some(Key::new(pc, Mode::Major));
+            if key_of {
+                take(&mut found, t, i, 1, Key::new(pc, Mode::Major));
+                continue;
             }
         }
         // "in Am", "key of C#m", "Ebm key"
@@ -563,11 +798,37 @@ fn find_key(t: &mut Tokens) -> Option<Key> {
             && (marker || t.get(i + 1) == Some("key"))
             && let Ok(k) = Key::parse(&note)
         {
+            take(&mut found, t, i, 1, k);
+            continue;
+        }
+        // Key-shaped but no key: "H minor", "H sharp major", "key of H", "in Hm".
+        if note_shaped(&note) {
+            let n = if mode_at(i + 1).is_some() {
+                2
+            } else if matches!(t.get(i + 1), Some("sharp" | "flat")) && mode_at(i + 2).is_some()
+            {
+                3
+            } else if key_of {
+                1
+            } else {
+                0
+            };
+            if n > 0 {
+                unknown.push(capitalised(&t.text(i, n)));
+                t.claim(i, n);
+                continue;
+            }
+        }
+        if note.len() >= 2
+            && note.ends_with('m')
+            && note_shaped(&note[..note.len() - 1])
+            && (marker || t.get(i + 1) == Some("key"))
+        {
+            unknown.push(capitalised(&note));
             t.claim(i, 1);
-            return Some(k);
         }
     }
-    None
+    (found, unknown)
 }
 
 fn track_word(w: Option<&str>) -> Option<TrackType> {

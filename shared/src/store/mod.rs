@@ -2,7 +2,12 @@
 //! folder (the embedded default). Both use the same key layout (`keys`).
 //!
 //! Writes retry with backoff so a store that is briefly away does not fail a render; reads of
-//! user-supplied objects are size-capped and, for `s3://` URIs, limited to allowed buckets.
+//! user-supplied objects are size-capped and, for `s3://` URIs, limited to allowed buckets
+//! (checked at submission too: [`LockBuckets`]). The local folder never follows a symbolic
+//! link (`local`).
+//!
+//! URIs handed to users never name a server path: S3 objects are `s3://bucket/key`, local
+//! objects `store:<key>` (the key inside the store, which a lock URI also accepts).
 
 pub mod keys;
 mod local;
@@ -14,7 +19,11 @@ pub use s3::{S3Settings, S3Store};
 
 use crate::response::ObjectRef;
 use std::path::PathBuf;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
+
+/// Scheme of the URIs of local-store objects: `store:generations/<id>/mix.wav`.
+pub const STORE_URI_SCHEME: &str = "store:";
 
 /// Largest object a worker will read (locked stems): 10 minutes of 24-bit 192 kHz stereo.
 pub const MAX_READ_BYTES: u64 = 1 << 30;
@@ -31,6 +40,9 @@ pub enum StoreError {
     NoS3,
     #[error("invalid key '{key}': {reason}")]
     InvalidKey { key: String, reason: &'static str },
+    /// The local store met a symbolic link (or a non-regular file) on the object's path.
+    #[error("object '{key}' refused: {reason}")]
+    Refused { key: String, reason: String },
     #[error("local store I/O on '{path}': {source}")]
     Io {
         path: PathBuf,
@@ -51,6 +63,57 @@ impl StoreError {
     /// missing object or a forbidden bucket, which will fail the same way every time.
     pub fn is_transient(&self) -> bool {
         matches!(self, StoreError::S3 { .. } | StoreError::Io { .. })
+    }
+}
+
+/// Which buckets `s3://` lock URIs may name, as this process's environment configures the
+/// store. Submitters read the same variables as the workers (`RESONANTGEN_S3_BUCKET`,
+/// `RESONANTGEN_S3_ALLOWED_BUCKETS`), so a lock a worker would refuse is refused at
+/// submission instead of failing the job later.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LockBuckets {
+    /// No bucket configured: the store is a local folder and no `s3://` object is readable.
+    LocalFolder,
+    /// The store's bucket plus the allow-list.
+    S3 { bucket: String, allowed: Vec<String> },
+}
+
+impl LockBuckets {
+    pub fn from_env() -> Self {
+        match s3::configured_bucket() {
+            Some(bucket) => LockBuckets::S3 {
+                bucket,
+                allowed: s3::allowed_buckets_from_env(),
+            },
+            None => LockBuckets::LocalFolder,
+        }
+    }
+
+    /// The process's configuration, read once (the environment does not change under a
+    /// running server).
+    pub fn configured() -> &'static LockBuckets {
+        static BUCKETS: OnceLock<LockBuckets> = OnceLock::new();
+        BUCKETS.get_or_init(LockBuckets::from_env)
+    }
+
+    /// Whether a lock may read `s3://<bucket>/…`; the reason when not.
+    pub fn check(&self, bucket: &str) -> Result<(), String> {
+        match self {
+            LockBuckets::LocalFolder => Err(format!(
+                "s3://{bucket}/… needs an S3 store, and this deployment stores objects in a \
+                 local folder (RESONANTGEN_S3_BUCKET is unset); use a store key or gen:<id>/<track>"
+            )),
+            LockBuckets::S3 { bucket: own, allowed } => {
+                if bucket == own || allowed.iter().any(|b| b == bucket) {
+                    Ok(())
+                } else {
+                    Err(format!(
+                        "bucket '{bucket}' is neither the store's bucket '{own}' nor in \
+                         RESONANTGEN_S3_ALLOWED_BUCKETS"
+                    ))
+                }
+            }
+        }
     }
 }
 
@@ -82,9 +145,11 @@ impl ObjectStore {
         }
     }
 
+    /// The URI users see for an object: `s3://bucket/key`, or `store:<key>` for the local
+    /// folder (never the server's path).
     pub fn uri(&self, key: &str) -> String {
         match self {
-            ObjectStore::Local(l) => l.uri(key),
+            ObjectStore::Local(_) => format!("{STORE_URI_SCHEME}{key}"),
             ObjectStore::S3(s) => format!("s3://{}/{key}", s.bucket()),
         }
     }
@@ -97,12 +162,13 @@ impl ObjectStore {
             reason,
         })?;
         let len = bytes.len() as u64;
+        let bytes = Arc::new(bytes);
         let mut delay = Duration::from_millis(200);
         let mut attempt = 1;
         loop {
             let result = match self {
-                ObjectStore::Local(l) => l.put(key, &bytes).await,
-                ObjectStore::S3(s) => s.put(key, bytes.clone()).await,
+                ObjectStore::Local(l) => l.put(key, bytes.clone()).await,
+                ObjectStore::S3(s) => s.put(key, bytes.as_ref().clone()).await,
             };
             match result {
                 Ok(()) => break,
@@ -165,5 +231,58 @@ impl ObjectStore {
         };
         keys.sort();
         Ok(keys)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn local_uris_name_the_key_not_a_server_path() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = ObjectStore::Local(LocalStore::new(dir.path().to_path_buf()).unwrap());
+        let uri = store.uri("generations/01ABC/mix.wav");
+        assert_eq!(uri, "store:generations/01ABC/mix.wav");
+        assert!(!uri.contains(&dir.path().display().to_string()));
+        // What a response shows is accepted back as a lock URI for the same object.
+        assert_eq!(
+            crate::lock_uri::LockUri::parse(&uri),
+            Ok(crate::lock_uri::LockUri::Store {
+                key: "generations/01ABC/mix.wav".into()
+            })
+        );
+    }
+
+    #[test]
+    fn lock_buckets_are_the_stores_own_and_the_allow_list() {
+        let s3 = LockBuckets::S3 {
+            bucket: "ours".into(),
+            allowed: vec!["shared-loops".into()],
+        };
+        assert!(s3.check("ours").is_ok());
+        assert!(s3.check("shared-loops").is_ok());
+        let e = s3.check("theirs").unwrap_err();
+        assert!(
+            e.contains("'theirs'") && e.contains("RESONANTGEN_S3_ALLOWED_BUCKETS"),
+            "{e}"
+        );
+        let e = LockBuckets::LocalFolder.check("ours").unwrap_err();
+        assert!(e.contains("local folder"), "{e}");
+    }
+
+    #[tokio::test]
+    async fn a_refused_write_is_not_retried() {
+        let dir = tempfile::tempdir().unwrap();
+        let local = LocalStore::new(dir.path().join("store")).unwrap();
+        std::os::unix::fs::symlink(dir.path(), local.root().join("generations")).unwrap();
+        let store = ObjectStore::Local(local);
+        let e = store
+            .put("generations/x/mix.wav", b"x".to_vec())
+            .await
+            .unwrap_err();
+        // Not transient: the retry loop gives up at once and the job fails with the reason.
+        assert!(matches!(e, StoreError::Refused { .. }) && !e.is_transient(), "{e}");
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1, "only the store");
     }
 }

@@ -45,16 +45,26 @@ impl S3Settings {
             secret_access_key: env("AWS_SECRET_ACCESS_KEY")
                 .ok_or_else(|| missing("AWS_SECRET_ACCESS_KEY"))?,
             session_token: env("AWS_SESSION_TOKEN"),
-            allowed_buckets: env("RESONANTGEN_S3_ALLOWED_BUCKETS")
-                .map(|v| {
-                    v.split(',')
-                        .map(|b| b.trim().to_string())
-                        .filter(|b| !b.is_empty())
-                        .collect()
-                })
-                .unwrap_or_default(),
+            allowed_buckets: allowed_buckets_from_env(),
         }))
     }
+}
+
+/// `RESONANTGEN_S3_BUCKET`, when set.
+pub(super) fn configured_bucket() -> Option<String> {
+    env("RESONANTGEN_S3_BUCKET")
+}
+
+/// `RESONANTGEN_S3_ALLOWED_BUCKETS`, split on commas.
+pub(super) fn allowed_buckets_from_env() -> Vec<String> {
+    env("RESONANTGEN_S3_ALLOWED_BUCKETS")
+        .map(|v| {
+            v.split(',')
+                .map(|b| b.trim().to_string())
+                .filter(|b| !b.is_empty())
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 #[derive(Debug, Clone)]
