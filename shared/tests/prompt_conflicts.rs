@@ -80,7 +80,11 @@ fn a_key_that_does_not_exist_is_named_as_unknown() {
     let n = note(&c, &["'H minor' is not a key"]);
     assert!(n.contains(&format!("using {}", c.key)), "{n}");
     // Other spellings of a note that does not exist.
-    for prompt in ["house in the key of H", "trap in Hm", "techno in X sharp major"] {
+    for prompt in [
+        "house in the key of H",
+        "trap in Hm",
+        "techno in X sharp major",
+    ] {
         let c = ctx(prompt);
         assert!(
             c.conflicts.iter().any(|n| n.contains("is not a key")),
@@ -117,7 +121,15 @@ fn a_number_beats_a_word_and_says_so() {
 fn durations_named_twice_and_prompt_vs_request() {
     let c = ctx("house, 30 seconds, 16 bars");
     assert_eq!(c.duration_seconds, 30.0);
-    note(&c, &["duration", "'30 seconds'", "16 bars", "using the first, 30 s"]);
+    note(
+        &c,
+        &[
+            "duration",
+            "'30 seconds'",
+            "16 bars",
+            "using the first, 30 s",
+        ],
+    );
 
     let mut r = GenerationRequest::new("techno at 130 bpm in A minor, 1 minute");
     r.tempo = Some(125.0);
@@ -176,7 +188,10 @@ fn a_prompt_that_leaves_out_every_track_is_refused_with_the_reason() {
     let mut r = GenerationRequest::new("techno");
     r.tracks = Some(vec![]);
     let m = r.validate().unwrap_err().to_string();
-    assert!(m.contains("tracks") && m.contains("nothing to generate"), "{m}");
+    assert!(
+        m.contains("tracks") && m.contains("nothing to generate"),
+        "{m}"
+    );
     // Leaving out all but one is fine.
     GenerationRequest::new("no drums no bass no harmony")
         .validate()

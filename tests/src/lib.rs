@@ -599,7 +599,9 @@ impl Stack {
     ) -> anyhow::Result<std::process::Output> {
         let mut cmd = Command::new(bin("resonantgen"));
         self.env(&mut cmd);
-        cmd.envs(vars.iter().copied()).args(args).stdin(Stdio::null());
+        cmd.envs(vars.iter().copied())
+            .args(args)
+            .stdin(Stdio::null());
         cmd.output()
             .await
             .context("running resonantgen (build it first: cargo build --bins)")

@@ -309,7 +309,11 @@ async fn unusable_locked_objects_fail_once_with_reason() {
         )
         .await
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let foreign = String::from_utf8_lossy(&out.stdout)
         .split_whitespace()
         .next()

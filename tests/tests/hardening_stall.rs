@@ -180,12 +180,20 @@ struct AfterFetch {
 /// wake-up spent on a pass that does not look at it). Then the lock is released and the
 /// fetch returns empty. Returns what happened within 4 heartbeat intervals after that.
 async fn slow_fetch_across_job_end(wrapped: bool) -> AfterFetch {
-    let pool = db::connect(&fresh_database().await.unwrap(), 10, Duration::from_secs(10))
-        .await
-        .unwrap();
+    let pool = db::connect(
+        &fresh_database().await.unwrap(),
+        10,
+        Duration::from_secs(10),
+    )
+    .await
+    .unwrap();
     db::migrate(&pool).await.unwrap();
     let gate = Gate::default();
-    let name = if wrapped { "stall-wrapped" } else { "stall-raw" };
+    let name = if wrapped {
+        "stall-wrapped"
+    } else {
+        "stall-raw"
+    };
     let config = queue::storage_config()
         .heartbeat_interval(H)
         .missed_heartbeats(60);
@@ -271,9 +279,13 @@ async fn apalis_alone_stalls_after_a_fetch_spanning_a_job_end() {
 /// for as long as the running jobs take. The queue's configuration fetches one at a time.
 #[tokio::test]
 async fn heartbeats_go_on_while_every_slot_is_busy_and_tasks_wait() {
-    let pool = db::connect(&fresh_database().await.unwrap(), 10, Duration::from_secs(10))
-        .await
-        .unwrap();
+    let pool = db::connect(
+        &fresh_database().await.unwrap(),
+        10,
+        Duration::from_secs(10),
+    )
+    .await
+    .unwrap();
     db::migrate(&pool).await.unwrap();
     let gate = Gate::default();
     let name = "stall-buffered";
@@ -282,9 +294,11 @@ async fn heartbeats_go_on_while_every_slot_is_busy_and_tasks_wait() {
         .missed_heartbeats(60);
     let worker = start_worker(&pool, name, config, true, &gate);
     let first = push(&pool, &[1]).await;
-    poll_until(Duration::from_secs(30), || async { gate.started(1).then_some(()) })
-        .await
-        .expect("job 1 started");
+    poll_until(Duration::from_secs(30), || async {
+        gate.started(1).then_some(())
+    })
+    .await
+    .expect("job 1 started");
     // Two at once, while one slot is free.
     let more = push(&pool, &[2, 3]).await;
     poll_until(Duration::from_secs(30), || async {
@@ -434,7 +448,10 @@ async fn watchdog_restarts_a_frozen_queue_loop_and_settles_its_ack() {
         .to_string();
     assert!(restarts.ends_with(" 1"), "{restarts:?}");
     assert!(body.contains("resonantgen_worker_heartbeat_gap_seconds_bucket"));
-    assert!(body.contains("resonantgen_worker_acks_settled_total 1"), "{body}");
+    assert!(
+        body.contains("resonantgen_worker_acks_settled_total 1"),
+        "{body}"
+    );
     assert!(worker.stop().await.unwrap().success());
 }
 
@@ -452,7 +469,10 @@ async fn a_loop_that_does_not_restart_exits_with_status_70() {
     let id = submit(&stack, "techno wedge-me", 3).await;
     let status = worker.wait(Duration::from_secs(120)).await.unwrap();
     assert_eq!(status.code(), Some(70), "{status}");
-    assert_eq!(generation_status(&stack, &id).await, GenerationStatus::Succeeded);
+    assert_eq!(
+        generation_status(&stack, &id).await,
+        GenerationStatus::Succeeded
+    );
 }
 
 /// `--drain` with the ack lost (the loop frozen, the watchdog out of the way): the worker
@@ -469,6 +489,9 @@ async fn drain_ends_when_the_ack_is_lost() {
         .unwrap();
     let status = worker.wait(Duration::from_secs(120)).await.unwrap();
     assert!(status.success(), "{status}");
-    assert_eq!(generation_status(&stack, &id).await, GenerationStatus::Succeeded);
+    assert_eq!(
+        generation_status(&stack, &id).await,
+        GenerationStatus::Succeeded
+    );
     assert_eq!(task_status(&stack.pool, &id).await, "Done");
 }

@@ -72,7 +72,12 @@ async fn local_drain(stack: &Stack, store: &Path) {
 
 async fn response(stack: &Stack, id: &str) -> GenerationResponse {
     let row = stack.wait_terminal(id, WAIT).await.unwrap();
-    assert_eq!(row.status, GenerationStatus::Succeeded, "{id}: {:?}", row.error);
+    assert_eq!(
+        row.status,
+        GenerationStatus::Succeeded,
+        "{id}: {:?}",
+        row.error
+    );
     row.decode_response().unwrap().unwrap()
 }
 
@@ -229,7 +234,9 @@ async fn local_store_refuses_links_and_names_objects_by_store_uris() {
     assert_eq!(r.context.tempo_bpm, 120.0);
 
     // `summary` prints the same URIs; `fetch` still downloads every object.
-    let summary = local_cli(&stack, &store, &["summary", &plain]).await.unwrap();
+    let summary = local_cli(&stack, &store, &["summary", &plain])
+        .await
+        .unwrap();
     assert!(summary.contains(&format!("store:generations/{plain}/mix.wav")));
     assert!(!summary.contains(&root), "{summary}");
     let fetched = scratch.path().join("fetched");
@@ -262,7 +269,12 @@ async fn local_store_refuses_links_and_names_objects_by_store_uris() {
     assert!(!body.contains(&root), "the API exposes the store folder");
 
     // A response URI locks again, as do store keys and gen: locks.
-    let drums_uri = r.tracks.iter().find(|(t, _)| t.as_str() == "drums").unwrap().1;
+    let drums_uri = r
+        .tracks
+        .iter()
+        .find(|(t, _)| t.as_str() == "drums")
+        .unwrap()
+        .1;
     let again = local_submit(
         &stack,
         &store,
@@ -316,7 +328,10 @@ async fn unreadable_buckets_and_empty_requests_are_refused_at_submission() {
         .await
         .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(!out.status.success(), "a prompt with nothing to generate was accepted");
+    assert!(
+        !out.status.success(),
+        "a prompt with nothing to generate was accepted"
+    );
     assert!(
         stderr.contains("prompt: ") && stderr.contains("nothing to generate"),
         "{stderr}"
@@ -326,7 +341,12 @@ async fn unreadable_buckets_and_empty_requests_are_refused_at_submission() {
     let err = local_cli(
         &stack,
         scratch.path(),
-        &["submit", "techno", "--lock", "bass=s3://resonantgen-test/a.wav"],
+        &[
+            "submit",
+            "techno",
+            "--lock",
+            "bass=s3://resonantgen-test/a.wav",
+        ],
     )
     .await
     .unwrap_err();

@@ -558,16 +558,13 @@ impl Pipeline {
         let t = stages.announce("record");
         let json = serde_json::to_vec_pretty(&response)
             .map_err(|e| JobError::Permanent(format!("encode response: {e}")))?;
-        self.store
-            .put(&keys.response(), json)
-            .await
-            .map_err(|e| {
-                if e.is_transient() {
-                    JobError::Transient(format!("upload response: {e}"))
-                } else {
-                    JobError::Permanent(format!("upload response: {e}"))
-                }
-            })?;
+        self.store.put(&keys.response(), json).await.map_err(|e| {
+            if e.is_transient() {
+                JobError::Transient(format!("upload response: {e}"))
+            } else {
+                JobError::Permanent(format!("upload response: {e}"))
+            }
+        })?;
         db::record_success(&self.pool, req, &response)
             .await
             .map_err(|e| JobError::Transient(format!("record response: {e}")))?;

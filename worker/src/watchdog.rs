@@ -367,9 +367,7 @@ impl<B> QueueLoop<B> {
     /// Registers the loop's waker for the watchdog; the abort, if one was asked for.
     fn abort_requested<E>(&self, cx: &Context<'_>) -> Option<QueueLoopError<E>> {
         self.handle.shared.waker.register(cx.waker());
-        self.handle
-            .abort_for(self.run)
-            .map(QueueLoopError::Stalled)
+        self.handle.abort_for(self.run).map(QueueLoopError::Stalled)
     }
 }
 
@@ -478,10 +476,16 @@ mod tests {
         let h = LoopHandle::new();
         h.new_run("w-1");
         let t0 = Instant::now();
-        assert_eq!(h.inspect(t0 + Duration::from_secs(10), STALL), Verdict::Fine);
+        assert_eq!(
+            h.inspect(t0 + Duration::from_secs(10), STALL),
+            Verdict::Fine
+        );
         h.heartbeat();
         let t1 = Instant::now();
-        assert_eq!(h.inspect(t1 + Duration::from_secs(14), STALL), Verdict::Fine);
+        assert_eq!(
+            h.inspect(t1 + Duration::from_secs(14), STALL),
+            Verdict::Fine
+        );
     }
 
     #[test]
@@ -500,7 +504,10 @@ mod tests {
         // The backend of that run now fails; another run's would not.
         assert!(h.abort_for(run).is_some());
         assert!(h.abort_for(run + 1).is_none());
-        assert_eq!(h.inspect(later + Duration::from_secs(1), STALL), Verdict::Waiting);
+        assert_eq!(
+            h.inspect(later + Duration::from_secs(1), STALL),
+            Verdict::Waiting
+        );
         assert!(matches!(
             h.inspect(later + Duration::from_secs(16), STALL),
             Verdict::Unresponsive { .. }

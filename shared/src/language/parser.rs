@@ -682,7 +682,13 @@ fn find_duration(t: &mut Tokens) -> Vec<Mention<Length>> {
                     continue;
                 }
                 if is_bar_word(unit) {
-                    take(&mut found, t, i, 1, Length::Bars(n.clamp(1.0, 10_000.0) as u32));
+                    take(
+                        &mut found,
+                        t,
+                        i,
+                        1,
+                        Length::Bars(n.clamp(1.0, 10_000.0) as u32),
+                    );
                     continue;
                 }
             }
@@ -703,7 +709,13 @@ fn find_duration(t: &mut Tokens) -> Vec<Mention<Length>> {
                 continue;
             }
             if is_bar_word(&next) && w != "a" {
-                take(&mut found, t, i, 2, Length::Bars(n.clamp(1.0, 10_000.0) as u32));
+                take(
+                    &mut found,
+                    t,
+                    i,
+                    2,
+                    Length::Bars(n.clamp(1.0, 10_000.0) as u32),
+                );
                 continue;
             }
         }
@@ -805,8 +817,7 @@ fn find_key(t: &mut Tokens) -> (Vec<Mention<Key>>, Vec<String>) {
         if note_shaped(&note) {
             let n = if mode_at(i + 1).is_some() {
                 2
-            } else if matches!(t.get(i + 1), Some("sharp" | "flat")) && mode_at(i + 2).is_some()
-            {
+            } else if matches!(t.get(i + 1), Some("sharp" | "flat")) && mode_at(i + 2).is_some() {
                 3
             } else if key_of {
                 1

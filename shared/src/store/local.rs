@@ -362,7 +362,10 @@ mod tests {
         );
         let mut keys = s.list("generations/x/").await.unwrap();
         keys.sort();
-        assert_eq!(keys, ["generations/x/mix.wav", "generations/x/stems/drums.wav"]);
+        assert_eq!(
+            keys,
+            ["generations/x/mix.wav", "generations/x/stems/drums.wav"]
+        );
         assert!(s.list("generations/none/").await.unwrap().is_empty());
         assert!(matches!(
             s.get("generations/x/stems/missing.wav", 10).await,
@@ -401,7 +404,10 @@ mod tests {
         symlink(&outside, s.root().join("uploads")).unwrap();
         let e = s.get("uploads/loop.wav", 1 << 20).await.unwrap_err();
         assert!(refused(&e), "{e}");
-        assert!(e.to_string().contains("'uploads' is a symbolic link"), "{e}");
+        assert!(
+            e.to_string().contains("'uploads' is a symbolic link"),
+            "{e}"
+        );
         let e = s.list("uploads/").await.unwrap_err();
         assert!(refused(&e), "{e}");
     }
@@ -413,7 +419,10 @@ mod tests {
         std::fs::create_dir_all(&outside).unwrap();
         std::fs::create_dir_all(s.root().join("generations")).unwrap();
         symlink(&outside, s.root().join("generations/01ABC")).unwrap();
-        for key in ["generations/01ABC/mix.wav", "generations/01ABC/stems/bass.wav"] {
+        for key in [
+            "generations/01ABC/mix.wav",
+            "generations/01ABC/stems/bass.wav",
+        ] {
             let e = s.put(key, Arc::new(b"x".to_vec())).await.unwrap_err();
             assert!(refused(&e), "{key}: {e}");
             assert!(e.to_string().contains("generations/01ABC"), "{e}");
@@ -455,22 +464,12 @@ mod tests {
         let (_d, s) = store();
         std::fs::create_dir_all(s.root().join("u")).unwrap();
         let fifo = s.root().join("u/pipe.wav");
-        rustix::fs::mknodat(
-            CWD,
-            &fifo,
-            FileType::Fifo,
-            Mode::from_raw_mode(0o644),
-            0,
-        )
-        .unwrap();
+        rustix::fs::mknodat(CWD, &fifo, FileType::Fifo, Mode::from_raw_mode(0o644), 0).unwrap();
         let e = s.get("u/pipe.wav", 10).await.unwrap_err();
         assert!(refused(&e), "{e}");
         for bad in ["../x.wav", "/etc/passwd", "a//b", "a/./b"] {
             assert!(
-                matches!(
-                    s.get(bad, 10).await,
-                    Err(StoreError::InvalidKey { .. })
-                ),
+                matches!(s.get(bad, 10).await, Err(StoreError::InvalidKey { .. })),
                 "{bad}"
             );
             assert!(s.put(bad, Arc::new(vec![])).await.is_err(), "{bad}");

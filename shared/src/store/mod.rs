@@ -75,7 +75,10 @@ pub enum LockBuckets {
     /// No bucket configured: the store is a local folder and no `s3://` object is readable.
     LocalFolder,
     /// The store's bucket plus the allow-list.
-    S3 { bucket: String, allowed: Vec<String> },
+    S3 {
+        bucket: String,
+        allowed: Vec<String>,
+    },
 }
 
 impl LockBuckets {
@@ -103,7 +106,10 @@ impl LockBuckets {
                 "s3://{bucket}/… needs an S3 store, and this deployment stores objects in a \
                  local folder (RESONANTGEN_S3_BUCKET is unset); use a store key or gen:<id>/<track>"
             )),
-            LockBuckets::S3 { bucket: own, allowed } => {
+            LockBuckets::S3 {
+                bucket: own,
+                allowed,
+            } => {
                 if bucket == own || allowed.iter().any(|b| b == bucket) {
                     Ok(())
                 } else {
@@ -282,7 +288,14 @@ mod tests {
             .await
             .unwrap_err();
         // Not transient: the retry loop gives up at once and the job fails with the reason.
-        assert!(matches!(e, StoreError::Refused { .. }) && !e.is_transient(), "{e}");
-        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1, "only the store");
+        assert!(
+            matches!(e, StoreError::Refused { .. }) && !e.is_transient(),
+            "{e}"
+        );
+        assert_eq!(
+            std::fs::read_dir(dir.path()).unwrap().count(),
+            1,
+            "only the store"
+        );
     }
 }

@@ -203,12 +203,21 @@ async fn main() -> anyhow::Result<()> {
     println!("|---|---|");
     println!("| mode | {mode} ({n}) |");
     println!("| jobs succeeded / failed | {succeeded} / {failed} |");
-    println!("| stalls (no job, no heartbeat for {} s) | {stalls} |", STALL.as_secs());
+    println!(
+        "| stalls (no job, no heartbeat for {} s) | {stalls} |",
+        STALL.as_secs()
+    );
     println!("| non-zero exits | {bad_exits} |");
-    println!("| queue loop restarts (workers named -rN) | {} |", beats.restarts());
+    println!(
+        "| queue loop restarts (workers named -rN) | {} |",
+        beats.restarts()
+    );
     println!("| heartbeat gaps measured | {} |", gaps.len());
-    println!("| heartbeat gap p50 / p99 / max (s) | {:.2} / {:.2} / {max_gap:.2} |",
-        percentile(&gaps, 0.5), percentile(&gaps, 0.99));
+    println!(
+        "| heartbeat gap p50 / p99 / max (s) | {:.2} / {:.2} / {max_gap:.2} |",
+        percentile(&gaps, 0.5),
+        percentile(&gaps, 0.99)
+    );
     println!("| gaps ≥ {GATE} s (3 × interval) | {over_gate} |");
     if !run_secs.is_empty() {
         println!(
