@@ -279,11 +279,10 @@ impl LocalStore {
                             .map_err(|e| self.refusal(&path, &fd, name, &path, e))?;
                         stack.push((child, path));
                     }
-                    FileType::RegularFile => {
-                        if !name.contains(".tmp.") {
-                            out.push(path);
-                        }
-                    }
+                    // Half-written objects (`<name>.tmp.<n>`, renamed into place when
+                    // complete) are not listed.
+                    FileType::RegularFile if !name.contains(".tmp.") => out.push(path),
+                    FileType::RegularFile => {}
                     FileType::Symlink => {
                         return Err(StoreError::Refused {
                             key: path.clone(),
