@@ -363,9 +363,9 @@ fn derived_key(external_id: Option<&str>, request: &GenerationRequest) -> String
     format!("catalog:{}", hex(&h.finalize()))
 }
 
-fn jsonl_line(line: usize, text: &str) -> RowResult {
+fn jsonl_line(line: usize, raw: &str) -> RowResult {
     let err = |kind, reason: String| LineError::new(line, kind, reason);
-    let mut value: serde_json::Value = serde_json::from_str(text)
+    let mut value: serde_json::Value = serde_json::from_str(raw)
         .map_err(|e| err("not_json", format!("not valid JSON: {e}")))?;
     // Every string and key, before anything quotes one (jsonb refuses \u0000 too).
     text::check_json("", &value).map_err(|e| text_error(line, e))?;
