@@ -110,7 +110,9 @@ pub async fn run(a: BatchArgs) -> anyhow::Result<ExitCode> {
     }
     let accepted = match catalog.accept(a.skip_invalid) {
         Ok(accepted) => accepted,
-        Err(e @ catalog::Refused::Invalid { .. }) => bail!("{e} (pass --skip-invalid to skip them)"),
+        Err(e @ catalog::Refused::Invalid { .. }) => {
+            bail!("{e} (fix them, or pass --skip-invalid)")
+        }
         Err(e) => bail!("{}: {e}", a.file.display()),
     };
     let pool = pool().await?;

@@ -165,9 +165,7 @@ pub struct Catalog<'a> {
 /// Why a validated catalog cannot be enqueued.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum Refused {
-    #[error(
-        "{invalid} invalid line(s) of {lines}; nothing enqueued (fix them, or skip invalid lines)"
-    )]
+    #[error("{invalid} invalid line(s) of {lines}; nothing enqueued")]
     Invalid { invalid: usize, lines: usize },
     #[error("the catalog has no valid lines; nothing enqueued")]
     Empty,
@@ -295,7 +293,8 @@ impl<'a> Lines<'a> {
                 }
                 Err(e) => {
                     let line = e.position().map_or(0, |p| p.line() as usize);
-                    let err = LineError::new(line, "malformed_csv", format!("malformed CSV record: {e}"));
+                    let err =
+                        LineError::new(line, "malformed_csv", format!("malformed CSV record: {e}"));
                     (line, Err(err))
                 }
             }),
@@ -365,8 +364,8 @@ fn derived_key(external_id: Option<&str>, request: &GenerationRequest) -> String
 
 fn jsonl_line(line: usize, raw: &str) -> RowResult {
     let err = |kind, reason: String| LineError::new(line, kind, reason);
-    let mut value: serde_json::Value = serde_json::from_str(raw)
-        .map_err(|e| err("not_json", format!("not valid JSON: {e}")))?;
+    let mut value: serde_json::Value =
+        serde_json::from_str(raw).map_err(|e| err("not_json", format!("not valid JSON: {e}")))?;
     // Every string and key, before anything quotes one (jsonb refuses \u0000 too).
     text::check_json("", &value).map_err(|e| text_error(line, e))?;
     let obj = value.as_object_mut().ok_or_else(|| {
@@ -396,7 +395,8 @@ fn csv_rows(text: &str) -> Rows<'_> {
         .trim(csv::Trim::All)
         .comment(Some(b'#'))
         .from_reader(text.as_bytes());
-    let header_error = |reason: String| Rows::Refused(Some(LineError::new(1, "csv_header", reason)));
+    let header_error =
+        |reason: String| Rows::Refused(Some(LineError::new(1, "csv_header", reason)));
     let headers: Vec<String> = match reader.headers() {
         Ok(h) => h.iter().map(|h| h.to_ascii_lowercase()).collect(),
         Err(e) => return header_error(format!("cannot read the CSV header: {e}")),
@@ -486,8 +486,8 @@ fn csv_request(line: usize, headers: &[String], r: &csv::StringRecord) -> RowRes
             }
             other => {
                 if let Some(track) = other.strip_prefix("lock_") {
-                    let track = TrackType::parse(track)
-                        .map_err(|e| err("unknown_track", e.to_string()))?;
+                    let track =
+                        TrackType::parse(track).map_err(|e| err("unknown_track", e.to_string()))?;
                     request.locked_tracks.insert(track, v.to_string());
                 }
             }
@@ -526,7 +526,12 @@ not json
         let kinds: Vec<&str> = errors.iter().map(|e| e.kind).collect();
         assert_eq!(
             kinds,
-            ["not_json", "duration", "not_a_request", "duplicate_external_id"]
+            [
+                "not_json",
+                "duration",
+                "not_a_request",
+                "duplicate_external_id"
+            ]
         );
         assert_eq!((report.valid, report.invalid), (2, 4));
         assert_eq!(entries.len(), 2);
@@ -644,10 +649,13 @@ not json
                 .iter()
                 .all(|e| e.reason.chars().count() <= MAX_REASON_CHARS + 1)
         );
-        assert_eq!(c.accept(false).unwrap_err(), Refused::Invalid {
-            invalid: lines,
-            lines
-        });
+        assert_eq!(
+            c.accept(false).unwrap_err(),
+            Refused::Invalid {
+                invalid: lines,
+                lines
+            }
+        );
         assert_eq!(c.accept(true).unwrap_err(), Refused::Empty);
     }
 
@@ -655,7 +663,13 @@ not json
     fn only_an_accepted_catalog_can_be_enqueued() {
         let text = "{\"prompt\": \"techno\"}\nbad\n";
         let c = parse(text, Format::Jsonl, &Defaults::default());
-        assert!(matches!(c.accept(false), Err(Refused::Invalid { invalid: 1, lines: 2 })));
+        assert!(matches!(
+            c.accept(false),
+            Err(Refused::Invalid {
+                invalid: 1,
+                lines: 2
+            })
+        ));
         let ok = c.accept(true).unwrap();
         assert_eq!(ok.catalog().entries().count(), 1);
     }

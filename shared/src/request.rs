@@ -317,7 +317,9 @@ mod tests {
         let cases: [(&str, fn(&mut GenerationRequest)); 4] = [
             ("prompt", |r| r.prompt = "dark\0techno".into()),
             ("key", |r| r.key = Some("A\0 minor".into())),
-            ("idempotency_key", |r| r.idempotency_key = Some("k\0".into())),
+            ("idempotency_key", |r| {
+                r.idempotency_key = Some("k\0".into())
+            }),
             ("locked_tracks.drums", |r| {
                 r.locked_tracks
                     .insert(TrackType::parse("drums").unwrap(), "up\0loads/a.wav".into());

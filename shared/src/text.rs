@@ -84,7 +84,11 @@ pub struct NotAUlid(pub String);
 pub fn parse_ulid(s: &str) -> Result<Ulid, NotAUlid> {
     let bad = || NotAUlid(s.chars().take(64).collect());
     // The first character carries only 3 bits: 0–7. The crate shifts the rest out.
-    if !s.as_bytes().first().is_some_and(|c| (b'0'..=b'7').contains(c)) {
+    if !s
+        .as_bytes()
+        .first()
+        .is_some_and(|c| (b'0'..=b'7').contains(c))
+    {
         return Err(bad());
     }
     let id = Ulid::from_string(s).map_err(|_| bad())?;
@@ -135,10 +139,19 @@ mod tests {
         let eight = "81M8F9MYTCA9DADJ0QYYRVF5ZB";
         assert_eq!(Ulid::from_string(zero), Ulid::from_string(eight));
         assert!(parse_ulid(zero).is_ok());
-        for bad in [eight, "ZZZZZZZZZZZZZZZZZZZZZZZZZZ", "", "nope", "01M8F9MYTCA9DADJ0QYYRVF5Z"] {
+        for bad in [
+            eight,
+            "ZZZZZZZZZZZZZZZZZZZZZZZZZZ",
+            "",
+            "nope",
+            "01M8F9MYTCA9DADJ0QYYRVF5Z",
+        ] {
             assert!(parse_ulid(bad).is_err(), "{bad}");
         }
         assert!(parse_ulid("01M8F9MYTCA9DADJ0QYYRVF5Z\0").is_err());
-        assert!(parse_ulid("7ZZZZZZZZZZZZZZZZZZZZZZZZZ").is_ok(), "the largest ULID");
+        assert!(
+            parse_ulid("7ZZZZZZZZZZZZZZZZZZZZZZZZZ").is_ok(),
+            "the largest ULID"
+        );
     }
 }

@@ -18,7 +18,9 @@ struct Api {
 impl Api {
     async fn start(stack: &Stack) -> Api {
         let addr = format!("127.0.0.1:{}", free_port().unwrap());
-        let server = stack.serve(&["--listen", &addr, "--tokens", TOKEN]).unwrap();
+        let server = stack
+            .serve(&["--listen", &addr, "--tokens", TOKEN])
+            .unwrap();
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
             if let Ok((200, _, _)) = http(&addr, "GET", "/healthz", &[], b"").await {
@@ -69,6 +71,11 @@ fn code(v: &serde_json::Value) -> &str {
     v["error"]["code"].as_str().unwrap_or("")
 }
 
+/// The start of a long text, for failure messages.
+fn head(s: &str) -> String {
+    s.chars().take(2000).collect()
+}
+
 fn message(v: &serde_json::Value) -> &str {
     v["error"]["message"].as_str().unwrap_or("")
 }
@@ -94,7 +101,13 @@ async fn rows(stack: &Stack) -> (i64, i64, i64) {
 fn assert_clean_4xx(what: &str, status: u16, raw: &str) {
     assert!((400..500).contains(&status), "{what}: {status} {raw}");
     let lower = raw.to_ascii_lowercase();
-    for leak in ["database", "invalid byte sequence", "sqlx", "0x00", "unsupported unicode"] {
+    for leak in [
+        "database",
+        "invalid byte sequence",
+        "sqlx",
+        "0x00",
+        "unsupported unicode",
+    ] {
         assert!(!lower.contains(leak), "{what}: leaks '{leak}': {raw}");
     }
 }
@@ -232,10 +245,7 @@ async fn nul_in_any_text_is_a_4xx_naming_the_field_and_stores_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("nul.csv");
     std::fs::write(&path, "prompt,external_id\ntechno,a\nhouse,b\0\n").unwrap();
-    let out = stack
-        .cli(&["batch", path.to_str().unwrap()])
-        .await
-        .unwrap();
+    let out = stack.cli(&["batch", path.to_str().unwrap()]).await.unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success(), "{stderr}");
     assert!(
@@ -260,9 +270,7 @@ async fn catalogs_are_all_or_nothing() {
     let text = lines.join("\n");
 
     for ct in ["application/x-ndjson", "application/jsonl"] {
-        let (s, v, raw) = api
-            .send("POST", "/v1/batches", ct, text.as_bytes())
-            .await;
+        let (s, v, raw) = api.send("POST", "/v1/batches", ct, text.as_bytes()).await;
         assert_clean_4xx(ct, s, &raw);
         assert_eq!(s, 422, "{v}");
         let details = &v["error"]["details"];
@@ -280,13 +288,13 @@ async fn catalogs_are_all_or_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("catalog.jsonl");
     std::fs::write(&file, &text).unwrap();
-    let out = stack
-        .cli(&["batch", file.to_str().unwrap()])
-        .await
-        .unwrap();
+    let out = stack.cli(&["batch", file.to_str().unwrap()]).await.unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success(), "{stderr}");
-    assert!(stderr.contains("line 1001: prompt contains a NUL"), "{stderr}");
+    assert!(
+        stderr.contains("line 1001: prompt contains a NUL"),
+        "{stderr}"
+    );
     assert_eq!(rows(&stack).await, (0, 0, 0), "nothing left behind (CLI)");
 
     // skip_invalid: the 1,000 good lines, one batch of 1,000.
@@ -299,8 +307,15 @@ async fn catalogs_are_all_or_nothing() {
         )
         .await;
     assert_eq!(s, 202, "{v}");
-    assert_eq!((v["enqueued"].as_i64(), v["invalid_total"].as_i64()), (Some(1000), Some(1)));
-    let total = count(&stack, "SELECT COALESCE(sum(total), 0)::bigint FROM batches").await;
+    assert_eq!(
+        (v["enqueued"].as_i64(), v["invalid_total"].as_i64()),
+        (Some(1000), Some(1))
+    );
+    let total = count(
+        &stack,
+        "SELECT COALESCE(sum(total), 0)::bigint FROM batches",
+    )
+    .await;
     assert_eq!(rows(&stack).await, (1000, 1000, 1));
     assert_eq!(total, 1000);
 
@@ -326,7 +341,10 @@ async fn catalogs_are_all_or_nothing() {
         )
         .await;
     assert_eq!((s, code(&v)), (409, "idempotency_conflict"), "{v}");
-    assert!(message(&v).starts_with("line 1500: idempotency_key 'taken'"), "{v}");
+    assert!(
+        message(&v).starts_with("line 1500: idempotency_key 'taken'"),
+        "{v}"
+    );
     assert_eq!(rows(&stack).await, before, "the whole catalog rolled back");
 }
 
@@ -346,9 +364,14 @@ async fn error_reports_are_bounded() {
         })
         .collect();
     let (s, v, raw) = api
-        .send("POST", "/v1/batches", "application/x-ndjson", text.as_bytes())
+        .send(
+            "POST",
+            "/v1/batches",
+            "application/x-ndjson",
+            text.as_bytes(),
+        )
         .await;
-    assert_eq!(s, 422, "{}", &raw[..raw.len().min(2000)]);
+    assert_eq!(s, 422, "{}", head(&raw));
     let d = &v["error"]["details"];
     assert_eq!(d["invalid"].as_array().unwrap().len(), 100);
     assert_eq!(d["invalid_total"], lines);
@@ -373,22 +396,25 @@ async fn error_reports_are_bounded() {
             mixed.as_bytes(),
         )
         .await;
-    assert_eq!(s, 202, "{}", &raw[..raw.len().min(2000)]);
-    assert_eq!((v["enqueued"].as_i64(), v["invalid_total"].as_i64()), (Some(1), Some(lines as i64)));
+    assert_eq!(s, 202, "{}", head(&raw));
+    assert_eq!(
+        (v["enqueued"].as_i64(), v["invalid_total"].as_i64()),
+        (Some(1), Some(lines as i64))
+    );
     assert!(raw.len() < 100 * 1024, "{} bytes", raw.len());
 
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("garbage.jsonl");
     std::fs::write(&file, &text).unwrap();
-    let out = stack
-        .cli(&["batch", file.to_str().unwrap()])
-        .await
-        .unwrap();
+    let out = stack.cli(&["batch", file.to_str().unwrap()]).await.unwrap();
     assert!(!out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
     let listed = stderr.lines().filter(|l| l.contains(": line ")).count();
-    assert_eq!(listed, 100, "{}", &stderr[..stderr.len().min(3000)]);
-    assert!(stderr.contains("99900 more invalid line(s) not listed"), "{stderr}");
+    assert_eq!(listed, 100, "{}", head(&stderr));
+    assert!(
+        stderr.contains("99900 more invalid line(s) not listed"),
+        "{stderr}"
+    );
     assert!(stderr.contains("not_json 25000"), "{stderr}");
 }
 
@@ -415,7 +441,10 @@ async fn idempotency_key_with_another_request_is_a_conflict() {
             r#"{"idempotency_key": "k-1", "duration_seconds": 30.0, "prompt": "lofi"}"#,
         )
         .await;
-    assert_eq!((s2, &v2["id"], &v2["existing"]), (200, &v1["id"], &serde_json::json!(true)));
+    assert_eq!(
+        (s2, &v2["id"], &v2["existing"]),
+        (200, &v1["id"], &serde_json::json!(true))
+    );
     let (s3, v3) = api
         .json(
             "POST",
@@ -445,7 +474,12 @@ async fn idempotency_key_with_another_request_is_a_conflict() {
     let catalog = "{\"prompt\": \"techno\"}\n{\"prompt\": \"house\", \"external_id\": \"h\"}\n";
     for (enqueued, existing) in [(2, 0), (0, 2)] {
         let (s, v, _) = api
-            .send("POST", "/v1/batches", "application/jsonl", catalog.as_bytes())
+            .send(
+                "POST",
+                "/v1/batches",
+                "application/jsonl",
+                catalog.as_bytes(),
+            )
             .await;
         assert_eq!(s, 202, "{v}");
         assert_eq!(
@@ -508,14 +542,25 @@ async fn ulids_whose_first_character_overflows_name_nothing() {
 
     // Batch ids too.
     let (s, v, _) = api
-        .send("POST", "/v1/batches", "application/jsonl", br#"{"prompt": "dnb"}"#)
+        .send(
+            "POST",
+            "/v1/batches",
+            "application/jsonl",
+            br#"{"prompt": "dnb"}"#,
+        )
         .await;
     assert_eq!(s, 202, "{v}");
     let batch = v["batch"].as_str().unwrap().to_string();
-    let batch_alias = format!("{}{}", (b'8' + (batch.as_bytes()[0] - b'0')) as char, &batch[1..]);
+    let batch_alias = format!(
+        "{}{}",
+        (b'8' + (batch.as_bytes()[0] - b'0')) as char,
+        &batch[1..]
+    );
     let (s, _) = api.json("GET", &format!("/v1/batches/{batch}"), "").await;
     assert_eq!(s, 200);
-    let (s, v) = api.json("GET", &format!("/v1/batches/{batch_alias}"), "").await;
+    let (s, v) = api
+        .json("GET", &format!("/v1/batches/{batch_alias}"), "")
+        .await;
     assert_eq!((s, code(&v)), (404, "not_found"), "{v}");
 
     // The CLI.
@@ -530,7 +575,11 @@ async fn ulids_whose_first_character_overflows_name_nothing() {
         assert!(stderr.contains("is not a ULID"), "{args:?}: {stderr}");
     }
     let out = stack.cli(&["status", &id]).await.unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let (status,): (String,) = sqlx::query_as("SELECT status FROM generations WHERE id = $1")
         .bind(&id)
         .fetch_one(&stack.pool)
@@ -611,7 +660,11 @@ async fn csv_export_escapes_formula_cells() {
         .cli(&["batch", catalog.to_str().unwrap(), "--json"])
         .await
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let batch = v["batch"]["batch_id"].as_str().unwrap().to_string();
     // Say one failed with an error quoting user text: the error column is escaped too.
@@ -626,7 +679,11 @@ async fn csv_export_escapes_formula_cells() {
         .cli(&["export", &batch, "-o", export.to_str().unwrap()])
         .await
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let mut reader = csv::Reader::from_path(&export).unwrap();
     let headers = reader.headers().unwrap().clone();
     let col = |name: &str| headers.iter().position(|h| h == name).unwrap();
@@ -648,7 +705,10 @@ async fn csv_export_escapes_formula_cells() {
         } else {
             p.to_string()
         };
-        assert!(exported.contains(&expected.as_str()), "{expected:?} in {exported:?}");
+        assert!(
+            exported.contains(&expected.as_str()),
+            "{expected:?} in {exported:?}"
+        );
     }
     assert!(rows.iter().any(|r| &r[col("error")] == "'=cmd|calc"));
 }

@@ -132,7 +132,9 @@ async fn create(State(s): State<Shared>, req: Request) -> Result<Response, ApiEr
     for (k, v) in &query {
         text::check(&format!("query parameter '{}'", k.escape_debug()), v)
             .and_then(|()| text::check("query parameter name", k))
-            .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "invalid_request", e.to_string()))?;
+            .map_err(|e| {
+                ApiError::new(StatusCode::BAD_REQUEST, "invalid_request", e.to_string())
+            })?;
     }
     let bytes = Bytes::from_request(req, &s)
         .await
@@ -203,15 +205,22 @@ async fn create(State(s): State<Shared>, req: Request) -> Result<Response, ApiEr
     let accepted = match catalog.accept(skip_invalid) {
         Ok(a) => a,
         Err(e @ Refused::Invalid { .. }) => {
+            return Err(
+                ApiError::invalid(format!("{e} (fix them, or set skip_invalid)"))
+                    .with_details(report),
+            );
+        }
+        Err(e @ Refused::Empty) => {
             return Err(ApiError::invalid(e.to_string()).with_details(report));
         }
-        Err(e @ Refused::Empty) => return Err(ApiError::invalid(e.to_string()).with_details(report)),
     };
     let out = batch::enqueue(&s.pool, name, Some("api"), accepted, |_| {})
         .await
         .map_err(|e| match e {
             SubmitError::Invalid(v) => ApiError::invalid(v.to_string()),
-            e @ SubmitError::IdempotencyConflict { .. } => super::generations::idempotency_conflict(&e),
+            e @ SubmitError::IdempotencyConflict { .. } => {
+                super::generations::idempotency_conflict(&e)
+            }
             e => ApiError::internal(e),
         })?;
     let mut v = serde_json::json!({
@@ -265,9 +274,15 @@ mod tests {
             ("application/json", Some(Body::Envelope)),
             ("Application/JSON; charset=utf-8", Some(Body::Envelope)),
             ("application/jsonl", Some(Body::Catalog(Format::Jsonl))),
-            ("application/jsonl; charset=utf-8", Some(Body::Catalog(Format::Jsonl))),
+            (
+                "application/jsonl; charset=utf-8",
+                Some(Body::Catalog(Format::Jsonl)),
+            ),
             ("application/x-ndjson", Some(Body::Catalog(Format::Jsonl))),
-            ("application/x-jsonlines", Some(Body::Catalog(Format::Jsonl))),
+            (
+                "application/x-jsonlines",
+                Some(Body::Catalog(Format::Jsonl)),
+            ),
             ("text/csv", Some(Body::Catalog(Format::Csv))),
             ("application/jsonx", None),
             ("text/csvx", None),

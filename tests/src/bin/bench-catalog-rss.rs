@@ -68,9 +68,14 @@ async fn run(bin: &PathBuf, case: &Case, limit_kib: u64) -> anyhow::Result<Outco
         .stderr(Stdio::null())
         .kill_on_drop(true)
         .spawn()?;
-    let pid = child.id().ok_or_else(|| anyhow::anyhow!("server has no pid"))?;
+    let pid = child
+        .id()
+        .ok_or_else(|| anyhow::anyhow!("server has no pid"))?;
     let deadline = Instant::now() + Duration::from_secs(60);
-    while !matches!(http(&addr, "GET", "/healthz", &[], b"").await, Ok((200, _, _))) {
+    while !matches!(
+        http(&addr, "GET", "/healthz", &[], b"").await,
+        Ok((200, _, _))
+    ) {
         anyhow::ensure!(Instant::now() < deadline, "server did not come up");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
