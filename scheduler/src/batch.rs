@@ -1,8 +1,9 @@
 //! `resonantgen batch`, `batch-status` and `export`: bulk catalogs from the command line.
 //! Every line is validated before anything is enqueued; bad lines are reported with their
-//! line numbers and, unless `--skip-invalid`, nothing is enqueued. Enqueueing runs in
-//! chunks of multi-row statements under a progress bar; `--follow` then follows rendering
-//! with counts and an ETA.
+//! line numbers (the first 100, then counts by reason) and, unless `--skip-invalid`,
+//! nothing is enqueued. Enqueueing runs in one transaction of multi-row statements under a
+//! progress bar; `--follow` then follows rendering with counts and an ETA. CSV exports
+//! escape cells that a spreadsheet would run as formulas.
 
 use crate::cli::pool;
 use anyhow::{Context, bail};
@@ -88,31 +89,44 @@ pub async fn run(a: BatchArgs) -> anyhow::Result<ExitCode> {
         tracks: None,
     };
     let catalog = catalog::parse(&text, format, &defaults);
-    for e in &catalog.errors {
+    let report = catalog.report();
+    for e in &report.errors {
         eprintln!("{}: {e}", a.file.display());
     }
-    if !catalog.errors.is_empty() && !a.skip_invalid {
-        bail!(
-            "{} invalid line(s) of {}; nothing enqueued (fix them, or pass --skip-invalid)",
-            catalog.errors.len(),
-            catalog.errors.len() + catalog.entries.len()
-        );
+    if report.invalid > 0 {
+        if report.unlisted() > 0 {
+            eprintln!(
+                "{}: … and {} more invalid line(s) not listed",
+                a.file.display(),
+                report.unlisted()
+            );
+        }
+        let by: Vec<String> = report
+            .invalid_by_reason
+            .iter()
+            .map(|(k, n)| format!("{k} {n}"))
+            .collect();
+        eprintln!("invalid lines by reason: {}", by.join(", "));
     }
-    if catalog.entries.is_empty() {
-        bail!("no valid lines in {}; nothing enqueued", a.file.display());
-    }
+    let accepted = match catalog.accept(a.skip_invalid) {
+        Ok(accepted) => accepted,
+        Err(e @ catalog::Refused::Invalid { .. }) => {
+            bail!("{e} (fix them, or pass --skip-invalid)")
+        }
+        Err(e) => bail!("{}: {e}", a.file.display()),
+    };
     let pool = pool().await?;
     let bar = if a.json {
         ProgressBar::hidden()
     } else {
-        ProgressBar::new(catalog.entries.len() as u64)
+        ProgressBar::new(report.valid as u64)
     };
     bar.set_style(
         ProgressStyle::with_template("enqueueing {bar:40} {pos}/{len} ({per_sec}, {eta})")
             .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
     let source = a.file.to_string_lossy().to_string();
-    let out = batch::enqueue(&pool, a.name.as_deref(), Some(&source), &catalog, |done| {
+    let out = batch::enqueue(&pool, a.name.as_deref(), Some(&source), accepted, |done| {
         bar.set_position(done as u64)
     })
     .await?;
@@ -120,7 +134,10 @@ pub async fn run(a: BatchArgs) -> anyhow::Result<ExitCode> {
     if a.json {
         let v = serde_json::json!({
             "batch": out,
-            "invalid": catalog.errors,
+            "invalid": report.errors,
+            "invalid_total": report.invalid,
+            "invalid_unlisted": report.unlisted(),
+            "invalid_by_reason": report.invalid_by_reason,
         });
         println!("{}", serde_json::to_string(&v)?);
     } else {
@@ -129,7 +146,7 @@ pub async fn run(a: BatchArgs) -> anyhow::Result<ExitCode> {
             out.batch_id,
             out.enqueued,
             out.existing,
-            catalog.errors.len(),
+            report.invalid,
             if out.new_batch {
                 ""
             } else {
@@ -203,10 +220,30 @@ async fn fetch(pool: &sqlx::PgPool, batch_id: &str) -> anyhow::Result<BatchStatu
         .with_context(|| format!("batch '{batch_id}' not found"))
 }
 
+/// A batch id argument, parsed strictly (a ULID; `8…` is no alias of `0…`).
+fn parse_batch_id(id: &str) -> anyhow::Result<String> {
+    resonantgen_shared::text::parse_ulid(id.trim())
+        .map(|u| u.to_string())
+        .map_err(|e| anyhow::anyhow!("batch id: {e}"))
+}
+
+/// A CSV cell a spreadsheet will not run: text starting with `=`, `+`, `-`, `@`, a tab or
+/// a carriage return is prefixed with `'` (OWASP, CSV injection). Numbers stay numbers:
+/// `-14.000` cannot be a formula.
+pub fn csv_cell(s: &str) -> std::borrow::Cow<'_, str> {
+    let risky = s.starts_with(['=', '+', '-', '@', '\t', '\r']);
+    if risky && s.parse::<f64>().is_err() {
+        std::borrow::Cow::Owned(format!("'{s}"))
+    } else {
+        std::borrow::Cow::Borrowed(s)
+    }
+}
+
 /// `resonantgen batch-status BATCH`.
 pub async fn status(batch_id: &str, json: bool) -> anyhow::Result<ExitCode> {
+    let batch_id = parse_batch_id(batch_id)?;
     let pool = pool().await?;
-    let s = fetch(&pool, batch_id).await?;
+    let s = fetch(&pool, &batch_id).await?;
     if json {
         println!("{}", serde_json::to_string_pretty(&s)?);
     } else {
@@ -232,9 +269,10 @@ pub async fn status(batch_id: &str, json: bool) -> anyhow::Result<ExitCode> {
 /// `resonantgen export BATCH -o results.jsonl|csv`.
 pub async fn export(batch_id: &str, out: &Path, format: Option<&str>) -> anyhow::Result<ExitCode> {
     let format = format_of(format, out)?;
+    let batch_id = parse_batch_id(batch_id)?;
     let pool = pool().await?;
-    fetch(&pool, batch_id).await?;
-    let rows = batch::export(&pool, batch_id).await?;
+    fetch(&pool, &batch_id).await?;
+    let rows = batch::export(&pool, &batch_id).await?;
     let file = std::fs::File::create(out).with_context(|| format!("creating {}", out.display()))?;
     let mut w = std::io::BufWriter::new(file);
     match format {
@@ -267,24 +305,25 @@ pub async fn export(batch_id: &str, out: &Path, format: Option<&str>) -> anyhow:
             let opt = |v: Option<f64>| v.map(|x| format!("{x:.3}")).unwrap_or_default();
             for r in &rows {
                 let stems: Vec<String> = r.stems.iter().map(|(t, u)| format!("{t}={u}")).collect();
-                c.write_record([
-                    r.generation_id.as_str(),
-                    r.external_id.as_deref().unwrap_or_default(),
-                    r.status.as_str(),
-                    r.prompt.as_str(),
-                    r.mix_uri.as_deref().unwrap_or_default(),
-                    stems.join(" ").as_str(),
-                    opt(r.tempo_bpm).as_str(),
-                    r.key.as_deref().unwrap_or_default(),
-                    opt(r.measured_tempo_bpm).as_str(),
-                    r.measured_key.as_deref().unwrap_or_default(),
-                    opt(r.integrated_lufs).as_str(),
-                    opt(r.true_peak_dbtp).as_str(),
-                    opt(r.rhythmic_coherence).as_str(),
-                    opt(r.frequency_separation).as_str(),
-                    r.qa_flags.join("; ").as_str(),
-                    r.error.as_deref().unwrap_or_default(),
-                ])?;
+                let cells = [
+                    r.generation_id.clone(),
+                    r.external_id.clone().unwrap_or_default(),
+                    r.status.clone(),
+                    r.prompt.clone(),
+                    r.mix_uri.clone().unwrap_or_default(),
+                    stems.join(" "),
+                    opt(r.tempo_bpm),
+                    r.key.clone().unwrap_or_default(),
+                    opt(r.measured_tempo_bpm),
+                    r.measured_key.clone().unwrap_or_default(),
+                    opt(r.integrated_lufs),
+                    opt(r.true_peak_dbtp),
+                    opt(r.rhythmic_coherence),
+                    opt(r.frequency_separation),
+                    r.qa_flags.join("; "),
+                    r.error.clone().unwrap_or_default(),
+                ];
+                c.write_record(cells.iter().map(|cell| csv_cell(cell).into_owned()))?;
             }
             c.flush()?;
         }
@@ -292,4 +331,27 @@ pub async fn export(batch_id: &str, out: &Path, format: Option<&str>) -> anyhow:
     w.flush()?;
     eprintln!("{} rows written to {}", rows.len(), out.display());
     Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formula_cells_are_escaped_and_numbers_kept() {
+        for (cell, out) in [
+            ("=HYPERLINK(\"http://x\")", "'=HYPERLINK(\"http://x\")"),
+            ("+1+cmd|' /C calc'!A0", "'+1+cmd|' /C calc'!A0"),
+            ("-2+3", "'-2+3"),
+            ("@SUM(A1)", "'@SUM(A1)"),
+            ("\t=1", "'\t=1"),
+            ("\r=1", "'\r=1"),
+            ("-14.000", "-14.000"),
+            ("+3", "+3"),
+            ("dark techno = good", "dark techno = good"),
+            ("", ""),
+        ] {
+            assert_eq!(csv_cell(cell), out, "{cell:?}");
+        }
+    }
 }

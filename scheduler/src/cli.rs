@@ -98,9 +98,10 @@ pub async fn pool() -> anyhow::Result<sqlx::PgPool> {
     Ok(pool)
 }
 
+/// A generation id argument, parsed strictly (`8…` is no alias of `0…`).
 pub fn parse_id(id: &str) -> anyhow::Result<ulid::Ulid> {
-    ulid::Ulid::from_string(id.trim())
-        .map_err(|_| anyhow::anyhow!("'{id}' is not a generation id (a ULID)"))
+    resonantgen_shared::text::parse_ulid(id.trim())
+        .map_err(|e| anyhow::anyhow!("generation id: {e}"))
 }
 
 pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {

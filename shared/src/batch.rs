@@ -1,22 +1,30 @@
-//! Batches: a validated catalog enqueued in bulk — chunks of rows written with one
-//! multi-row INSERT each (generations) plus one multi-row apalis push, in one transaction
-//! per chunk — and the batch's progress and results read back.
+//! Batches: a validated catalog enqueued in bulk — statements of [`CHUNK`] rows (one
+//! multi-row INSERT into `generations` plus one multi-row apalis push each) — and the
+//! batch's progress and results read back.
+//!
+//! All or nothing: only an [`Accepted`] catalog (every line validated first) is enqueued,
+//! and the batch row, every generation and every apalis task are written in ONE
+//! transaction, so a failure on any line — a database error, an idempotency conflict, a
+//! crash — leaves no batch row, no generation and no task behind. Workers see the whole
+//! batch at once, at the commit.
 //!
 //! Idempotent by construction: a batch is found again by its catalog's fingerprint, and a
-//! line whose idempotency key already names a generation enqueues nothing. A crash halfway
-//! leaves whole chunks; submitting the catalog again enqueues exactly what is missing.
+//! line whose idempotency key already names a generation of the same request enqueues
+//! nothing; the same key naming a different request refuses the whole catalog.
 
-use crate::catalog::{Catalog, Entry};
+use crate::catalog::{Accepted, Entry};
 use crate::queue::{self, GenerationJob, SubmitError};
+use crate::request::ValidationError;
 use crate::response::GenerationResponse;
+use crate::text;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use sqlx::PgPool;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap, HashSet};
 use ulid::Ulid;
 
-/// Rows per INSERT/transaction: large enough to amortise round trips, small enough that a
-/// chunk's transaction stays short.
+/// Rows per statement: large enough to amortise round trips, small enough to keep each
+/// statement's parameters modest.
 pub const CHUNK: usize = 1_000;
 
 #[derive(Debug, Clone, Serialize)]
@@ -25,20 +33,27 @@ pub struct Enqueued {
     /// False when this catalog was submitted before (its batch is reused).
     pub new_batch: bool,
     pub enqueued: usize,
-    /// Lines whose generation already existed (same idempotency key).
+    /// Lines whose generation already existed (same idempotency key and request).
     pub existing: usize,
 }
 
-/// Creates (or finds) the batch of `catalog` and enqueues its entries, calling `progress`
-/// with the number of lines handled after each chunk.
+/// Creates (or finds) the batch of `catalog` and enqueues its valid entries in one
+/// transaction, calling `progress` with the number of lines handled after each chunk.
 pub async fn enqueue(
     pool: &PgPool,
     name: Option<&str>,
     source: Option<&str>,
-    catalog: &Catalog,
+    catalog: Accepted<'_>,
     mut progress: impl FnMut(usize),
 ) -> Result<Enqueued, SubmitError> {
-    let key = catalog.key();
+    if let Some(n) = name {
+        text::check("name", n).map_err(ValidationError::from)?;
+    }
+    if let Some(s) = source {
+        text::check("source", s).map_err(ValidationError::from)?;
+    }
+    let catalog = catalog.catalog();
+    let mut tx = pool.begin().await?;
     let (batch_id, inserted): (String, bool) = sqlx::query_as(
         "INSERT INTO batches (id, name, total, catalog_key, source)
          VALUES ($1, $2, $3, $4, $5)
@@ -47,10 +62,10 @@ pub async fn enqueue(
     )
     .bind(Ulid::generate().to_string())
     .bind(name)
-    .bind(catalog.entries.len() as i32)
-    .bind(&key)
+    .bind(i32::try_from(catalog.report().valid).unwrap_or(i32::MAX))
+    .bind(catalog.key())
     .bind(source)
-    .fetch_one(pool)
+    .fetch_one(&mut *tx)
     .await?;
     let mut out = Enqueued {
         batch_id,
@@ -59,19 +74,24 @@ pub async fn enqueue(
         existing: 0,
     };
     let mut done = 0;
-    for chunk in catalog.entries.chunks(CHUNK) {
-        let n = enqueue_chunk(pool, &out.batch_id, chunk).await?;
+    let mut chunk: Vec<Entry> = Vec::with_capacity(CHUNK);
+    let mut entries = catalog.entries().peekable();
+    while entries.peek().is_some() {
+        chunk.clear();
+        chunk.extend(entries.by_ref().take(CHUNK));
+        let n = enqueue_chunk(&mut tx, &out.batch_id, &chunk).await?;
         out.enqueued += n;
         out.existing += chunk.len() - n;
         done += chunk.len();
         progress(done);
     }
+    tx.commit().await?;
     Ok(out)
 }
 
-/// One chunk in one transaction; returns how many were new.
+/// One chunk, inside the batch's transaction; returns how many were new.
 async fn enqueue_chunk(
-    pool: &PgPool,
+    conn: &mut sqlx::PgConnection,
     batch_id: &str,
     chunk: &[Entry],
 ) -> Result<usize, SubmitError> {
@@ -82,17 +102,18 @@ async fn enqueue_chunk(
         .iter()
         .map(|e| serde_json::to_value(&e.request))
         .collect::<Result<_, _>>()?;
+    let hashes: Vec<String> = chunk.iter().map(|e| e.request.fingerprint()).collect();
     let external: Vec<Option<&str>> = chunk.iter().map(|e| e.external_id.as_deref()).collect();
     let keys: Vec<Option<&str>> = chunk
         .iter()
         .map(|e| e.request.idempotency_key.as_deref())
         .collect();
-    let mut tx = pool.begin().await?;
     let inserted: Vec<(String,)> = sqlx::query_as(
-        "INSERT INTO generations (id, status, prompt, request, batch_id, external_id, idempotency_key)
-         SELECT id, 'queued', prompt, request, $5, external_id, key
-           FROM UNNEST($1::text[], $2::text[], $3::jsonb[], $4::text[], $6::text[])
-                AS t(id, prompt, request, external_id, key)
+        "INSERT INTO generations (id, status, prompt, request, batch_id, external_id,
+                                  idempotency_key, request_hash)
+         SELECT id, 'queued', prompt, request, $5, external_id, key, hash
+           FROM UNNEST($1::text[], $2::text[], $3::jsonb[], $4::text[], $6::text[], $7::text[])
+                AS t(id, prompt, request, external_id, key, hash)
          ON CONFLICT (idempotency_key) DO NOTHING
          RETURNING id",
     )
@@ -102,14 +123,19 @@ async fn enqueue_chunk(
     .bind(&external)
     .bind(batch_id)
     .bind(&keys)
-    .fetch_all(&mut *tx)
+    .bind(&hashes)
+    .fetch_all(&mut *conn)
     .await?;
-    let new: std::collections::HashSet<&str> = inserted.iter().map(|(id,)| id.as_str()).collect();
+    let new: HashSet<&str> = inserted.iter().map(|(id,)| id.as_str()).collect();
+    if new.len() < chunk.len() {
+        check_existing(conn, chunk, &id_strings, &hashes, &new).await?;
+    }
     let tasks = ids
         .iter()
+        .zip(&id_strings)
         .zip(chunk)
-        .filter(|(id, _)| new.contains(id.to_string().as_str()))
-        .map(|(id, e)| {
+        .filter(|((_, s), _)| new.contains(s.as_str()))
+        .map(|((id, _), e)| {
             queue::task_for(&GenerationJob {
                 id: *id,
                 request: e.request.clone(),
@@ -118,10 +144,55 @@ async fn enqueue_chunk(
         .collect::<Result<Vec<_>, _>>()?;
     let n = tasks.len();
     if n > 0 {
-        apalis_postgres::queries::push_tasks(&mut *tx, queue::QUEUE, tasks).await?;
+        apalis_postgres::queries::push_tasks(&mut *conn, queue::QUEUE, tasks).await?;
     }
-    tx.commit().await?;
     Ok(n)
+}
+
+/// The lines that were not inserted found a generation by their idempotency key: it must be
+/// of the same request (a retry); another request under the key refuses the catalog.
+async fn check_existing(
+    conn: &mut sqlx::PgConnection,
+    chunk: &[Entry],
+    id_strings: &[String],
+    hashes: &[String],
+    new: &HashSet<&str>,
+) -> Result<(), SubmitError> {
+    let old: Vec<usize> = (0..chunk.len())
+        .filter(|i| !new.contains(id_strings[*i].as_str()))
+        .collect();
+    let keys: Vec<&str> = old
+        .iter()
+        .filter_map(|i| chunk[*i].request.idempotency_key.as_deref())
+        .collect();
+    let rows: Vec<(String, String, Option<String>)> = sqlx::query_as(
+        "SELECT idempotency_key, id, request_hash FROM generations
+          WHERE idempotency_key = ANY($1)",
+    )
+    .bind(&keys)
+    .fetch_all(&mut *conn)
+    .await?;
+    let stored: HashMap<&str, (&str, Option<&str>)> = rows
+        .iter()
+        .map(|(k, id, h)| (k.as_str(), (id.as_str(), h.as_deref())))
+        .collect();
+    for i in old {
+        let e = &chunk[i];
+        let Some(key) = e.request.idempotency_key.as_deref() else {
+            continue;
+        };
+        // Rows from before hashes were stored (NULL) are taken as the same request.
+        if let Some((id, Some(hash))) = stored.get(key)
+            && *hash != hashes[i]
+        {
+            return Err(SubmitError::IdempotencyConflict {
+                line: Some(e.line),
+                key: key.to_string(),
+                existing: text::parse_ulid(id).unwrap_or_default(),
+            });
+        }
+    }
+    Ok(())
 }
 
 /// A batch and how its generations stand.

@@ -1,19 +1,30 @@
 //! Catalogs: many GenerationRequests in one file — JSONL (one request object per line) or
 //! CSV (a header naming request fields) — with batch-wide defaults that each line may
-//! override and an optional external id. Every line is validated before anything is
-//! enqueued, and each bad line is reported with its line number and reason.
+//! override and an optional external id.
+//!
+//! A catalog is read twice and never held as a whole: [`parse`] validates every line and
+//! keeps only a bounded [`Report`] (counts by reason and the first [`MAX_LISTED_ERRORS`]
+//! line errors), so memory stays flat however much garbage is sent; [`Catalog::entries`]
+//! then reads the valid lines again, lazily, for the enqueue. Only an [`Accepted`] catalog
+//! — one validated completely, with no invalid line or with `skip_invalid` chosen — can be
+//! enqueued, so nothing is written before the last line has been checked.
 //!
 //! Each line also gets an idempotency key — its own, or one derived from its content — so
 //! that submitting the same catalog twice enqueues nothing the second time.
 
 use crate::request::GenerationRequest;
+use crate::text::{self, TextError};
 use crate::track::TrackType;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
-/// Longest accepted external id.
-pub const MAX_EXTERNAL_ID_BYTES: usize = 200;
+/// Longest accepted external id, in characters.
+pub const MAX_EXTERNAL_ID_CHARS: usize = 200;
+/// Line errors listed in a report; the rest are only counted.
+pub const MAX_LISTED_ERRORS: usize = 100;
+/// A listed reason is cut to this many characters (serde errors quote the input).
+const MAX_REASON_CHARS: usize = 300;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -84,7 +95,24 @@ pub struct Entry {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct LineError {
     pub line: usize,
+    /// Stable short name of the problem (`not_json`, `tempo`, `unstorable_text`, …): the
+    /// report counts lines by it.
+    pub kind: &'static str,
     pub reason: String,
+}
+
+impl LineError {
+    fn new(line: usize, kind: &'static str, reason: impl Into<String>) -> Self {
+        let reason: String = reason.into();
+        let reason = if reason.chars().count() > MAX_REASON_CHARS {
+            let mut cut: String = reason.chars().take(MAX_REASON_CHARS).collect();
+            cut.push('…');
+            cut
+        } else {
+            reason
+        };
+        LineError { line, kind, reason }
+    }
 }
 
 impl std::fmt::Display for LineError {
@@ -93,83 +121,235 @@ impl std::fmt::Display for LineError {
     }
 }
 
-/// A parsed catalog: its valid entries and its bad lines, in file order.
-#[derive(Debug, Clone, Default, Serialize)]
-pub struct Catalog {
-    pub entries: Vec<Entry>,
+/// What validating every line found: bounded in size whatever the input.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Report {
+    /// Lines that can be enqueued.
+    pub valid: usize,
+    /// Lines that cannot (all of them, listed or not).
+    pub invalid: usize,
+    /// Invalid lines per [`LineError::kind`].
+    pub invalid_by_reason: BTreeMap<&'static str, usize>,
+    /// The first [`MAX_LISTED_ERRORS`] invalid lines, in file order.
     pub errors: Vec<LineError>,
+    /// Fingerprint of the valid lines (their idempotency keys, in order): the same catalog
+    /// submitted again has the same key.
+    #[serde(skip)]
+    key: String,
 }
 
-impl Catalog {
-    /// Fingerprint of the catalog's requests (their idempotency keys, in order): the same
-    /// catalog submitted again has the same key.
-    pub fn key(&self) -> String {
-        let mut h = Sha256::new();
-        for e in &self.entries {
-            h.update(e.request.idempotency_key.as_deref().unwrap_or_default());
-            h.update(b"\n");
+impl Report {
+    /// Invalid lines counted but not listed.
+    pub fn unlisted(&self) -> usize {
+        self.invalid - self.errors.len()
+    }
+
+    fn record(&mut self, e: LineError) {
+        self.invalid += 1;
+        *self.invalid_by_reason.entry(e.kind).or_default() += 1;
+        if self.errors.len() < MAX_LISTED_ERRORS {
+            self.errors.push(e);
         }
-        hex(&h.finalize())
     }
 }
 
-/// A line read: (external id, request) or why not.
-type RowResult = Result<(Option<String>, GenerationRequest), String>;
+/// A validated catalog: the text it reads again, and the report of the first reading.
+#[derive(Debug, Clone)]
+pub struct Catalog<'a> {
+    text: &'a str,
+    format: Format,
+    defaults: Defaults,
+    report: Report,
+}
+
+/// Why a validated catalog cannot be enqueued.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Refused {
+    #[error("{invalid} invalid line(s) of {lines}; nothing enqueued")]
+    Invalid { invalid: usize, lines: usize },
+    #[error("the catalog has no valid lines; nothing enqueued")]
+    Empty,
+}
+
+/// A catalog that may be enqueued: validated completely, with no invalid line or with
+/// invalid lines to be skipped, and at least one valid line.
+#[derive(Debug, Clone, Copy)]
+pub struct Accepted<'c>(&'c Catalog<'c>);
+
+impl<'c> Accepted<'c> {
+    pub fn catalog(&self) -> &'c Catalog<'c> {
+        self.0
+    }
+}
+
+impl<'a> Catalog<'a> {
+    pub fn report(&self) -> &Report {
+        &self.report
+    }
+
+    /// See [`Report`]: the fingerprint of the valid lines.
+    pub fn key(&self) -> &str {
+        &self.report.key
+    }
+
+    /// Every line again, valid or not, read lazily.
+    pub fn lines(&self) -> Lines<'_> {
+        Lines::new(self.text, self.format, &self.defaults)
+    }
+
+    /// The valid lines, read again lazily, in file order.
+    pub fn entries(&self) -> impl Iterator<Item = Entry> + '_ {
+        self.lines().filter_map(Result::ok)
+    }
+
+    /// Whether this catalog may be enqueued.
+    pub fn accept(&self, skip_invalid: bool) -> Result<Accepted<'_>, Refused> {
+        if self.report.invalid > 0 && !skip_invalid {
+            return Err(Refused::Invalid {
+                invalid: self.report.invalid,
+                lines: self.report.invalid + self.report.valid,
+            });
+        }
+        if self.report.valid == 0 {
+            return Err(Refused::Empty);
+        }
+        Ok(Accepted(self))
+    }
+}
 
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// Parses and validates a catalog.
-pub fn parse(text: &str, format: Format, defaults: &Defaults) -> Catalog {
-    let mut catalog = Catalog::default();
-    let mut ids: BTreeMap<String, usize> = BTreeMap::new();
-    let rows: Vec<(usize, RowResult)> = match format {
-        Format::Jsonl => text
-            .lines()
-            .enumerate()
-            .filter(|(_, l)| !l.trim().is_empty() && !l.trim_start().starts_with('#'))
-            .map(|(i, l)| (i + 1, jsonl_line(l)))
-            .collect(),
-        Format::Csv => match csv_rows(text) {
-            Ok(rows) => rows,
-            Err(e) => {
-                catalog.errors.push(e);
-                return catalog;
+/// Validates every line of a catalog, keeping only a bounded report.
+pub fn parse<'a>(text: &'a str, format: Format, defaults: &Defaults) -> Catalog<'a> {
+    let mut report = Report::default();
+    let mut key = Sha256::new();
+    for line in Lines::new(text, format, defaults) {
+        match line {
+            Ok(e) => {
+                report.valid += 1;
+                key.update(e.request.idempotency_key.as_deref().unwrap_or_default());
+                key.update(b"\n");
             }
-        },
-    };
-    for (line, row) in rows {
-        let result = row.and_then(|(external_id, mut request)| {
-            defaults.apply(&mut request);
-            if let Some(id) = &external_id {
-                if id.is_empty() || id.len() > MAX_EXTERNAL_ID_BYTES {
-                    return Err(format!(
-                        "external_id must be 1–{MAX_EXTERNAL_ID_BYTES} bytes"
-                    ));
-                }
-                if let Some(first) = ids.insert(id.clone(), line) {
-                    return Err(format!(
-                        "external_id '{id}' is already used on line {first}"
-                    ));
-                }
-            }
-            request.validate().map_err(|e| e.to_string())?;
-            if request.idempotency_key.is_none() {
-                request.idempotency_key = Some(derived_key(external_id.as_deref(), &request));
-            }
-            Ok(Entry {
-                line,
-                external_id,
-                request,
-            })
-        });
-        match result {
-            Ok(e) => catalog.entries.push(e),
-            Err(reason) => catalog.errors.push(LineError { line, reason }),
+            Err(e) => report.record(e),
         }
     }
-    catalog
+    report.key = hex(&key.finalize());
+    Catalog {
+        text,
+        format,
+        defaults: defaults.clone(),
+        report,
+    }
+}
+
+/// A line read: (external id, request) or why not.
+type RowResult = Result<(Option<String>, GenerationRequest), LineError>;
+
+/// The lines of a catalog, each validated: an entry, or the reason it is refused. External
+/// ids must be unique, so this remembers (a digest of) each one seen.
+pub struct Lines<'a> {
+    rows: Rows<'a>,
+    defaults: &'a Defaults,
+    /// First 16 bytes of SHA-256 of each external id → its line (digests keep the set
+    /// small; a collision would need 2⁶⁴ ids).
+    ids: HashMap<[u8; 16], usize>,
+}
+
+enum Rows<'a> {
+    Jsonl(std::iter::Enumerate<std::str::Lines<'a>>),
+    Csv {
+        headers: Vec<String>,
+        records: csv::StringRecordsIntoIter<&'a [u8]>,
+    },
+    /// A CSV whose header is unusable: one error, then nothing.
+    Refused(Option<LineError>),
+}
+
+impl<'a> Lines<'a> {
+    fn new(text: &'a str, format: Format, defaults: &'a Defaults) -> Self {
+        let rows = match format {
+            Format::Jsonl => Rows::Jsonl(text.lines().enumerate()),
+            Format::Csv => csv_rows(text),
+        };
+        Lines {
+            rows,
+            defaults,
+            ids: HashMap::new(),
+        }
+    }
+
+    fn next_row(&mut self) -> Option<(usize, RowResult)> {
+        match &mut self.rows {
+            Rows::Jsonl(lines) => lines.find_map(|(i, l)| {
+                let t = l.trim();
+                (!t.is_empty() && !t.starts_with('#')).then(|| (i + 1, jsonl_line(i + 1, l)))
+            }),
+            Rows::Csv { headers, records } => records.next().map(|record| match record {
+                Ok(r) => {
+                    let line = r.position().map_or(0, |p| p.line() as usize);
+                    (line, csv_request(line, headers, &r))
+                }
+                Err(e) => {
+                    let line = e.position().map_or(0, |p| p.line() as usize);
+                    let err =
+                        LineError::new(line, "malformed_csv", format!("malformed CSV record: {e}"));
+                    (line, Err(err))
+                }
+            }),
+            Rows::Refused(e) => e.take().map(|e| (e.line, Err(e))),
+        }
+    }
+
+    fn finish(&mut self, line: usize, row: RowResult) -> Result<Entry, LineError> {
+        let (external_id, mut request) = row?;
+        self.defaults.apply(&mut request);
+        if let Some(id) = &external_id {
+            text::check("external_id", id).map_err(|e| text_error(line, e))?;
+            if id.is_empty() || id.chars().count() > MAX_EXTERNAL_ID_CHARS {
+                return Err(LineError::new(
+                    line,
+                    "external_id",
+                    format!("external_id must be 1–{MAX_EXTERNAL_ID_CHARS} characters"),
+                ));
+            }
+            let mut digest = [0u8; 16];
+            digest.copy_from_slice(&Sha256::digest(id.as_bytes())[..16]);
+            if let Some(first) = self.ids.get(&digest) {
+                return Err(LineError::new(
+                    line,
+                    "duplicate_external_id",
+                    format!("external_id '{id}' is already used on line {first}"),
+                ));
+            }
+            self.ids.insert(digest, line);
+        }
+        request
+            .validate()
+            .map_err(|e| LineError::new(line, e.code(), e.to_string()))?;
+        if request.idempotency_key.is_none() {
+            request.idempotency_key = Some(derived_key(external_id.as_deref(), &request));
+        }
+        Ok(Entry {
+            line,
+            external_id,
+            request,
+        })
+    }
+}
+
+impl Iterator for Lines<'_> {
+    type Item = Result<Entry, LineError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let (line, row) = self.next_row()?;
+        Some(self.finish(line, row))
+    }
+}
+
+fn text_error(line: usize, e: TextError) -> LineError {
+    LineError::new(line, "unstorable_text", e.to_string())
 }
 
 /// `catalog:<sha256>` of the request (and external id): the same line always gets the same
@@ -182,20 +362,26 @@ fn derived_key(external_id: Option<&str>, request: &GenerationRequest) -> String
     format!("catalog:{}", hex(&h.finalize()))
 }
 
-fn jsonl_line(line: &str) -> Result<(Option<String>, GenerationRequest), String> {
+fn jsonl_line(line: usize, raw: &str) -> RowResult {
+    let err = |kind, reason: String| LineError::new(line, kind, reason);
     let mut value: serde_json::Value =
-        serde_json::from_str(line).map_err(|e| format!("not valid JSON: {e}"))?;
-    let obj = value
-        .as_object_mut()
-        .ok_or("expected a JSON object (a GenerationRequest)")?;
+        serde_json::from_str(raw).map_err(|e| err("not_json", format!("not valid JSON: {e}")))?;
+    // Every string and key, before anything quotes one (jsonb refuses \u0000 too).
+    text::check_json("", &value).map_err(|e| text_error(line, e))?;
+    let obj = value.as_object_mut().ok_or_else(|| {
+        err(
+            "not_an_object",
+            "expected a JSON object (a GenerationRequest)".into(),
+        )
+    })?;
     let external_id = match obj.remove("external_id") {
         None | Some(serde_json::Value::Null) => None,
         Some(serde_json::Value::String(s)) => Some(s),
         Some(serde_json::Value::Number(n)) => Some(n.to_string()),
-        Some(_) => return Err("external_id must be a string".into()),
+        Some(_) => return Err(err("external_id", "external_id must be a string".into())),
     };
-    let request: GenerationRequest =
-        serde_json::from_value(value).map_err(|e| format!("not a GenerationRequest: {e}"))?;
+    let request: GenerationRequest = serde_json::from_value(value)
+        .map_err(|e| err("not_a_request", format!("not a GenerationRequest: {e}")))?;
     Ok((external_id, request))
 }
 
@@ -203,50 +389,35 @@ fn jsonl_line(line: &str) -> Result<(Option<String>, GenerationRequest), String>
 /// (`duration_seconds` or `duration`, `seed`, `tempo`, `key`, `sample_rate`, `bit_depth`,
 /// `loudness_target` or `loudness`, `idempotency_key`, `priority`, `tracks` as
 /// `bass;melody`), plus `lock_<track>` columns holding lock URIs. Empty cells are unset.
-fn csv_rows(text: &str) -> Result<Vec<(usize, RowResult)>, LineError> {
+fn csv_rows(text: &str) -> Rows<'_> {
     let mut reader = csv::ReaderBuilder::new()
         .flexible(false)
         .trim(csv::Trim::All)
         .comment(Some(b'#'))
         .from_reader(text.as_bytes());
-    let headers: Vec<String> = reader
-        .headers()
-        .map_err(|e| LineError {
-            line: 1,
-            reason: format!("cannot read the CSV header: {e}"),
-        })?
-        .iter()
-        .map(|h| h.to_ascii_lowercase())
-        .collect();
+    let header_error =
+        |reason: String| Rows::Refused(Some(LineError::new(1, "csv_header", reason)));
+    let headers: Vec<String> = match reader.headers() {
+        Ok(h) => h.iter().map(|h| h.to_ascii_lowercase()).collect(),
+        Err(e) => return header_error(format!("cannot read the CSV header: {e}")),
+    };
+    for h in &headers {
+        if let Err(e) = text::check("the CSV header", h) {
+            return header_error(e.to_string());
+        }
+    }
     if !headers.iter().any(|h| h == "prompt") {
-        return Err(LineError {
-            line: 1,
-            reason: "the CSV header has no 'prompt' column".into(),
-        });
+        return header_error("the CSV header has no 'prompt' column".into());
     }
     for h in &headers {
         if !is_known_column(h) {
-            return Err(LineError {
-                line: 1,
-                reason: format!("unknown CSV column '{h}'"),
-            });
+            return header_error(format!("unknown CSV column '{h}'"));
         }
     }
-    let mut out = Vec::new();
-    for record in reader.records() {
-        let (line, row) = match record {
-            Ok(r) => {
-                let line = r.position().map_or(0, |p| p.line() as usize);
-                (line, csv_request(&headers, &r))
-            }
-            Err(e) => {
-                let line = e.position().map_or(0, |p| p.line() as usize);
-                (line, Err(format!("malformed CSV record: {e}")))
-            }
-        };
-        out.push((line, row));
+    Rows::Csv {
+        headers,
+        records: reader.into_records(),
     }
-    Ok(out)
 }
 
 fn is_known_column(h: &str) -> bool {
@@ -271,43 +442,52 @@ fn is_known_column(h: &str) -> bool {
         .is_some_and(|t| TrackType::parse(t).is_ok())
 }
 
-fn csv_request(
-    headers: &[String],
-    r: &csv::StringRecord,
-) -> Result<(Option<String>, GenerationRequest), String> {
-    fn num<T: std::str::FromStr>(col: &str, v: &str) -> Result<T, String> {
-        v.parse()
-            .map_err(|_| format!("column {col}: '{v}' is not a number"))
-    }
+fn csv_request(line: usize, headers: &[String], r: &csv::StringRecord) -> RowResult {
+    let err = |kind, reason: String| LineError::new(line, kind, reason);
+    let num = |col: &str, v: &str| {
+        err(
+            "not_a_number",
+            format!("column {col}: '{v}' is not a number"),
+        )
+    };
     let mut request = GenerationRequest::new("");
     let mut external_id = None;
     for (h, v) in headers.iter().zip(r.iter()) {
         if v.is_empty() {
             continue;
         }
+        text::check(h, v).map_err(|e| text_error(line, e))?;
         match h.as_str() {
             "prompt" => request.prompt = v.to_string(),
             "external_id" => external_id = Some(v.to_string()),
-            "duration_seconds" | "duration" => request.duration_seconds = Some(num(h, v)?),
-            "seed" => request.seed = Some(num(h, v)?),
-            "tempo" => request.tempo = Some(num(h, v)?),
+            "duration_seconds" | "duration" => {
+                request.duration_seconds = Some(v.parse().map_err(|_| num(h, v))?)
+            }
+            "seed" => request.seed = Some(v.parse().map_err(|_| num(h, v))?),
+            "tempo" => request.tempo = Some(v.parse().map_err(|_| num(h, v))?),
             "key" => request.key = Some(v.to_string()),
-            "sample_rate" => request.sample_rate = Some(num(h, v)?),
-            "bit_depth" => request.bit_depth = Some(num(h, v)?),
-            "loudness_target" | "loudness" => request.loudness_target = Some(num(h, v)?),
+            "sample_rate" => request.sample_rate = Some(v.parse().map_err(|_| num(h, v))?),
+            "bit_depth" => request.bit_depth = Some(v.parse().map_err(|_| num(h, v))?),
+            "loudness_target" | "loudness" => {
+                request.loudness_target = Some(v.parse().map_err(|_| num(h, v))?)
+            }
             "idempotency_key" => request.idempotency_key = Some(v.to_string()),
-            "priority" => request.priority = Some(num(h, v)?),
+            "priority" => request.priority = Some(v.parse().map_err(|_| num(h, v))?),
             "tracks" => {
                 request.tracks = Some(
                     v.split([';', ' '])
                         .filter(|t| !t.is_empty())
-                        .map(|t| TrackType::parse(t).map_err(|e| format!("column tracks: {e}")))
+                        .map(|t| {
+                            TrackType::parse(t)
+                                .map_err(|e| err("unknown_track", format!("column tracks: {e}")))
+                        })
                         .collect::<Result<_, _>>()?,
                 )
             }
             other => {
                 if let Some(track) = other.strip_prefix("lock_") {
-                    let track = TrackType::parse(track).map_err(|e| e.to_string())?;
+                    let track =
+                        TrackType::parse(track).map_err(|e| err("unknown_track", e.to_string()))?;
                     request.locked_tracks.insert(track, v.to_string());
                 }
             }
@@ -320,6 +500,14 @@ fn csv_request(
 mod tests {
     use super::*;
 
+    /// Every valid entry (read again) and the listed errors.
+    fn read(text: &str, format: Format, d: &Defaults) -> (Vec<Entry>, Vec<LineError>, Report) {
+        let c = parse(text, format, d);
+        let entries: Vec<Entry> = c.entries().collect();
+        assert_eq!(entries.len(), c.report().valid, "both readings agree");
+        (entries, c.report().errors.clone(), c.report().clone())
+    }
+
     #[test]
     fn jsonl_reports_each_bad_line_with_its_number() {
         let text = r#"{"prompt": "dark techno", "external_id": "a1"}
@@ -330,15 +518,26 @@ not json
 {"prompt": "lofi", "external_id": "a1"}
 {"prompt": "ambient pads", "seed": 3}
 "#;
-        let c = parse(text, Format::Jsonl, &Defaults::default());
-        let bad: Vec<usize> = c.errors.iter().map(|e| e.line).collect();
-        assert_eq!(bad, vec![2, 3, 5, 6], "{:?}", c.errors);
-        assert!(c.errors[1].reason.contains("duration"), "{:?}", c.errors[1]);
-        assert!(c.errors[3].reason.contains("already used on line 1"));
-        assert_eq!(c.entries.len(), 2);
-        assert_eq!(c.entries[0].external_id.as_deref(), Some("a1"));
+        let (entries, errors, report) = read(text, Format::Jsonl, &Defaults::default());
+        let bad: Vec<usize> = errors.iter().map(|e| e.line).collect();
+        assert_eq!(bad, vec![2, 3, 5, 6], "{errors:?}");
+        assert!(errors[1].reason.contains("duration"), "{:?}", errors[1]);
+        assert!(errors[3].reason.contains("already used on line 1"));
+        let kinds: Vec<&str> = errors.iter().map(|e| e.kind).collect();
+        assert_eq!(
+            kinds,
+            [
+                "not_json",
+                "duration",
+                "not_a_request",
+                "duplicate_external_id"
+            ]
+        );
+        assert_eq!((report.valid, report.invalid), (2, 4));
+        assert_eq!(entries.len(), 2);
+        assert_eq!(entries[0].external_id.as_deref(), Some("a1"));
         assert!(
-            c.entries[1]
+            entries[1]
                 .request
                 .idempotency_key
                 .as_deref()
@@ -355,16 +554,15 @@ not json
             ..Defaults::default()
         };
         let text = "{\"prompt\": \"techno\"}\n{\"prompt\": \"techno\", \"duration_seconds\": 12}\n";
-        let a = parse(text, Format::Jsonl, &d);
-        assert_eq!(a.entries[0].request.duration_seconds, Some(8.0));
-        assert_eq!(a.entries[1].request.duration_seconds, Some(12.0));
-        assert_eq!(a.entries[1].request.sample_rate, Some(44_100));
-        let b = parse(text, Format::Jsonl, &d);
-        assert_eq!(a.key(), b.key());
-        assert_ne!(
-            a.entries[0].request.idempotency_key,
-            a.entries[1].request.idempotency_key
+        let (a, _, _) = read(text, Format::Jsonl, &d);
+        assert_eq!(a[0].request.duration_seconds, Some(8.0));
+        assert_eq!(a[1].request.duration_seconds, Some(12.0));
+        assert_eq!(a[1].request.sample_rate, Some(44_100));
+        assert_eq!(
+            parse(text, Format::Jsonl, &d).key(),
+            parse(text, Format::Jsonl, &d).key()
         );
+        assert_ne!(a[0].request.idempotency_key, a[1].request.idempotency_key);
     }
 
     #[test]
@@ -373,18 +571,106 @@ not json
                     x1,\"dark techno, driving\",10,128,bass;melody,gen:01M8F9MYTCA9DADJ0QYYRVF5ZB/drums\n\
                     x2,house,abc,,,\n\
                     x3,,10,,,\n";
-        let c = parse(text, Format::Csv, &Defaults::default());
-        assert_eq!(c.entries.len(), 1, "{:?}", c.errors);
-        let r = &c.entries[0].request;
+        let (entries, errors, _) = read(text, Format::Csv, &Defaults::default());
+        assert_eq!(entries.len(), 1, "{errors:?}");
+        let r = &entries[0].request;
         assert_eq!(r.prompt, "dark techno, driving");
         assert_eq!(r.tempo, Some(128.0));
         assert_eq!(r.tracks.as_ref().map(Vec::len), Some(2));
         assert_eq!(r.locked_tracks.len(), 1);
-        let bad: Vec<usize> = c.errors.iter().map(|e| e.line).collect();
+        let bad: Vec<usize> = errors.iter().map(|e| e.line).collect();
         assert_eq!(bad, vec![3, 4]);
-        assert!(c.errors[0].reason.contains("not a number"));
-        assert!(c.errors[1].reason.contains("prompt is empty"));
-        let unknown = parse("prompt,colour\nx,y\n", Format::Csv, &Defaults::default());
-        assert!(unknown.errors[0].reason.contains("colour"));
+        assert!(errors[0].reason.contains("not a number"));
+        assert!(errors[1].reason.contains("prompt is empty"));
+        let (_, unknown, _) = read("prompt,colour\nx,y\n", Format::Csv, &Defaults::default());
+        assert!(unknown[0].reason.contains("colour"));
+    }
+
+    #[test]
+    fn nul_in_any_line_or_cell_is_an_invalid_line_naming_the_field() {
+        let text = concat!(
+            "{\"prompt\": \"techno\"}\n",
+            "{\"prompt\": \"tech\\u0000no\"}\n",
+            "{\"prompt\": \"house\", \"external_id\": \"e\\u0000\"}\n",
+            "{\"prompt\": \"house\", \"locked_tracks\": {\"drums\": \"a\\u0000.wav\"}}\n",
+            "{\"prompt\": \"house\", \"idempotency_key\": \"\\u0000\"}\n",
+            "{\"prompt\": \"house\", \"\\u0000\": 1}\n",
+        );
+        let (entries, errors, report) = read(text, Format::Jsonl, &Defaults::default());
+        assert_eq!(entries.len(), 1);
+        assert_eq!(report.invalid_by_reason.get("unstorable_text"), Some(&5));
+        let fields: Vec<&str> = errors
+            .iter()
+            .map(|e| e.reason.split(" contains").next().unwrap())
+            .collect();
+        assert_eq!(
+            fields,
+            [
+                "prompt",
+                "external_id",
+                "locked_tracks.drums",
+                "idempotency_key",
+                "key \"\\0\" of the body"
+            ]
+        );
+        let csv = "prompt,external_id,key\nhouse,x\0,\ntechno,,A\0 minor\n\0,,\n";
+        let (entries, errors, _) = read(csv, Format::Csv, &Defaults::default());
+        assert!(entries.is_empty());
+        let fields: Vec<&str> = errors
+            .iter()
+            .map(|e| e.reason.split(" contains").next().unwrap())
+            .collect();
+        assert_eq!(fields, ["external_id", "key", "prompt"], "{errors:?}");
+    }
+
+    #[test]
+    fn reports_are_bounded_whatever_the_number_of_bad_lines() {
+        let lines = 50_000;
+        let mut text = String::new();
+        for i in 0..lines {
+            match i % 3 {
+                0 => text.push_str("garbage\n"),
+                1 => text.push_str("{\"prompt\": \"x\", \"tempo\": 999}\n"),
+                _ => text.push_str(&format!("{{\"{}\": 1}}\n", "k".repeat(2_000))),
+            }
+        }
+        let c = parse(&text, Format::Jsonl, &Defaults::default());
+        let r = c.report();
+        assert_eq!(r.invalid, lines);
+        assert_eq!(r.errors.len(), MAX_LISTED_ERRORS);
+        assert_eq!(r.unlisted(), lines - MAX_LISTED_ERRORS);
+        assert_eq!(r.invalid_by_reason.values().sum::<usize>(), lines);
+        assert_eq!(r.invalid_by_reason["not_json"], 16_667);
+        assert_eq!(r.invalid_by_reason["tempo"], 16_667);
+        assert_eq!(r.invalid_by_reason["not_a_request"], 16_666);
+        // Reasons that quote the input are cut.
+        assert!(
+            r.errors
+                .iter()
+                .all(|e| e.reason.chars().count() <= MAX_REASON_CHARS + 1)
+        );
+        assert_eq!(
+            c.accept(false).unwrap_err(),
+            Refused::Invalid {
+                invalid: lines,
+                lines
+            }
+        );
+        assert_eq!(c.accept(true).unwrap_err(), Refused::Empty);
+    }
+
+    #[test]
+    fn only_an_accepted_catalog_can_be_enqueued() {
+        let text = "{\"prompt\": \"techno\"}\nbad\n";
+        let c = parse(text, Format::Jsonl, &Defaults::default());
+        assert!(matches!(
+            c.accept(false),
+            Err(Refused::Invalid {
+                invalid: 1,
+                lines: 2
+            })
+        ));
+        let ok = c.accept(true).unwrap();
+        assert_eq!(ok.catalog().entries().count(), 1);
     }
 }

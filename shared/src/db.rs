@@ -124,21 +124,34 @@ impl GenerationRow {
     }
 }
 
-/// Inserts a queued generation row. Returns `Some(existing id)` when the idempotency key
-/// already names a generation (nothing is inserted then).
+/// What [`insert_generation`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Inserted {
+    /// A new row.
+    New,
+    /// The idempotency key names this generation, of the same request: nothing inserted.
+    Existing(Ulid),
+    /// The idempotency key names this generation of a different request: nothing inserted.
+    Conflict(Ulid),
+}
+
+/// Inserts a queued generation row with the request's fingerprint beside its idempotency
+/// key, so a key reused with a different request is told apart from a retry.
 pub async fn insert_generation(
     conn: &mut sqlx::PgConnection,
     id: Ulid,
     request: &GenerationRequest,
     batch_id: Option<&str>,
-) -> Result<Option<Ulid>, DbError> {
+) -> Result<Inserted, DbError> {
     let json = serde_json::to_value(request).map_err(|source| DbError::Decode {
         id: id.to_string(),
         source,
     })?;
+    let hash = request.fingerprint();
     let inserted: Option<(String,)> = sqlx::query_as(
-        "INSERT INTO generations (id, status, prompt, request, batch_id, idempotency_key)
-         VALUES ($1, 'queued', $2, $3, $4, $5)
+        "INSERT INTO generations (id, status, prompt, request, batch_id, idempotency_key,
+                                  request_hash)
+         VALUES ($1, 'queued', $2, $3, $4, $5, $6)
          ON CONFLICT (idempotency_key) DO NOTHING
          RETURNING id",
     )
@@ -147,17 +160,23 @@ pub async fn insert_generation(
     .bind(json)
     .bind(batch_id)
     .bind(&request.idempotency_key)
+    .bind(&hash)
     .fetch_optional(&mut *conn)
     .await?;
     if inserted.is_some() {
-        return Ok(None);
+        return Ok(Inserted::New);
     }
-    let (existing,): (String,) =
-        sqlx::query_as("SELECT id FROM generations WHERE idempotency_key = $1")
+    let (existing, stored): (String, Option<String>) =
+        sqlx::query_as("SELECT id, request_hash FROM generations WHERE idempotency_key = $1")
             .bind(&request.idempotency_key)
             .fetch_one(&mut *conn)
             .await?;
-    Ok(Some(Ulid::from_string(&existing).unwrap_or(id)))
+    let existing = Ulid::from_string(&existing).unwrap_or(id);
+    // Rows from before hashes were stored (NULL) are taken as the same request.
+    Ok(match stored {
+        Some(h) if h != hash => Inserted::Conflict(existing),
+        _ => Inserted::Existing(existing),
+    })
 }
 
 /// Marks a generation running for this attempt. Returns the status it had before, or `None`

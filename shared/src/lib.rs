@@ -25,6 +25,7 @@ pub mod rng;
 pub mod scenes;
 pub mod spectrum;
 pub mod store;
+pub mod text;
 pub mod theory;
 pub mod track;
 

@@ -104,8 +104,9 @@ impl LockUri {
             let (id, track) = rest
                 .split_once('/')
                 .ok_or_else(|| LockUriError::Form(uri.to_string()))?;
-            let id =
-                Ulid::from_string(id).map_err(|_| LockUriError::GenerationId(uri.to_string()))?;
+            // Strict: `gen:8…` must not alias `gen:0…`.
+            let id = crate::text::parse_ulid(id)
+                .map_err(|_| LockUriError::GenerationId(uri.to_string()))?;
             let track = TrackType::parse(track).map_err(|source| LockUriError::Track {
                 uri: uri.to_string(),
                 source,
@@ -175,6 +176,7 @@ mod tests {
             "s3://bucket",
             "http://example.com/a.wav",
             "gen:notanid/drums",
+            "gen:81M8F9MYTCA9DADJ0QYYRVF5ZB/drums",
             "uploads//a.wav",
             "a b.wav",
             "store:",

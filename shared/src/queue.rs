@@ -57,6 +57,18 @@ pub enum SubmitError {
     Queue(#[from] apalis_postgres::Error),
     #[error("encode job: {0}")]
     Encode(#[from] serde_json::Error),
+    /// The idempotency key names a generation of a different request (on `line` of a
+    /// catalog): returning that generation would silently drop this request.
+    #[error(
+        "{}idempotency_key '{key}' was already used by generation {existing} with a different \
+         request; resend the same request to get that generation, or use a new key",
+        line.map(|l| format!("line {l}: ")).unwrap_or_default()
+    )]
+    IdempotencyConflict {
+        line: Option<usize>,
+        key: String,
+        existing: Ulid,
+    },
 }
 
 impl From<sqlx::Error> for SubmitError {
@@ -101,9 +113,19 @@ pub async fn submit(
     request.validate()?;
     let id = Ulid::generate();
     let mut tx = pool.begin().await?;
-    if let Some(existing) = db::insert_generation(&mut tx, id, &request, batch_id).await? {
-        tx.commit().await?;
-        return Ok(Submitted::Existing(existing));
+    match db::insert_generation(&mut tx, id, &request, batch_id).await? {
+        db::Inserted::New => {}
+        db::Inserted::Existing(existing) => {
+            tx.commit().await?;
+            return Ok(Submitted::Existing(existing));
+        }
+        db::Inserted::Conflict(existing) => {
+            return Err(SubmitError::IdempotencyConflict {
+                line: None,
+                key: request.idempotency_key.unwrap_or_default(),
+                existing,
+            });
+        }
     }
     let task = task_for(&GenerationJob { id, request })?;
     apalis_postgres::queries::push_tasks(&mut *tx, QUEUE, vec![task]).await?;

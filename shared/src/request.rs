@@ -1,7 +1,11 @@
 //! GenerationRequest: what a user submits, and its validation at the edge. A request that
 //! fails validation is rejected with the reason and never enqueued.
+//!
+//! Lengths count characters (Unicode scalar values), as JSON Schema's `maxLength` does, so
+//! the OpenAPI document and the server agree on what fits.
 
 use crate::lock_uri::{LockUri, LockUriError};
+use crate::text::{self, TextError};
 use crate::theory::{Key, KeyParseError};
 use crate::track::TrackType;
 use serde::{Deserialize, Serialize};
@@ -12,8 +16,10 @@ pub const MAX_DURATION_SECONDS: f64 = 600.0;
 pub const DEFAULT_DURATION_SECONDS: f64 = 30.0;
 pub const MIN_TEMPO: f64 = 40.0;
 pub const MAX_TEMPO: f64 = 240.0;
-pub const MAX_PROMPT_BYTES: usize = 4096;
-pub const MAX_IDEMPOTENCY_KEY_BYTES: usize = 200;
+/// Longest prompt, in characters.
+pub const MAX_PROMPT_CHARS: usize = 4096;
+/// Longest idempotency key, in characters.
+pub const MAX_IDEMPOTENCY_KEY_CHARS: usize = 200;
 pub const SAMPLE_RATES: [u32; 2] = [44_100, 48_000];
 pub const BIT_DEPTHS: [u16; 2] = [16, 24];
 pub const DEFAULT_LOUDNESS_LUFS: f64 = -14.0;
@@ -59,7 +65,7 @@ pub struct GenerationRequest {
 pub enum ValidationError {
     #[error("prompt is empty")]
     EmptyPrompt,
-    #[error("prompt is {0} bytes; the limit is {MAX_PROMPT_BYTES}")]
+    #[error("prompt is {0} characters; the limit is {MAX_PROMPT_CHARS}")]
     PromptTooLong(usize),
     #[error("duration {0} s is outside {MIN_DURATION_SECONDS}–{MAX_DURATION_SECONDS} s")]
     Duration(f64),
@@ -95,8 +101,35 @@ pub enum ValidationError {
     NothingToGenerate(String),
     #[error("track {0} is listed twice")]
     DuplicateTrack(TrackType),
-    #[error("idempotency key must be 1–{MAX_IDEMPOTENCY_KEY_BYTES} bytes")]
+    #[error("idempotency_key must be 1–{MAX_IDEMPOTENCY_KEY_CHARS} characters")]
     IdempotencyKey,
+    /// Text that cannot be stored (a NUL), naming the field.
+    #[error(transparent)]
+    Text(#[from] TextError),
+}
+
+impl ValidationError {
+    /// A stable short name of the problem (catalog reports count invalid lines by it).
+    pub fn code(&self) -> &'static str {
+        match self {
+            ValidationError::EmptyPrompt => "empty_prompt",
+            ValidationError::PromptTooLong(_) => "prompt_too_long",
+            ValidationError::Duration(_) => "duration",
+            ValidationError::Tempo(_) => "tempo",
+            ValidationError::SampleRate(_) => "sample_rate",
+            ValidationError::BitDepth(_) => "bit_depth",
+            ValidationError::Loudness(_) => "loudness_target",
+            ValidationError::Key(_) => "key",
+            ValidationError::LockUri { .. } => "lock_uri",
+            ValidationError::LockedAndRequested(_) => "locked_and_requested",
+            ValidationError::NoTracks => "no_tracks",
+            ValidationError::LockBucket { .. } => "lock_bucket",
+            ValidationError::NothingToGenerate(_) => "nothing_to_generate",
+            ValidationError::DuplicateTrack(_) => "duplicate_track",
+            ValidationError::IdempotencyKey => "idempotency_key",
+            ValidationError::Text(_) => "unstorable_text",
+        }
+    }
 }
 
 impl GenerationRequest {
@@ -119,8 +152,20 @@ impl GenerationRequest {
 
     /// Checks everything that can be checked without I/O; the first problem is returned.
     pub fn validate(&self) -> Result<(), ValidationError> {
-        if self.prompt.len() > MAX_PROMPT_BYTES {
-            return Err(ValidationError::PromptTooLong(self.prompt.len()));
+        // Storable text first: every later message may quote the text.
+        text::check("prompt", &self.prompt)?;
+        if let Some(k) = &self.key {
+            text::check("key", k)?;
+        }
+        for (track, uri) in &self.locked_tracks {
+            text::check(&format!("locked_tracks.{track}"), uri)?;
+        }
+        if let Some(k) = &self.idempotency_key {
+            text::check("idempotency_key", k)?;
+        }
+        let prompt_chars = self.prompt.chars().count();
+        if prompt_chars > MAX_PROMPT_CHARS {
+            return Err(ValidationError::PromptTooLong(prompt_chars));
         }
         if self.prompt.trim().is_empty() {
             return Err(ValidationError::EmptyPrompt);
@@ -183,7 +228,7 @@ impl GenerationRequest {
         }
         self.check_something_to_generate()?;
         if let Some(k) = &self.idempotency_key
-            && (k.is_empty() || k.len() > MAX_IDEMPOTENCY_KEY_BYTES)
+            && (k.is_empty() || k.chars().count() > MAX_IDEMPOTENCY_KEY_CHARS)
         {
             return Err(ValidationError::IdempotencyKey);
         }
@@ -203,6 +248,21 @@ impl GenerationRequest {
             return Err(ValidationError::NothingToGenerate(names.join(", ")));
         }
         Ok(())
+    }
+
+    /// SHA-256 (hex) of the request without its idempotency key, as stored: stored beside
+    /// the key, so the same key with a different request is told apart from a retry.
+    /// Serialization is canonical (fields in declaration order, maps sorted, numbers as
+    /// f64), so `30` and `30.0`, or fields in another order, hash the same.
+    pub fn fingerprint(&self) -> String {
+        use sha2::{Digest, Sha256};
+        let mut bare = self.clone();
+        bare.idempotency_key = None;
+        let bytes = serde_json::to_vec(&bare).unwrap_or_default();
+        Sha256::digest(&bytes)
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
     }
 
     /// Parsed lock URIs (call after `validate`).
@@ -247,10 +307,10 @@ mod tests {
             GenerationRequest::new("  ").validate(),
             Err(ValidationError::EmptyPrompt)
         );
-        let long = GenerationRequest::new("x".repeat(MAX_PROMPT_BYTES + 1));
+        let long = GenerationRequest::new("x".repeat(MAX_PROMPT_CHARS + 1));
         assert!(matches!(
             long.validate(),
-            Err(ValidationError::PromptTooLong(_))
+            Err(ValidationError::PromptTooLong(4097))
         ));
 
         let mut r = GenerationRequest::new("techno");
@@ -284,6 +344,64 @@ mod tests {
         listed.tracks = Some(vec![TrackType::parse("bass").unwrap()]);
         listed.validate().unwrap();
         GenerationRequest::new("drums only").validate().unwrap();
+    }
+
+    #[test]
+    fn prompt_length_counts_characters_like_max_length() {
+        // 4,096 characters of 2–4 bytes each: within the OpenAPI maxLength, so accepted
+        // (this was "prompt is 8192 bytes" before).
+        for c in ["é", "音", "🎵"] {
+            GenerationRequest::new(c.repeat(MAX_PROMPT_CHARS))
+                .validate()
+                .unwrap();
+            let over = GenerationRequest::new(c.repeat(MAX_PROMPT_CHARS + 1));
+            assert_eq!(
+                over.validate(),
+                Err(ValidationError::PromptTooLong(MAX_PROMPT_CHARS + 1))
+            );
+        }
+        let mut r = GenerationRequest::new("techno");
+        r.idempotency_key = Some("ü".repeat(MAX_IDEMPOTENCY_KEY_CHARS));
+        r.validate().unwrap();
+    }
+
+    #[test]
+    fn nul_anywhere_is_rejected_naming_the_field() {
+        let cases: [(&str, fn(&mut GenerationRequest)); 4] = [
+            ("prompt", |r| r.prompt = "dark\0techno".into()),
+            ("key", |r| r.key = Some("A\0 minor".into())),
+            ("idempotency_key", |r| {
+                r.idempotency_key = Some("k\0".into())
+            }),
+            ("locked_tracks.drums", |r| {
+                r.locked_tracks
+                    .insert(TrackType::parse("drums").unwrap(), "up\0loads/a.wav".into());
+            }),
+        ];
+        for (field, set) in cases {
+            let mut r = GenerationRequest::new("techno");
+            set(&mut r);
+            match r.validate() {
+                Err(ValidationError::Text(e)) => assert_eq!(e.field, field),
+                other => panic!("{field}: {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn fingerprint_ignores_the_key_and_form_but_not_the_content() {
+        let a: GenerationRequest = serde_json::from_str(
+            r#"{"prompt": "house", "duration_seconds": 30, "idempotency_key": "k1"}"#,
+        )
+        .unwrap();
+        let b: GenerationRequest = serde_json::from_str(
+            r#"{"idempotency_key": "k2", "duration_seconds": 30.0, "prompt": "house"}"#,
+        )
+        .unwrap();
+        assert_eq!(a.fingerprint(), b.fingerprint());
+        let mut c = a.clone();
+        c.duration_seconds = Some(31.0);
+        assert_ne!(a.fingerprint(), c.fingerprint());
     }
 
     #[test]

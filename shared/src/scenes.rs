@@ -6,6 +6,7 @@
 use crate::context::GenerationContext;
 use crate::request::{GenerationRequest, ValidationError};
 use crate::response::{GenerationResponse, GenerationStatus};
+use crate::text::{self, TextError};
 use crate::track::TrackType;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -31,6 +32,9 @@ pub enum SceneError {
     NoSuchTrack { scene: String, track: TrackType },
     #[error("the request built from the scene is invalid: {0}")]
     Invalid(#[from] ValidationError),
+    /// Text that cannot be stored (a NUL in the description), naming the field.
+    #[error(transparent)]
+    Text(#[from] TextError),
     #[error("database: {0}")]
     Db(#[from] sqlx::Error),
     #[error("stored scene does not decode: {0}")]
@@ -52,7 +56,8 @@ pub struct Scene {
     pub created_at: DateTime<Utc>,
 }
 
-fn valid_name(name: &str) -> bool {
+/// Scene names are restricted to a URL- and shell-safe alphabet (they are path parameters).
+pub fn valid_name(name: &str) -> bool {
     !name.is_empty()
         && name.len() <= MAX_NAME_BYTES
         && name
@@ -69,6 +74,9 @@ pub async fn save(
 ) -> Result<Scene, SceneError> {
     if !valid_name(name) {
         return Err(SceneError::BadName);
+    }
+    if let Some(d) = description {
+        text::check("description", d)?;
     }
     let row: Option<(String, serde_json::Value, Option<serde_json::Value>)> =
         sqlx::query_as("SELECT status, request, response FROM generations WHERE id = $1")
@@ -151,6 +159,10 @@ macro_rules! scene_columns {
 }
 
 pub async fn get(pool: &PgPool, name: &str) -> Result<Scene, SceneError> {
+    // No scene has an invalid name; such text (a NUL, say) never reaches the database.
+    if !valid_name(name) {
+        return Err(SceneError::NotFound(name.escape_debug().to_string()));
+    }
     let row: Option<SceneRow> = sqlx::query_as(concat!(
         "SELECT ",
         scene_columns!(),
@@ -175,6 +187,9 @@ pub async fn list(pool: &PgPool) -> Result<Vec<Scene>, SceneError> {
 }
 
 pub async fn delete(pool: &PgPool, name: &str) -> Result<(), SceneError> {
+    if !valid_name(name) {
+        return Err(SceneError::NotFound(name.escape_debug().to_string()));
+    }
     let r = sqlx::query("DELETE FROM scenes WHERE name = $1")
         .bind(name)
         .execute(pool)

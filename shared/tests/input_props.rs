@@ -96,17 +96,24 @@ proptest! {
         let text = lines.join("\n");
         let format = if csv { Format::Csv } else { Format::Jsonl };
         let c = catalog::parse(&text, format, &Defaults::default());
-        for e in &c.entries {
-            prop_assert!(e.request.validate().is_ok());
-            prop_assert!(e.request.idempotency_key.is_some());
+        let mut valid = 0;
+        for line in c.lines() {
+            match line {
+                Ok(e) => {
+                    prop_assert!(e.request.validate().is_ok());
+                    prop_assert!(e.request.idempotency_key.is_some());
+                    valid += 1;
+                }
+                Err(e) => {
+                    prop_assert!(!e.reason.is_empty());
+                    prop_assert!(e.line >= 1 && e.line <= lines.len().max(1) + 1, "{e:?}");
+                }
+            }
         }
-        for e in &c.errors {
-            prop_assert!(!e.reason.is_empty());
-            prop_assert!(e.line >= 1 && e.line <= lines.len().max(1) + 1, "{e:?}");
-        }
+        prop_assert_eq!(valid, c.report().valid);
         if !csv {
             let nonblank = lines.iter().filter(|l| !l.trim().is_empty() && !l.trim_start().starts_with('#')).count();
-            prop_assert_eq!(c.entries.len() + c.errors.len(), nonblank);
+            prop_assert_eq!(c.report().valid + c.report().invalid, nonblank);
         }
     }
 

@@ -1,16 +1,24 @@
 //! `/v1/batches`: submit a catalog (JSON envelope, or the JSONL/CSV text itself), read a
 //! batch's progress and its per-request results.
+//!
+//! Memory stays flat in the catalog's size: the body is read once, validated line by line
+//! into a bounded report (the first 100 line errors plus counts by reason), and read again
+//! for the enqueue; `requests` arrays are turned into JSONL text as they are decoded rather
+//! than held as a JSON tree.
 
-use super::{ApiError, Shared, body_error};
+use super::{ApiError, Shared, body_error, path_param};
 use axum::body::Bytes;
-use axum::extract::{DefaultBodyLimit, FromRequest, Path, Request, State};
+use axum::extract::{DefaultBodyLimit, FromRequest, Path, Query, Request, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use resonantgen_shared::batch;
-use resonantgen_shared::catalog::{self, Defaults, Format};
+use resonantgen_shared::catalog::{self, Defaults, Format, Refused, Report};
+use resonantgen_shared::queue::SubmitError;
+use resonantgen_shared::text;
 use serde::Deserialize;
+use std::collections::HashMap;
 
 pub fn routes(max_catalog_bytes: usize) -> Router<Shared> {
     Router::new()
@@ -29,9 +37,9 @@ struct Envelope {
     /// The catalog text (JSONL or CSV)…
     #[serde(default)]
     catalog: Option<String>,
-    /// …or the requests themselves (each may carry "external_id").
-    #[serde(default)]
-    requests: Option<Vec<serde_json::Value>>,
+    /// …or the requests themselves (each may carry "external_id"), kept as JSONL text.
+    #[serde(default, deserialize_with = "requests_as_jsonl")]
+    requests: Option<String>,
     #[serde(default)]
     format: Option<String>,
     #[serde(default)]
@@ -42,116 +50,201 @@ struct Envelope {
     skip_invalid: bool,
 }
 
-/// 202 `{batch, enqueued, existing, invalid: [{line, reason}]}`; 422 listing every invalid
-/// line (nothing enqueued) unless `skip_invalid`.
+/// `requests` as JSONL: each element written back compactly on a line of its own (line n is
+/// element n), so the array is read like any catalog without a JSON tree of all of it.
+fn requests_as_jsonl<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    struct Lines;
+    impl<'de> serde::de::Visitor<'de> for Lines {
+        type Value = String;
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("an array of GenerationRequest objects")
+        }
+        fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<String, A::Error> {
+            let mut out = String::new();
+            while let Some(v) = seq.next_element::<serde_json::Value>()? {
+                // Compact JSON has no raw newline: one element, one line.
+                out.push_str(&v.to_string());
+                out.push('\n');
+            }
+            Ok(out)
+        }
+    }
+    d.deserialize_seq(Lines).map(Some)
+}
+
+/// What a Content-Type says the body is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Body {
+    Envelope,
+    Catalog(Format),
+}
+
+/// The media type alone (parameters such as `; charset=utf-8` dropped), matched exactly:
+/// `application/jsonl` is a catalog, not shadowed by `application/json`.
+fn body_kind(content_type: &str) -> Option<Body> {
+    let media = content_type
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    match media.as_str() {
+        "application/json" => Some(Body::Envelope),
+        "application/jsonl" | "application/x-ndjson" | "application/x-jsonlines" => {
+            Some(Body::Catalog(Format::Jsonl))
+        }
+        "text/csv" => Some(Body::Catalog(Format::Csv)),
+        _ => None,
+    }
+}
+
+/// The report's bounded JSON: at most 100 listed lines, plus the counts.
+fn report_json(r: &Report) -> serde_json::Value {
+    serde_json::json!({
+        "invalid": r.errors,
+        "invalid_total": r.invalid,
+        "invalid_unlisted": r.unlisted(),
+        "invalid_by_reason": r.invalid_by_reason,
+    })
+}
+
+/// 202 `{batch, enqueued, existing, invalid: [{line, kind, reason}], invalid_total,
+/// invalid_by_reason}`; 422 with the same report in `details` (nothing enqueued) unless
+/// `skip_invalid`; 409 when a line's idempotency key names a different request.
 async fn create(State(s): State<Shared>, req: Request) -> Result<Response, ApiError> {
     let content_type = req
         .headers()
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .unwrap_or("")
-        .to_ascii_lowercase();
-    let query = req.uri().query().unwrap_or("").to_string();
+        .to_string();
+    let kind = body_kind(&content_type).ok_or_else(|| {
+        ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            "send application/json (an envelope), application/jsonl (or application/x-ndjson, \
+             application/x-jsonlines) or text/csv",
+        )
+    })?;
+    let query: HashMap<String, String> = Query::try_from_uri(req.uri())
+        .map(|Query(q)| q)
+        .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "invalid_request", e.body_text()))?;
+    for (k, v) in &query {
+        text::check(&format!("query parameter '{}'", k.escape_debug()), v)
+            .and_then(|()| text::check("query parameter name", k))
+            .map_err(|e| {
+                ApiError::new(StatusCode::BAD_REQUEST, "invalid_request", e.to_string())
+            })?;
+    }
     let bytes = Bytes::from_request(req, &s)
         .await
         .map_err(|e| body_error(&e.body_text()))?;
-    let text = std::str::from_utf8(&bytes)
+    let body = std::str::from_utf8(&bytes)
         .map_err(|_| ApiError::new(StatusCode::BAD_REQUEST, "bad_body", "body is not UTF-8"))?;
-    let flag = |name: &str| {
-        query
-            .split('&')
-            .filter_map(|kv| kv.split_once('='))
-            .find(|(k, _)| *k == name)
-            .map(|(_, v)| v.to_string())
-    };
-    let env = if content_type.starts_with("application/json") {
-        serde_json::from_str::<Envelope>(text).map_err(|e| {
-            ApiError::new(
-                StatusCode::BAD_REQUEST,
-                "invalid_json",
-                format!("body is not a batch envelope: {e}"),
-            )
-        })?
-    } else {
-        let format = if content_type.starts_with("text/csv") {
-            "csv"
-        } else if content_type.starts_with("application/x-ndjson")
-            || content_type.starts_with("application/jsonl")
-        {
-            "jsonl"
-        } else {
-            return Err(ApiError::new(
-                StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                "unsupported_media_type",
-                "send application/json (an envelope), application/x-ndjson or text/csv",
-            ));
-        };
-        Envelope {
-            catalog: Some(text.to_string()),
-            requests: None,
-            format: Some(format.into()),
-            name: flag("name"),
-            defaults: Defaults::default(),
-            skip_invalid: flag("skip_invalid").is_some_and(|v| v == "true" || v == "1"),
-        }
-    };
-    let (text, format) = match (env.catalog, env.requests) {
-        (Some(c), None) => {
-            let format = match env
-                .format
-                .as_deref()
-                .map(str::to_ascii_lowercase)
-                .as_deref()
-            {
-                Some("csv") => Format::Csv,
-                Some("jsonl" | "ndjson") | None => Format::Jsonl,
-                Some(other) => {
-                    return Err(ApiError::invalid(format!(
-                        "unknown catalog format '{other}' (jsonl or csv)"
-                    )));
+    // The envelope owns its catalog text; a bare catalog is read in place.
+    let envelope;
+    let (text, format, defaults, name, skip_invalid): (&str, Format, Defaults, Option<&str>, bool) =
+        match kind {
+            Body::Envelope => {
+                envelope = serde_json::from_str::<Envelope>(body).map_err(|e| {
+                    ApiError::new(
+                        StatusCode::BAD_REQUEST,
+                        "invalid_json",
+                        format!("body is not a batch envelope: {e}"),
+                    )
+                })?;
+                let env = &envelope;
+                if let Some(f) = &env.format {
+                    text::check("format", f).map_err(|e| ApiError::invalid(e.to_string()))?;
                 }
-            };
-            (c, format)
+                let (text, format) = match (&env.catalog, &env.requests) {
+                    (Some(c), None) => {
+                        let format = match env
+                            .format
+                            .as_deref()
+                            .map(str::to_ascii_lowercase)
+                            .as_deref()
+                        {
+                            Some("csv") => Format::Csv,
+                            Some("jsonl" | "ndjson") | None => Format::Jsonl,
+                            Some(other) => {
+                                return Err(ApiError::invalid(format!(
+                                    "unknown catalog format '{other}' (jsonl or csv)"
+                                )));
+                            }
+                        };
+                        (c.as_str(), format)
+                    }
+                    (None, Some(lines)) => (lines.as_str(), Format::Jsonl),
+                    _ => {
+                        return Err(ApiError::invalid(
+                            "give exactly one of 'catalog' (JSONL/CSV text) or 'requests' (an array)",
+                        ));
+                    }
+                };
+                (
+                    text,
+                    format,
+                    env.defaults.clone(),
+                    env.name.as_deref(),
+                    env.skip_invalid,
+                )
+            }
+            Body::Catalog(format) => (
+                body,
+                format,
+                Defaults::default(),
+                query.get("name").map(String::as_str),
+                query
+                    .get("skip_invalid")
+                    .is_some_and(|v| v == "true" || v == "1"),
+            ),
+        };
+    let catalog = catalog::parse(text, format, &defaults);
+    let report = report_json(catalog.report());
+    let accepted = match catalog.accept(skip_invalid) {
+        Ok(a) => a,
+        Err(e @ Refused::Invalid { .. }) => {
+            return Err(
+                ApiError::invalid(format!("{e} (fix them, or set skip_invalid)"))
+                    .with_details(report),
+            );
         }
-        (None, Some(reqs)) => {
-            let lines: Vec<String> = reqs.iter().map(|r| r.to_string()).collect();
-            (lines.join("\n"), Format::Jsonl)
-        }
-        _ => {
-            return Err(ApiError::invalid(
-                "give exactly one of 'catalog' (JSONL/CSV text) or 'requests' (an array)",
-            ));
+        Err(e @ Refused::Empty) => {
+            return Err(ApiError::invalid(e.to_string()).with_details(report));
         }
     };
-    let catalog = catalog::parse(&text, format, &env.defaults);
-    let invalid = serde_json::to_value(&catalog.errors).map_err(ApiError::internal)?;
-    if !catalog.errors.is_empty() && !env.skip_invalid {
-        return Err(ApiError::invalid(format!(
-            "{} invalid line(s); nothing enqueued (fix them or set skip_invalid)",
-            catalog.errors.len()
-        ))
-        .with_details(serde_json::json!({ "invalid": invalid })));
-    }
-    if catalog.entries.is_empty() {
-        return Err(ApiError::invalid("the catalog has no valid lines"));
-    }
-    let out = batch::enqueue(&s.pool, env.name.as_deref(), Some("api"), &catalog, |_| {})
+    let out = batch::enqueue(&s.pool, name, Some("api"), accepted, |_| {})
         .await
-        .map_err(ApiError::internal)?;
-    Ok((
-        StatusCode::ACCEPTED,
-        Json(serde_json::json!({
-            "batch": out.batch_id,
-            "new_batch": out.new_batch,
-            "enqueued": out.enqueued,
-            "existing": out.existing,
-            "invalid": invalid,
-        })),
-    )
-        .into_response())
+        .map_err(|e| match e {
+            SubmitError::Invalid(v) => ApiError::invalid(v.to_string()),
+            e @ SubmitError::IdempotencyConflict { .. } => {
+                super::generations::idempotency_conflict(&e)
+            }
+            e => ApiError::internal(e),
+        })?;
+    let mut v = serde_json::json!({
+        "batch": out.batch_id,
+        "new_batch": out.new_batch,
+        "enqueued": out.enqueued,
+        "existing": out.existing,
+    });
+    if let (Some(o), serde_json::Value::Object(r)) = (v.as_object_mut(), report) {
+        o.extend(r);
+    }
+    Ok((StatusCode::ACCEPTED, Json(v)).into_response())
+}
+
+/// Batch ids are ULIDs, parsed strictly (no `8…` alias of `0…`); anything else names no
+/// batch.
+fn batch_id(id: &str) -> Result<String, ApiError> {
+    text::parse_ulid(path_param("id", id)?)
+        .map(|u| u.to_string())
+        .map_err(|e| ApiError::not_found(format!("{e}: no such batch")))
 }
 
 async fn read(State(s): State<Shared>, Path(id): Path<String>) -> Result<Response, ApiError> {
+    let id = batch_id(&id)?;
     let status = batch::status(&s.pool, &id)
         .await?
         .ok_or_else(|| ApiError::not_found(format!("batch '{id}' not found")))?;
@@ -163,9 +256,50 @@ async fn read(State(s): State<Shared>, Path(id): Path<String>) -> Result<Respons
 }
 
 async fn results(State(s): State<Shared>, Path(id): Path<String>) -> Result<Response, ApiError> {
+    let id = batch_id(&id)?;
     if batch::status(&s.pool, &id).await?.is_none() {
         return Err(ApiError::not_found(format!("batch '{id}' not found")));
     }
     let rows = batch::export(&s.pool, &id).await?;
     Ok(Json(serde_json::json!({ "batch": id, "results": rows })).into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn media_types_are_matched_exactly() {
+        for (ct, kind) in [
+            ("application/json", Some(Body::Envelope)),
+            ("Application/JSON; charset=utf-8", Some(Body::Envelope)),
+            ("application/jsonl", Some(Body::Catalog(Format::Jsonl))),
+            (
+                "application/jsonl; charset=utf-8",
+                Some(Body::Catalog(Format::Jsonl)),
+            ),
+            ("application/x-ndjson", Some(Body::Catalog(Format::Jsonl))),
+            (
+                "application/x-jsonlines",
+                Some(Body::Catalog(Format::Jsonl)),
+            ),
+            ("text/csv", Some(Body::Catalog(Format::Csv))),
+            ("application/jsonx", None),
+            ("text/csvx", None),
+            ("", None),
+        ] {
+            assert_eq!(body_kind(ct), kind, "{ct}");
+        }
+    }
+
+    #[test]
+    fn requests_become_one_line_each() {
+        let env: Envelope = serde_json::from_str(
+            r#"{"requests": [{"prompt": "a\nb"}, {"prompt": "c", "external_id": 7}]}"#,
+        )
+        .unwrap();
+        let text = env.requests.unwrap();
+        assert_eq!(text.lines().count(), 2, "{text}");
+        assert!(text.lines().next().unwrap().contains(r"a\nb"));
+    }
 }

@@ -18,7 +18,8 @@ pub fn routes() -> Router<Shared> {
 }
 
 /// 202 with `{"id", "status": "queued"}`; 200 with the existing id when the idempotency key
-/// was used before; 422 with the reason for an invalid request.
+/// was used before with the same request; 409 `idempotency_conflict` when it was used with
+/// a different one; 422 with the reason for an invalid request.
 async fn create(
     State(s): State<Shared>,
     JsonBody(request): JsonBody<GenerationRequest>,
@@ -46,8 +47,28 @@ pub async fn submit(
                 .into_response())
         }
         Err(SubmitError::Invalid(e)) => Err(ApiError::invalid(e.to_string())),
+        Err(e @ SubmitError::IdempotencyConflict { .. }) => Err(idempotency_conflict(&e)),
         Err(e) => Err(ApiError::internal(e)),
     }
+}
+
+/// 409 naming the field and the generation the key belongs to.
+pub fn idempotency_conflict(e: &SubmitError) -> ApiError {
+    let mut err = ApiError::new(StatusCode::CONFLICT, "idempotency_conflict", e.to_string());
+    if let SubmitError::IdempotencyConflict {
+        line,
+        key,
+        existing,
+    } = e
+    {
+        err = err.with_details(serde_json::json!({
+            "field": "idempotency_key",
+            "idempotency_key": key,
+            "generation": existing,
+            "line": line,
+        }));
+    }
+    err
 }
 
 /// The generation row: status, error, timings, and the GenerationResponse once succeeded.

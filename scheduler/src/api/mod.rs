@@ -239,7 +239,8 @@ impl From<resonantgen_shared::db::DbError> for ApiError {
 }
 
 /// JSON body extraction with our error format: unreadable JSON is 400 `invalid_json`, an
-/// oversized body 413 `payload_too_large`, the wrong content type 415.
+/// oversized body 413 `payload_too_large`, the wrong content type 415; text that cannot be
+/// stored (a NUL or `\u0000` in any string or key) 422 naming the field.
 pub struct JsonBody<T>(pub T);
 
 impl<T, S> axum::extract::FromRequest<S> for JsonBody<T>
@@ -251,8 +252,16 @@ where
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
         use axum::extract::rejection::JsonRejection;
-        match axum::Json::<T>::from_request(req, state).await {
-            Ok(axum::Json(v)) => Ok(JsonBody(v)),
+        // Read as a JSON value first: the input-text rule sees every string before the
+        // typed decode (whose errors would quote it).
+        match axum::Json::<serde_json::Value>::from_request(req, state).await {
+            Ok(axum::Json(v)) => {
+                resonantgen_shared::text::check_json("", &v)
+                    .map_err(|e| ApiError::invalid(e.to_string()))?;
+                serde_json::from_value(v)
+                    .map(JsonBody)
+                    .map_err(|e| ApiError::invalid(e.to_string()))
+            }
             Err(JsonRejection::MissingJsonContentType(_)) => Err(ApiError::new(
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
                 "unsupported_media_type",
@@ -287,9 +296,19 @@ pub fn body_error(text: &str) -> ApiError {
     }
 }
 
+/// A path parameter under the input-text rule: unstorable text (a `%00`) is 400 naming the
+/// parameter, never a database error.
+pub fn path_param<'a>(name: &str, value: &'a str) -> Result<&'a str, ApiError> {
+    resonantgen_shared::text::check(&format!("path parameter '{name}'"), value)
+        .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "invalid_request", e.to_string()))?;
+    Ok(value)
+}
+
+/// A generation id (path parameter `id`, or an id in a body), parsed strictly: `8…` is not
+/// an alias of `0…`.
 pub fn parse_ulid(id: &str) -> Result<ulid::Ulid, ApiError> {
-    ulid::Ulid::from_string(id)
-        .map_err(|_| ApiError::not_found(format!("'{id}' is not a generation id")))
+    resonantgen_shared::text::parse_ulid(path_param("id", id)?)
+        .map_err(|e| ApiError::not_found(format!("{e}: no such generation")))
 }
 
 #[cfg(test)]

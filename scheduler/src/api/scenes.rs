@@ -1,7 +1,7 @@
 //! `/v1/scenes`: save a finished generation as a named scene, list, read, delete, and
 //! submit new generations based on one.
 
-use super::{ApiError, JsonBody, Shared, parse_ulid};
+use super::{ApiError, JsonBody, Shared, parse_ulid, path_param};
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -20,9 +20,10 @@ pub fn routes() -> Router<Shared> {
 impl From<SceneError> for ApiError {
     fn from(e: SceneError) -> Self {
         match &e {
-            SceneError::BadName | SceneError::Invalid(_) | SceneError::NoSuchTrack { .. } => {
-                ApiError::invalid(e.to_string())
-            }
+            SceneError::BadName
+            | SceneError::Invalid(_)
+            | SceneError::Text(_)
+            | SceneError::NoSuchTrack { .. } => ApiError::invalid(e.to_string()),
             SceneError::NotFinished(..) => {
                 ApiError::new(StatusCode::CONFLICT, "not_finished", e.to_string())
             }
@@ -58,11 +59,12 @@ async fn list(State(s): State<Shared>) -> Result<Response, ApiError> {
 }
 
 async fn read(State(s): State<Shared>, Path(name): Path<String>) -> Result<Response, ApiError> {
-    Ok(Json(scenes::get(&s.pool, &name).await?).into_response())
+    let name = path_param("name", &name)?;
+    Ok(Json(scenes::get(&s.pool, name).await?).into_response())
 }
 
 async fn remove(State(s): State<Shared>, Path(name): Path<String>) -> Result<Response, ApiError> {
-    scenes::delete(&s.pool, &name).await?;
+    scenes::delete(&s.pool, path_param("name", &name)?).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
@@ -71,7 +73,7 @@ async fn generate(
     Path(name): Path<String>,
     JsonBody(change): JsonBody<FromScene>,
 ) -> Result<Response, ApiError> {
-    let scene = scenes::get(&s.pool, &name).await?;
+    let scene = scenes::get(&s.pool, path_param("name", &name)?).await?;
     let request = scenes::request_from(&scene, &change)?;
     super::generations::submit(&s, request, None).await
 }
