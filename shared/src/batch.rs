@@ -30,19 +30,33 @@ pub struct Enqueued {
 }
 
 /// Creates (or finds) the batch of `catalog` and enqueues its entries, calling `progress`
-/// with the number of lines handled after each chunk.
+/// with the number of lines handled after each chunk (CLI work: no owner).
 pub async fn enqueue(
     pool: &PgPool,
     name: Option<&str>,
     source: Option<&str>,
     catalog: &Catalog,
+    progress: impl FnMut(usize),
+) -> Result<Enqueued, SubmitError> {
+    enqueue_owned(pool, name, source, catalog, None, progress).await
+}
+
+/// [`enqueue`] for `owner` (an API token's id): the batch and its generations are the
+/// owner's, and a catalog is found again only among the owner's batches.
+pub async fn enqueue_owned(
+    pool: &PgPool,
+    name: Option<&str>,
+    source: Option<&str>,
+    catalog: &Catalog,
+    owner: Option<&str>,
     mut progress: impl FnMut(usize),
 ) -> Result<Enqueued, SubmitError> {
     let key = catalog.key();
     let (batch_id, inserted): (String, bool) = sqlx::query_as(
-        "INSERT INTO batches (id, name, total, catalog_key, source)
-         VALUES ($1, $2, $3, $4, $5)
-         ON CONFLICT (catalog_key) DO UPDATE SET catalog_key = EXCLUDED.catalog_key
+        "INSERT INTO batches (id, name, total, catalog_key, source, owner)
+         VALUES ($1, $2, $3, $4, $5, $6)
+         ON CONFLICT ((COALESCE(owner, '')), catalog_key)
+            DO UPDATE SET catalog_key = EXCLUDED.catalog_key
          RETURNING id, (xmax = 0)",
     )
     .bind(Ulid::generate().to_string())
@@ -50,6 +64,7 @@ pub async fn enqueue(
     .bind(catalog.entries.len() as i32)
     .bind(&key)
     .bind(source)
+    .bind(owner)
     .fetch_one(pool)
     .await?;
     let mut out = Enqueued {
@@ -60,7 +75,7 @@ pub async fn enqueue(
     };
     let mut done = 0;
     for chunk in catalog.entries.chunks(CHUNK) {
-        let n = enqueue_chunk(pool, &out.batch_id, chunk).await?;
+        let n = enqueue_chunk(pool, &out.batch_id, chunk, owner).await?;
         out.enqueued += n;
         out.existing += chunk.len() - n;
         done += chunk.len();
@@ -74,6 +89,7 @@ async fn enqueue_chunk(
     pool: &PgPool,
     batch_id: &str,
     chunk: &[Entry],
+    owner: Option<&str>,
 ) -> Result<usize, SubmitError> {
     let ids: Vec<Ulid> = chunk.iter().map(|_| Ulid::generate()).collect();
     let id_strings: Vec<String> = ids.iter().map(Ulid::to_string).collect();
@@ -89,11 +105,11 @@ async fn enqueue_chunk(
         .collect();
     let mut tx = pool.begin().await?;
     let inserted: Vec<(String,)> = sqlx::query_as(
-        "INSERT INTO generations (id, status, prompt, request, batch_id, external_id, idempotency_key)
-         SELECT id, 'queued', prompt, request, $5, external_id, key
+        "INSERT INTO generations (id, status, prompt, request, batch_id, external_id, idempotency_key, owner)
+         SELECT id, 'queued', prompt, request, $5, external_id, key, $7
            FROM UNNEST($1::text[], $2::text[], $3::jsonb[], $4::text[], $6::text[])
                 AS t(id, prompt, request, external_id, key)
-         ON CONFLICT (idempotency_key) DO NOTHING
+         ON CONFLICT ((COALESCE(owner, '')), idempotency_key) DO NOTHING
          RETURNING id",
     )
     .bind(&id_strings)
@@ -102,6 +118,7 @@ async fn enqueue_chunk(
     .bind(&external)
     .bind(batch_id)
     .bind(&keys)
+    .bind(owner)
     .fetch_all(&mut *tx)
     .await?;
     let new: std::collections::HashSet<&str> = inserted.iter().map(|(id,)| id.as_str()).collect();
@@ -218,6 +235,16 @@ pub async fn status(pool: &PgPool, batch_id: &str) -> Result<Option<BatchStatus>
         first_started_at: first,
         last_finished_at: last,
     }))
+}
+
+/// Who owns batch `batch_id`: `None` when there is no such batch, `Some(None)` for a batch
+/// submitted with the CLI (only admin tokens see it through the API).
+pub async fn owner(pool: &PgPool, batch_id: &str) -> Result<Option<Option<String>>, sqlx::Error> {
+    let row: Option<(Option<String>,)> = sqlx::query_as("SELECT owner FROM batches WHERE id = $1")
+        .bind(batch_id)
+        .fetch_optional(pool)
+        .await?;
+    Ok(row.map(|(o,)| o))
 }
 
 /// One exported line: a catalog entry's outcome.

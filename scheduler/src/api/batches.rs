@@ -1,7 +1,8 @@
 //! `/v1/batches`: submit a catalog (JSON envelope, or the JSONL/CSV text itself), read a
-//! batch's progress and its per-request results.
+//! batch's progress and its per-request results. A token sees only its own batches unless
+//! it is admin (others' read as 404).
 
-use super::{ApiError, Shared, body_error};
+use super::{ApiError, Caller, Shared, body_error, limits};
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, FromRequest, Path, Request, State};
 use axum::http::{StatusCode, header};
@@ -44,34 +45,51 @@ struct Envelope {
 
 /// 202 `{batch, enqueued, existing, invalid: [{line, reason}]}`; 422 listing every invalid
 /// line (nothing enqueued) unless `skip_invalid`.
-async fn create(State(s): State<Shared>, req: Request) -> Result<Response, ApiError> {
+async fn create(
+    State(s): State<Shared>,
+    caller: Caller,
+    req: Request,
+) -> Result<Response, ApiError> {
     let content_type = req
         .headers()
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .unwrap_or("")
         .to_ascii_lowercase();
-    let query = req.uri().query().unwrap_or("").to_string();
+    // Query flags apply to every body form (an envelope's own fields win), and are checked
+    // even when unused, so a malformed one is never silently ignored.
+    let query = axum::extract::Query::<std::collections::HashMap<String, String>>::try_from_uri(
+        req.uri(),
+    )
+    .map_err(|e| ApiError::invalid(format!("query: {}", e.body_text())))?
+    .0;
+    let query_skip = match query.get("skip_invalid").map(String::as_str) {
+        None | Some("false" | "0") => false,
+        Some("true" | "1") => true,
+        Some(other) => {
+            return Err(ApiError::invalid(format!(
+                "skip_invalid must be true or false, not '{other}'"
+            ))
+            .with_details(serde_json::json!({"field": "skip_invalid"})));
+        }
+    };
+    let query_name = query.get("name").cloned();
     let bytes = Bytes::from_request(req, &s)
         .await
         .map_err(|e| body_error(&e.body_text()))?;
     let text = std::str::from_utf8(&bytes)
         .map_err(|_| ApiError::new(StatusCode::BAD_REQUEST, "bad_body", "body is not UTF-8"))?;
-    let flag = |name: &str| {
-        query
-            .split('&')
-            .filter_map(|kv| kv.split_once('='))
-            .find(|(k, _)| *k == name)
-            .map(|(_, v)| v.to_string())
-    };
     let env = if content_type.starts_with("application/json") {
-        serde_json::from_str::<Envelope>(text).map_err(|e| {
+        let mut env = serde_json::from_str::<Envelope>(text).map_err(|e| {
             ApiError::new(
                 StatusCode::BAD_REQUEST,
                 "invalid_json",
                 format!("body is not a batch envelope: {e}"),
             )
-        })?
+        })?;
+        env.skip_invalid |= query_skip;
+        env.name = env.name.or(query_name);
+        env
     } else {
         let format = if content_type.starts_with("text/csv") {
             "csv"
@@ -90,9 +108,9 @@ async fn create(State(s): State<Shared>, req: Request) -> Result<Response, ApiEr
             catalog: Some(text.to_string()),
             requests: None,
             format: Some(format.into()),
-            name: flag("name"),
+            name: query_name,
             defaults: Defaults::default(),
-            skip_invalid: flag("skip_invalid").is_some_and(|v| v == "true" || v == "1"),
+            skip_invalid: query_skip,
         }
     };
     let (text, format) = match (env.catalog, env.requests) {
@@ -135,9 +153,21 @@ async fn create(State(s): State<Shared>, req: Request) -> Result<Response, ApiEr
     if catalog.entries.is_empty() {
         return Err(ApiError::invalid("the catalog has no valid lines"));
     }
-    let out = batch::enqueue(&s.pool, env.name.as_deref(), Some("api"), &catalog, |_| {})
-        .await
-        .map_err(ApiError::internal)?;
+    let requests: Vec<_> = catalog
+        .entries
+        .iter()
+        .map(|e| (Some(e.line), &e.request))
+        .collect();
+    let _admitted = limits::admit(&s, &caller, &requests).await?;
+    let out = batch::enqueue_owned(
+        &s.pool,
+        env.name.as_deref(),
+        Some("api"),
+        &catalog,
+        caller.owner(),
+        |_| {},
+    )
+    .await?;
     Ok((
         StatusCode::ACCEPTED,
         Json(serde_json::json!({
@@ -151,7 +181,20 @@ async fn create(State(s): State<Shared>, req: Request) -> Result<Response, ApiEr
         .into_response())
 }
 
-async fn read(State(s): State<Shared>, Path(id): Path<String>) -> Result<Response, ApiError> {
+/// 404 unless batch `id` exists and `caller` may see it.
+async fn visible(s: &Shared, caller: &Caller, id: &str) -> Result<(), ApiError> {
+    match batch::owner(&s.pool, id).await? {
+        Some(owner) if caller.sees(owner.as_deref()) => Ok(()),
+        _ => Err(ApiError::not_found(format!("batch '{id}' not found"))),
+    }
+}
+
+async fn read(
+    State(s): State<Shared>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    visible(&s, &caller, &id).await?;
     let status = batch::status(&s.pool, &id)
         .await?
         .ok_or_else(|| ApiError::not_found(format!("batch '{id}' not found")))?;
@@ -162,7 +205,12 @@ async fn read(State(s): State<Shared>, Path(id): Path<String>) -> Result<Respons
     Ok(Json(v).into_response())
 }
 
-async fn results(State(s): State<Shared>, Path(id): Path<String>) -> Result<Response, ApiError> {
+async fn results(
+    State(s): State<Shared>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    visible(&s, &caller, &id).await?;
     if batch::status(&s.pool, &id).await?.is_none() {
         return Err(ApiError::not_found(format!("batch '{id}' not found")));
     }
