@@ -80,13 +80,16 @@ async fn create(
     let text = std::str::from_utf8(&bytes)
         .map_err(|_| ApiError::new(StatusCode::BAD_REQUEST, "bad_body", "body is not UTF-8"))?;
     let env = if content_type.starts_with("application/json") {
-        let mut env = serde_json::from_str::<Envelope>(text).map_err(|e| {
+        let not_envelope = |e: serde_json::Error| {
             ApiError::new(
                 StatusCode::BAD_REQUEST,
                 "invalid_json",
                 format!("body is not a batch envelope: {e}"),
             )
-        })?;
+        };
+        let mut value: serde_json::Value = serde_json::from_str(text).map_err(not_envelope)?;
+        super::integral_numbers(&mut value);
+        let mut env = serde_json::from_value::<Envelope>(value).map_err(not_envelope)?;
         env.skip_invalid |= query_skip;
         env.name = env.name.or(query_name);
         env

@@ -456,7 +456,8 @@ impl From<resonantgen_shared::queue::SubmitError> for ApiError {
 }
 
 /// JSON body extraction with our error format: unreadable JSON is 400 `invalid_json`, an
-/// oversized body 413 `payload_too_large`, the wrong content type 415.
+/// oversized body 413 `payload_too_large`, the wrong content type 415, a body that is not
+/// the expected shape 422 naming the field.
 pub struct JsonBody<T>(pub T);
 
 impl<T, S> axum::extract::FromRequest<S> for JsonBody<T>
@@ -468,8 +469,8 @@ where
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
         use axum::extract::rejection::JsonRejection;
-        match axum::Json::<T>::from_request(req, state).await {
-            Ok(axum::Json(v)) => Ok(JsonBody(v)),
+        match axum::Json::<serde_json::Value>::from_request(req, state).await {
+            Ok(axum::Json(v)) => decode(v).map(JsonBody),
             Err(JsonRejection::MissingJsonContentType(_)) => Err(ApiError::new(
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
                 "unsupported_media_type",
@@ -481,7 +482,6 @@ where
                 "invalid_json",
                 format!("body is not valid JSON: {}", e.body_text()),
             )),
-            Err(JsonRejection::JsonDataError(e)) => Err(ApiError::invalid(e.body_text())),
             Err(e) => Err(ApiError::new(
                 StatusCode::BAD_REQUEST,
                 "invalid_json",
@@ -489,6 +489,43 @@ where
             )),
         }
     }
+}
+
+/// Rewrites integral floats (`7.0`) as integers. JSON Schema, and so the OpenAPI document,
+/// counts them as integers; serde reads them only into floats.
+pub fn integral_numbers(v: &mut serde_json::Value) {
+    use serde_json::Value;
+    match v {
+        Value::Number(n) => {
+            // Every integral f64 in these ranges converts exactly.
+            const TWO_63: f64 = 9_223_372_036_854_775_808.0;
+            if let Some(f) = n.as_f64().filter(|f| n.is_f64() && f.fract() == 0.0) {
+                if (0.0..2.0 * TWO_63).contains(&f) {
+                    *v = Value::from(f as u64);
+                } else if (-TWO_63..0.0).contains(&f) {
+                    *v = Value::from(f as i64);
+                }
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(integral_numbers),
+        Value::Object(map) => map.values_mut().for_each(integral_numbers),
+        _ => {}
+    }
+}
+
+/// Decodes a JSON body; a mismatch is 422 `invalid_request` naming the field's path.
+pub fn decode<T: serde::de::DeserializeOwned>(mut v: serde_json::Value) -> Result<T, ApiError> {
+    integral_numbers(&mut v);
+    serde_path_to_error::deserialize(v).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner();
+        ApiError::invalid(if path == "." {
+            inner.to_string()
+        } else {
+            format!("{path}: {inner}")
+        })
+        .with_details(serde_json::json!({ "field": path }))
+    })
 }
 
 /// A body read failure: over the limit → 413.
@@ -507,4 +544,29 @@ pub fn body_error(text: &str) -> ApiError {
 pub fn parse_ulid(id: &str) -> Result<ulid::Ulid, ApiError> {
     ulid::Ulid::from_string(id)
         .map_err(|_| ApiError::not_found(format!("'{id}' is not a generation id")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn integral_floats_read_as_integers() {
+        let mut v = serde_json::json!({"seed": 43714.0, "tempo": 120.5, "p": [-3.0, 2e19, 1e300]});
+        integral_numbers(&mut v);
+        assert_eq!(v["seed"], serde_json::json!(43714u64));
+        assert!(v["seed"].is_u64());
+        assert_eq!(v["tempo"], serde_json::json!(120.5));
+        assert!(v["p"][0].is_i64());
+        assert_eq!(v["p"][1].as_u64(), Some(20_000_000_000_000_000_000));
+        assert!(v["p"][2].is_f64(), "beyond u64: left alone");
+        let r: resonantgen_shared::GenerationRequest =
+            decode(serde_json::json!({"prompt": "x", "seed": 7.0})).unwrap();
+        assert_eq!(r.seed, Some(7));
+        let e = decode::<resonantgen_shared::GenerationRequest>(
+            serde_json::json!({"prompt": "x", "seed": "seven"}),
+        )
+        .unwrap_err();
+        assert!(e.message.starts_with("seed: "), "{}", e.message);
+    }
 }

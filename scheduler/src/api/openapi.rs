@@ -84,7 +84,8 @@ fn lock_pattern() -> String {
     let nd = r"[A-Za-z0-9\-_~+=@,]";
     let seg = format!(r"(?:{nd}{c}*|\.{nd}{c}*|\.\.{c}+)");
     let key = format!("{seg}(?:/{seg})*");
-    let bucket = r"[a-z0-9](?:[a-z0-9\-]|\.[a-z0-9\-]){1,61}\.?";
+    // 3–63 of [a-z0-9.-], not starting with '.' or '-', no "..".
+    let bucket = r"(?![^/]*\.\.)[a-z0-9][a-z0-9.\-]{2,62}";
     let tracks = track_names()
         .iter()
         .map(|t| ci(t))
@@ -284,8 +285,8 @@ fn schemas() -> Value {
             "description": "exactly one of catalog or requests; each line is validated by the server (422 listing the invalid ones, unless skip_invalid)",
             "properties": {
                 "catalog": {"type": ["string", "null"], "description": "JSONL or CSV text"},
-                "requests": {"type": ["array", "null"]},
-                "format": {"description": "of catalog: jsonl (default), ndjson or csv, any case"},
+                "requests": {"type": ["array", "null"], "description": "the lines as JSON values, each validated by the server as a CatalogLine"},
+                "format": {"type": ["string", "null"], "description": "of catalog: jsonl (default), ndjson or csv, any case"},
                 "name": {"type": ["string", "null"], "pattern": storable()},
                 "defaults": {"type": "object", "additionalProperties": false,
                     "description": "applied where a line sets none",
@@ -301,10 +302,7 @@ fn schemas() -> Value {
                 {"required": ["catalog"], "properties": {
                     "catalog": {"type": "string"}, "requests": {"type": "null"},
                     "format": {"type": ["string", "null"], "pattern": format!("^(?:{}|{}|{})$", ci("jsonl"), ci("ndjson"), ci("csv"))}}},
-                {"required": ["requests"], "properties": {"requests": {"type": "array"}, "catalog": {"type": "null"}}}],
-            // Without skip_invalid every line must be valid; with it, bad ones are skipped.
-            "if": {"required": ["skip_invalid"], "properties": {"skip_invalid": {"const": true}}},
-            "else": {"properties": {"requests": {"type": ["array", "null"], "items": {"$ref": "#/components/schemas/CatalogLine"}}}}},
+                {"required": ["requests"], "properties": {"requests": {"type": "array"}, "catalog": {"type": "null"}}}]},
         "BatchSubmitted": {"type": "object", "required": ["batch", "enqueued", "existing"], "properties": {
             "batch": {"type": "string"}, "new_batch": {"type": "boolean"},
             "enqueued": {"type": "integer"}, "existing": {"type": "integer"},
