@@ -239,3 +239,18 @@ ensure_store() {
     mkdir -p "$RESONANTGEN_STORE_DIR"
   fi
 }
+
+# schemathesis (PyPI) in its own virtualenv, for ops/schemathesis.sh; sets SCHEMATHESIS.
+# Pinned to a 4.x release (the checks and the config file format of ops/schemathesis.toml).
+ensure_schemathesis() {
+  local venv="${SCHEMATHESIS_VENV:-$LOCAL/venv-schemathesis}"
+  case "$venv" in /*) ;; *) venv="$ROOT/$venv" ;; esac
+  if [ ! -x "$venv/bin/schemathesis" ]; then
+    say "installing schemathesis into $venv"
+    python3 -m venv "$venv" || apt_install python3-venv
+    [ -x "$venv/bin/pip" ] || python3 -m venv "$venv"
+    "$venv/bin/pip" install -q "schemathesis>=4.32,<5" >&2 || die "could not install schemathesis"
+  fi
+  SCHEMATHESIS="$venv/bin/schemathesis"
+  export SCHEMATHESIS
+}

@@ -38,12 +38,26 @@ pub struct Enqueued {
 }
 
 /// Creates (or finds) the batch of `catalog` and enqueues its valid entries in one
-/// transaction, calling `progress` with the number of lines handled after each chunk.
+/// transaction, calling `progress` with the number of lines handled after each chunk
+/// (CLI work: no owner).
 pub async fn enqueue(
     pool: &PgPool,
     name: Option<&str>,
     source: Option<&str>,
     catalog: Accepted<'_>,
+    progress: impl FnMut(usize),
+) -> Result<Enqueued, SubmitError> {
+    enqueue_owned(pool, name, source, catalog, None, progress).await
+}
+
+/// [`enqueue`] for `owner` (an API token's id): the batch and its generations are the
+/// owner's, and a catalog is found again only among the owner's batches.
+pub async fn enqueue_owned(
+    pool: &PgPool,
+    name: Option<&str>,
+    source: Option<&str>,
+    catalog: Accepted<'_>,
+    owner: Option<&str>,
     mut progress: impl FnMut(usize),
 ) -> Result<Enqueued, SubmitError> {
     if let Some(n) = name {
@@ -55,9 +69,10 @@ pub async fn enqueue(
     let catalog = catalog.catalog();
     let mut tx = pool.begin().await?;
     let (batch_id, inserted): (String, bool) = sqlx::query_as(
-        "INSERT INTO batches (id, name, total, catalog_key, source)
-         VALUES ($1, $2, $3, $4, $5)
-         ON CONFLICT (catalog_key) DO UPDATE SET catalog_key = EXCLUDED.catalog_key
+        "INSERT INTO batches (id, name, total, catalog_key, source, owner)
+         VALUES ($1, $2, $3, $4, $5, $6)
+         ON CONFLICT ((COALESCE(owner, '')), catalog_key)
+            DO UPDATE SET catalog_key = EXCLUDED.catalog_key
          RETURNING id, (xmax = 0)",
     )
     .bind(Ulid::generate().to_string())
@@ -65,6 +80,7 @@ pub async fn enqueue(
     .bind(i32::try_from(catalog.report().valid).unwrap_or(i32::MAX))
     .bind(catalog.key())
     .bind(source)
+    .bind(owner)
     .fetch_one(&mut *tx)
     .await?;
     let mut out = Enqueued {
@@ -79,7 +95,7 @@ pub async fn enqueue(
     while entries.peek().is_some() {
         chunk.clear();
         chunk.extend(entries.by_ref().take(CHUNK));
-        let n = enqueue_chunk(&mut tx, &out.batch_id, &chunk).await?;
+        let n = enqueue_chunk(&mut tx, &out.batch_id, &chunk, owner).await?;
         out.enqueued += n;
         out.existing += chunk.len() - n;
         done += chunk.len();
@@ -94,6 +110,7 @@ async fn enqueue_chunk(
     conn: &mut sqlx::PgConnection,
     batch_id: &str,
     chunk: &[Entry],
+    owner: Option<&str>,
 ) -> Result<usize, SubmitError> {
     let ids: Vec<Ulid> = chunk.iter().map(|_| Ulid::generate()).collect();
     let id_strings: Vec<String> = ids.iter().map(Ulid::to_string).collect();
@@ -110,11 +127,11 @@ async fn enqueue_chunk(
         .collect();
     let inserted: Vec<(String,)> = sqlx::query_as(
         "INSERT INTO generations (id, status, prompt, request, batch_id, external_id,
-                                  idempotency_key, request_hash)
-         SELECT id, 'queued', prompt, request, $5, external_id, key, hash
+                                  idempotency_key, request_hash, owner)
+         SELECT id, 'queued', prompt, request, $5, external_id, key, hash, $8
            FROM UNNEST($1::text[], $2::text[], $3::jsonb[], $4::text[], $6::text[], $7::text[])
                 AS t(id, prompt, request, external_id, key, hash)
-         ON CONFLICT (idempotency_key) DO NOTHING
+         ON CONFLICT ((COALESCE(owner, '')), idempotency_key) DO NOTHING
          RETURNING id",
     )
     .bind(&id_strings)
@@ -124,11 +141,12 @@ async fn enqueue_chunk(
     .bind(batch_id)
     .bind(&keys)
     .bind(&hashes)
+    .bind(owner)
     .fetch_all(&mut *conn)
     .await?;
     let new: HashSet<&str> = inserted.iter().map(|(id,)| id.as_str()).collect();
     if new.len() < chunk.len() {
-        check_existing(conn, chunk, &id_strings, &hashes, &new).await?;
+        check_existing(conn, chunk, &id_strings, &hashes, &new, owner).await?;
     }
     let tasks = ids
         .iter()
@@ -157,6 +175,7 @@ async fn check_existing(
     id_strings: &[String],
     hashes: &[String],
     new: &HashSet<&str>,
+    owner: Option<&str>,
 ) -> Result<(), SubmitError> {
     let old: Vec<usize> = (0..chunk.len())
         .filter(|i| !new.contains(id_strings[*i].as_str()))
@@ -167,9 +186,10 @@ async fn check_existing(
         .collect();
     let rows: Vec<(String, String, Option<String>)> = sqlx::query_as(
         "SELECT idempotency_key, id, request_hash FROM generations
-          WHERE idempotency_key = ANY($1)",
+          WHERE idempotency_key = ANY($1) AND COALESCE(owner, '') = COALESCE($2, '')",
     )
     .bind(&keys)
+    .bind(owner)
     .fetch_all(&mut *conn)
     .await?;
     let stored: HashMap<&str, (&str, Option<&str>)> = rows
@@ -289,6 +309,16 @@ pub async fn status(pool: &PgPool, batch_id: &str) -> Result<Option<BatchStatus>
         first_started_at: first,
         last_finished_at: last,
     }))
+}
+
+/// Who owns batch `batch_id`: `None` when there is no such batch, `Some(None)` for a batch
+/// submitted with the CLI (only admin tokens see it through the API).
+pub async fn owner(pool: &PgPool, batch_id: &str) -> Result<Option<Option<String>>, sqlx::Error> {
+    let row: Option<(Option<String>,)> = sqlx::query_as("SELECT owner FROM batches WHERE id = $1")
+        .bind(batch_id)
+        .fetch_optional(pool)
+        .await?;
+    Ok(row.map(|(o,)| o))
 }
 
 /// One exported line: a catalog entry's outcome.

@@ -135,13 +135,15 @@ pub enum Inserted {
     Conflict(Ulid),
 }
 
-/// Inserts a queued generation row with the request's fingerprint beside its idempotency
-/// key, so a key reused with a different request is told apart from a retry.
+/// Inserts a queued generation row owned by `owner` (an API token's id; `None` for the
+/// CLI), with the request's fingerprint beside its idempotency key, so a key reused with a
+/// different request is told apart from a retry. Keys are per owner.
 pub async fn insert_generation(
     conn: &mut sqlx::PgConnection,
     id: Ulid,
     request: &GenerationRequest,
     batch_id: Option<&str>,
+    owner: Option<&str>,
 ) -> Result<Inserted, DbError> {
     let json = serde_json::to_value(request).map_err(|source| DbError::Decode {
         id: id.to_string(),
@@ -150,9 +152,9 @@ pub async fn insert_generation(
     let hash = request.fingerprint();
     let inserted: Option<(String,)> = sqlx::query_as(
         "INSERT INTO generations (id, status, prompt, request, batch_id, idempotency_key,
-                                  request_hash)
-         VALUES ($1, 'queued', $2, $3, $4, $5, $6)
-         ON CONFLICT (idempotency_key) DO NOTHING
+                                  request_hash, owner)
+         VALUES ($1, 'queued', $2, $3, $4, $5, $6, $7)
+         ON CONFLICT ((COALESCE(owner, '')), idempotency_key) DO NOTHING
          RETURNING id",
     )
     .bind(id.to_string())
@@ -161,16 +163,20 @@ pub async fn insert_generation(
     .bind(batch_id)
     .bind(&request.idempotency_key)
     .bind(&hash)
+    .bind(owner)
     .fetch_optional(&mut *conn)
     .await?;
     if inserted.is_some() {
         return Ok(Inserted::New);
     }
-    let (existing, stored): (String, Option<String>) =
-        sqlx::query_as("SELECT id, request_hash FROM generations WHERE idempotency_key = $1")
-            .bind(&request.idempotency_key)
-            .fetch_one(&mut *conn)
-            .await?;
+    let (existing, stored): (String, Option<String>) = sqlx::query_as(
+        "SELECT id, request_hash FROM generations
+          WHERE idempotency_key = $1 AND COALESCE(owner, '') = COALESCE($2, '')",
+    )
+    .bind(&request.idempotency_key)
+    .bind(owner)
+    .fetch_one(&mut *conn)
+    .await?;
     let existing = Ulid::from_string(&existing).unwrap_or(id);
     // Rows from before hashes were stored (NULL) are taken as the same request.
     Ok(match stored {
@@ -383,4 +389,48 @@ pub async fn record_cancelled(pool: &PgPool, id: Ulid, at_stage: &str) -> Result
     .execute(pool)
     .await?;
     Ok(())
+}
+
+/// Who owns generation `id`: `None` when there is no such generation, `Some(None)` for work
+/// submitted with the CLI (only admin tokens see it through the API).
+pub async fn generation_owner(pool: &PgPool, id: Ulid) -> Result<Option<Option<String>>, DbError> {
+    let row: Option<(Option<String>,)> =
+        sqlx::query_as("SELECT owner FROM generations WHERE id = $1")
+            .bind(id.to_string())
+            .fetch_optional(pool)
+            .await?;
+    Ok(row.map(|(o,)| o))
+}
+
+/// Queued and running generations of `owner` (its concurrent-job quota counts these).
+pub async fn active_generations(pool: &PgPool, owner: &str) -> Result<i64, DbError> {
+    let (n,): (i64,) = sqlx::query_as(
+        "SELECT count(*) FROM generations
+          WHERE owner = $1 AND status IN ('queued', 'running')",
+    )
+    .bind(owner)
+    .fetch_one(pool)
+    .await?;
+    Ok(n)
+}
+
+/// How many of `keys` (idempotency keys; `None`: no key, always new) name no generation of
+/// `owner` yet, i.e. how many generations submitting them would add.
+pub async fn new_generation_count(
+    pool: &PgPool,
+    owner: Option<&str>,
+    keys: &[Option<&str>],
+) -> Result<i64, DbError> {
+    let (n,): (i64,) = sqlx::query_as(
+        "SELECT count(*) FROM UNNEST($1::text[]) AS k(key)
+          WHERE k.key IS NULL
+             OR NOT EXISTS (SELECT 1 FROM generations g
+                             WHERE COALESCE(g.owner, '') = COALESCE($2, '')
+                               AND g.idempotency_key = k.key)",
+    )
+    .bind(keys)
+    .bind(owner)
+    .fetch_one(pool)
+    .await?;
+    Ok(n)
 }

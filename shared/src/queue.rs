@@ -104,16 +104,26 @@ pub fn task_for(job: &GenerationJob) -> Result<apalis_postgres::PgTask, serde_js
         .build())
 }
 
-/// Validates and enqueues one request.
+/// Validates and enqueues one request (CLI work: no owner).
 pub async fn submit(
     pool: &PgPool,
     request: GenerationRequest,
     batch_id: Option<&str>,
 ) -> Result<Submitted, SubmitError> {
+    submit_owned(pool, request, batch_id, None).await
+}
+
+/// Validates and enqueues one request owned by `owner` (an API token's id).
+pub async fn submit_owned(
+    pool: &PgPool,
+    request: GenerationRequest,
+    batch_id: Option<&str>,
+    owner: Option<&str>,
+) -> Result<Submitted, SubmitError> {
     request.validate()?;
     let id = Ulid::generate();
     let mut tx = pool.begin().await?;
-    match db::insert_generation(&mut tx, id, &request, batch_id).await? {
+    match db::insert_generation(&mut tx, id, &request, batch_id, owner).await? {
         db::Inserted::New => {}
         db::Inserted::Existing(existing) => {
             tx.commit().await?;

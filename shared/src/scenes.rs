@@ -65,12 +65,23 @@ pub fn valid_name(name: &str) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
 }
 
-/// Saves succeeded generation `id` as scene `name`.
+/// Saves succeeded generation `id` as scene `name` (CLI: no owner).
 pub async fn save(
     pool: &PgPool,
     name: &str,
     description: Option<&str>,
     id: Ulid,
+) -> Result<Scene, SceneError> {
+    save_owned(pool, name, description, id, None).await
+}
+
+/// [`save`] for `owner` (an API token's id). Scene names are one namespace for everyone.
+pub async fn save_owned(
+    pool: &PgPool,
+    name: &str,
+    description: Option<&str>,
+    id: Ulid,
+    owner: Option<&str>,
 ) -> Result<Scene, SceneError> {
     if !valid_name(name) {
         return Err(SceneError::BadName);
@@ -109,8 +120,8 @@ pub async fn save(
         created_at: Utc::now(),
     };
     let inserted = sqlx::query(
-        "INSERT INTO scenes (id, name, description, source_generation, request, context, tracks, created_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (name) DO NOTHING",
+        "INSERT INTO scenes (id, name, description, source_generation, request, context, tracks, created_at, owner)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (name) DO NOTHING",
     )
     .bind(&scene.id)
     .bind(&scene.name)
@@ -120,6 +131,7 @@ pub async fn save(
     .bind(serde_json::to_value(&scene.context)?)
     .bind(serde_json::to_value(&scene.tracks)?)
     .bind(scene.created_at)
+    .bind(owner)
     .execute(pool)
     .await?;
     if inserted.rows_affected() == 0 {
@@ -184,6 +196,29 @@ pub async fn list(pool: &PgPool) -> Result<Vec<Scene>, SceneError> {
     .fetch_all(pool)
     .await?;
     rows.into_iter().map(from_row).collect()
+}
+
+/// Every scene of `owner` (`None`: every scene), newest first.
+pub async fn list_owned(pool: &PgPool, owner: Option<&str>) -> Result<Vec<Scene>, SceneError> {
+    let rows: Vec<SceneRow> = sqlx::query_as(concat!(
+        "SELECT ",
+        scene_columns!(),
+        " FROM scenes WHERE $1::text IS NULL OR owner = $1 ORDER BY created_at DESC, name"
+    ))
+    .bind(owner)
+    .fetch_all(pool)
+    .await?;
+    rows.into_iter().map(from_row).collect()
+}
+
+/// Who owns scene `name`: `None` when there is no such scene, `Some(None)` for a scene
+/// saved with the CLI (only admin tokens see it through the API).
+pub async fn owner(pool: &PgPool, name: &str) -> Result<Option<Option<String>>, SceneError> {
+    let row: Option<(Option<String>,)> = sqlx::query_as("SELECT owner FROM scenes WHERE name = $1")
+        .bind(name)
+        .fetch_optional(pool)
+        .await?;
+    Ok(row.map(|(o,)| o))
 }
 
 pub async fn delete(pool: &PgPool, name: &str) -> Result<(), SceneError> {

@@ -1,12 +1,13 @@
 //! `/v1/batches`: submit a catalog (JSON envelope, or the JSONL/CSV text itself), read a
-//! batch's progress and its per-request results.
+//! batch's progress and its per-request results. A token sees only its own batches unless
+//! it is admin (others' read as 404).
 //!
 //! Memory stays flat in the catalog's size: the body is read once, validated line by line
 //! into a bounded report (the first 100 line errors plus counts by reason), and read again
 //! for the enqueue; `requests` arrays are turned into JSONL text as they are decoded rather
 //! than held as a JSON tree.
 
-use super::{ApiError, Shared, body_error, path_param};
+use super::{ApiError, Caller, Shared, body_error, limits, path_param};
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, FromRequest, Path, Query, Request, State};
 use axum::http::{StatusCode, header};
@@ -15,7 +16,6 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use resonantgen_shared::batch;
 use resonantgen_shared::catalog::{self, Defaults, Format, Refused, Report};
-use resonantgen_shared::queue::SubmitError;
 use resonantgen_shared::text;
 use serde::Deserialize;
 use std::collections::HashMap;
@@ -61,7 +61,8 @@ fn requests_as_jsonl<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<St
         }
         fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<String, A::Error> {
             let mut out = String::new();
-            while let Some(v) = seq.next_element::<serde_json::Value>()? {
+            while let Some(mut v) = seq.next_element::<serde_json::Value>()? {
+                super::integral_numbers(&mut v);
                 // Compact JSON has no raw newline: one element, one line.
                 out.push_str(&v.to_string());
                 out.push('\n');
@@ -111,7 +112,11 @@ fn report_json(r: &Report) -> serde_json::Value {
 /// 202 `{batch, enqueued, existing, invalid: [{line, kind, reason}], invalid_total,
 /// invalid_by_reason}`; 422 with the same report in `details` (nothing enqueued) unless
 /// `skip_invalid`; 409 when a line's idempotency key names a different request.
-async fn create(State(s): State<Shared>, req: Request) -> Result<Response, ApiError> {
+async fn create(
+    State(s): State<Shared>,
+    caller: Caller,
+    req: Request,
+) -> Result<Response, ApiError> {
     let content_type = req
         .headers()
         .get(header::CONTENT_TYPE)
@@ -136,6 +141,18 @@ async fn create(State(s): State<Shared>, req: Request) -> Result<Response, ApiEr
                 ApiError::new(StatusCode::BAD_REQUEST, "invalid_request", e.to_string())
             })?;
     }
+    // Checked even when an envelope's own field wins, so a malformed flag is never ignored.
+    let query_skip = match query.get("skip_invalid").map(String::as_str) {
+        None | Some("false" | "0") => false,
+        Some("true" | "1") => true,
+        Some(other) => {
+            return Err(ApiError::invalid(format!(
+                "skip_invalid must be true or false, not '{}'",
+                other.escape_debug()
+            ))
+            .with_details(serde_json::json!({"field": "skip_invalid"})));
+        }
+    };
     let bytes = Bytes::from_request(req, &s)
         .await
         .map_err(|e| body_error(&e.body_text()))?;
@@ -186,8 +203,8 @@ async fn create(State(s): State<Shared>, req: Request) -> Result<Response, ApiEr
                     text,
                     format,
                     env.defaults.clone(),
-                    env.name.as_deref(),
-                    env.skip_invalid,
+                    env.name.as_deref().or(query.get("name").map(String::as_str)),
+                    env.skip_invalid || query_skip,
                 )
             }
             Body::Catalog(format) => (
@@ -195,9 +212,7 @@ async fn create(State(s): State<Shared>, req: Request) -> Result<Response, ApiEr
                 format,
                 Defaults::default(),
                 query.get("name").map(String::as_str),
-                query
-                    .get("skip_invalid")
-                    .is_some_and(|v| v == "true" || v == "1"),
+                query_skip,
             ),
         };
     let catalog = catalog::parse(text, format, &defaults);
@@ -214,15 +229,14 @@ async fn create(State(s): State<Shared>, req: Request) -> Result<Response, ApiEr
             return Err(ApiError::invalid(e.to_string()).with_details(report));
         }
     };
-    let out = batch::enqueue(&s.pool, name, Some("api"), accepted, |_| {})
-        .await
-        .map_err(|e| match e {
-            SubmitError::Invalid(v) => ApiError::invalid(v.to_string()),
-            e @ SubmitError::IdempotencyConflict { .. } => {
-                super::generations::idempotency_conflict(&e)
-            }
-            e => ApiError::internal(e),
-        })?;
+    let _admitted = limits::admit(
+        &s,
+        &caller,
+        accepted.catalog().entries().map(|e| (Some(e.line), e.request)),
+    )
+    .await?;
+    let out = batch::enqueue_owned(&s.pool, name, Some("api"), accepted, caller.owner(), |_| {})
+        .await?;
     let mut v = serde_json::json!({
         "batch": out.batch_id,
         "new_batch": out.new_batch,
@@ -243,8 +257,21 @@ fn batch_id(id: &str) -> Result<String, ApiError> {
         .map_err(|e| ApiError::not_found(format!("{e}: no such batch")))
 }
 
-async fn read(State(s): State<Shared>, Path(id): Path<String>) -> Result<Response, ApiError> {
+/// 404 unless batch `id` exists and `caller` may see it.
+async fn visible(s: &Shared, caller: &Caller, id: &str) -> Result<(), ApiError> {
+    match batch::owner(&s.pool, id).await? {
+        Some(owner) if caller.sees(owner.as_deref()) => Ok(()),
+        _ => Err(ApiError::not_found(format!("batch '{id}' not found"))),
+    }
+}
+
+async fn read(
+    State(s): State<Shared>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
     let id = batch_id(&id)?;
+    visible(&s, &caller, &id).await?;
     let status = batch::status(&s.pool, &id)
         .await?
         .ok_or_else(|| ApiError::not_found(format!("batch '{id}' not found")))?;
@@ -255,8 +282,13 @@ async fn read(State(s): State<Shared>, Path(id): Path<String>) -> Result<Respons
     Ok(Json(v).into_response())
 }
 
-async fn results(State(s): State<Shared>, Path(id): Path<String>) -> Result<Response, ApiError> {
+async fn results(
+    State(s): State<Shared>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
     let id = batch_id(&id)?;
+    visible(&s, &caller, &id).await?;
     if batch::status(&s.pool, &id).await?.is_none() {
         return Err(ApiError::not_found(format!("batch '{id}' not found")));
     }

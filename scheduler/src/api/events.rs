@@ -5,7 +5,8 @@
 //! streams up — the events themselves are read from `generation_events`, so none is lost
 //! to a dropped notification or a reconnect (a 2 s re-check covers the gap).
 
-use super::{ApiError, Shared, parse_ulid};
+use super::limits::visible_generation;
+use super::{ApiError, Caller, Shared, parse_ulid};
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
@@ -117,13 +118,16 @@ impl Follow {
 }
 
 /// `GET /v1/generations/{id}/events`: `text/event-stream`, one SSE event per progress
-/// event (`event:` its type, `id:` its sequence number, `data:` the JSON).
+/// event (`event:` its type, `id:` its sequence number, `data:` the JSON). Only the
+/// generation's owner (or an admin token) may follow it.
 pub async fn stream(
     State(s): State<Shared>,
+    caller: Caller,
     Path(id): Path<String>,
     headers: HeaderMap,
 ) -> Result<Sse<impl Stream<Item = Result<SseEvent, Infallible>>>, ApiError> {
     let id = parse_ulid(&id)?;
+    visible_generation(&s, &caller, id).await?;
     let row = db::get_generation(&s.pool, id).await?;
     let last = headers
         .get("last-event-id")

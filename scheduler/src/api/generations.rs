@@ -1,13 +1,15 @@
-//! `/v1/generations`: submit one request, read it back, cancel it.
+//! `/v1/generations`: submit one request, read it back, cancel it. A token sees and
+//! cancels only its own generations unless it is admin (others' read as 404).
 
-use super::{ApiError, JsonBody, Shared, parse_ulid};
+use super::limits::{self, visible_generation};
+use super::{ApiError, Caller, JsonBody, Shared, parse_ulid};
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use resonantgen_shared::events::{self, EventKind};
-use resonantgen_shared::queue::{self, SubmitError, Submitted};
+use resonantgen_shared::queue::{self, Submitted};
 use resonantgen_shared::{GenerationRequest, db};
 
 pub fn routes() -> Router<Shared> {
@@ -22,17 +24,22 @@ pub fn routes() -> Router<Shared> {
 /// a different one; 422 with the reason for an invalid request.
 async fn create(
     State(s): State<Shared>,
+    caller: Caller,
     JsonBody(request): JsonBody<GenerationRequest>,
 ) -> Result<Response, ApiError> {
-    submit(&s, request, None).await
+    submit(&s, &caller, request, None).await
 }
 
+/// Enqueues one request for `caller` within its limits (priority range, locks it can see,
+/// concurrent-job quota).
 pub async fn submit(
     s: &Shared,
+    caller: &Caller,
     request: GenerationRequest,
     batch: Option<&str>,
 ) -> Result<Response, ApiError> {
-    match queue::submit(&s.pool, request, batch).await {
+    let _admitted = limits::admit(s, caller, [(None, &request)]).await?;
+    match queue::submit_owned(&s.pool, request, batch, caller.owner()).await {
         Ok(Submitted::Queued(id)) => Ok((
             StatusCode::ACCEPTED,
             Json(serde_json::json!({"id": id, "status": "queued", "existing": false})),
@@ -46,9 +53,7 @@ pub async fn submit(
             )
                 .into_response())
         }
-        Err(SubmitError::Invalid(e)) => Err(ApiError::invalid(e.to_string())),
-        Err(e @ SubmitError::IdempotencyConflict { .. }) => Err(idempotency_conflict(&e)),
-        Err(e) => Err(ApiError::internal(e)),
+        Err(e) => Err(e.into()),
     }
 }
 
@@ -72,14 +77,25 @@ pub fn idempotency_conflict(e: &SubmitError) -> ApiError {
 }
 
 /// The generation row: status, error, timings, and the GenerationResponse once succeeded.
-async fn read(State(s): State<Shared>, Path(id): Path<String>) -> Result<Response, ApiError> {
-    let row = db::get_generation(&s.pool, parse_ulid(&id)?).await?;
+async fn read(
+    State(s): State<Shared>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let id = parse_ulid(&id)?;
+    visible_generation(&s, &caller, id).await?;
+    let row = db::get_generation(&s.pool, id).await?;
     Ok(Json(row).into_response())
 }
 
 /// 202 when the cancel is in effect or requested; 409 when it already finished.
-async fn cancel(State(s): State<Shared>, Path(id): Path<String>) -> Result<Response, ApiError> {
+async fn cancel(
+    State(s): State<Shared>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
     let id = parse_ulid(&id)?;
+    visible_generation(&s, &caller, id).await?;
     match db::cancel_generation(&s.pool, id).await? {
         db::CancelOutcome::Cancelled => {
             // No worker will say so: announce it here.

@@ -5,7 +5,7 @@
 
 use super::Shared;
 use axum::extract::{MatchedPath, Request, State};
-use axum::http::StatusCode;
+use axum::http::{Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use metrics::{counter, gauge};
@@ -46,16 +46,34 @@ impl Metrics {
     }
 }
 
-/// Counts every request by its route template (not the raw path: ids would explode the
-/// label set) and status.
+/// Methods that get their own label value; any other (HTTP allows arbitrary tokens) is
+/// counted as "other", so no request can add a label value.
+const KNOWN_METHODS: [Method; 7] = [
+    Method::GET,
+    Method::POST,
+    Method::DELETE,
+    Method::PUT,
+    Method::PATCH,
+    Method::HEAD,
+    Method::OPTIONS,
+];
+
+/// The `route` label: the known method and the matched route template (never the raw path:
+/// ids would explode the label set), or "unmatched". The set is fixed by the router.
+pub fn route_label(method: &Method, matched: Option<&MatchedPath>) -> String {
+    let method = KNOWN_METHODS
+        .iter()
+        .find(|m| *m == method)
+        .map_or("other", Method::as_str);
+    let route = matched.map_or("unmatched", MatchedPath::as_str);
+    format!("{method} {route}")
+}
+
+/// Counts every request by its route label and status.
 pub async fn count(State(_): State<Shared>, req: Request, next: Next) -> Response {
-    let route = req
-        .extensions()
-        .get::<MatchedPath>()
-        .map_or_else(|| "unmatched".to_string(), |p| p.as_str().to_string());
-    let method = req.method().to_string();
+    let route = route_label(req.method(), req.extensions().get::<MatchedPath>());
     let resp = next.run(req).await;
-    counter!(API_REQUESTS, "route" => format!("{method} {route}"), "status" => resp.status().as_u16().to_string())
+    counter!(API_REQUESTS, "route" => route, "status" => resp.status().as_u16().to_string())
         .increment(1);
     resp
 }
