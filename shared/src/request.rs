@@ -365,9 +365,12 @@ mod tests {
         r.validate().unwrap();
     }
 
+    /// A field's name and how to put a NUL in it.
+    type Poison = (&'static str, fn(&mut GenerationRequest));
+
     #[test]
     fn nul_anywhere_is_rejected_naming_the_field() {
-        let cases: [(&str, fn(&mut GenerationRequest)); 4] = [
+        let cases: [Poison; 4] = [
             ("prompt", |r| r.prompt = "dark\0techno".into()),
             ("key", |r| r.key = Some("A\0 minor".into())),
             ("idempotency_key", |r| {

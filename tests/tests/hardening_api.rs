@@ -135,11 +135,7 @@ fn api_series(metrics: &str) -> Vec<String> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn metric_labels_stay_bounded_under_random_methods_and_paths() {
     let stack = Stack::start().await.unwrap();
-    let api = Api::start(
-        &stack,
-        &["--tokens", "metrics-token", "--rate-limit", "0"],
-    )
-    .await;
+    let api = Api::start(&stack, &["--tokens", "metrics-token", "--rate-limit", "0"]).await;
     let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
     let known = ["GET", "POST", "DELETE", "PUT", "PATCH", "HEAD", "OPTIONS"];
     let paths = [
@@ -154,12 +150,17 @@ async fn metric_labels_stay_bounded_under_random_methods_and_paths() {
         let method = if i % 3 == 0 {
             known[(rng.next() % known.len() as u64) as usize].to_string()
         } else {
-            rng.word(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ", 3 + (rng.next() % 8) as usize)
+            let len = 3 + (rng.next() % 8) as usize;
+            rng.word(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ", len)
         };
         let path = if i % 2 == 0 {
             paths[(rng.next() % paths.len() as u64) as usize].to_string()
         } else {
-            format!("/{}/{}", rng.word(b"abcdefv1", 4), rng.word(b"0123456789", 6))
+            format!(
+                "/{}/{}",
+                rng.word(b"abcdefv1", 4),
+                rng.word(b"0123456789", 6)
+            )
         };
         let authed = i % 4 == 0;
         jobs.push((method, path, authed));
@@ -204,10 +205,16 @@ async fn metric_labels_stay_bounded_under_random_methods_and_paths() {
             "method label {method:?} in {r:?}"
         );
         assert!(
-            route == "unmatched" || route.starts_with("/v1/") || route == "/healthz" || route == "/metrics",
+            route == "unmatched"
+                || route.starts_with("/v1/")
+                || route == "/healthz"
+                || route == "/metrics",
             "route label {route:?}"
         );
-        assert!(!route.contains("01M8F9"), "raw ids never become labels: {r}");
+        assert!(
+            !route.contains("01M8F9"),
+            "raw ids never become labels: {r}"
+        );
     }
     // 8 method values × (5 routes hit + unmatched + /metrics) × a few statuses.
     assert!(
@@ -362,7 +369,12 @@ async fn tokens_have_scopes_owners_quotas_priorities_and_rate_limits() {
 
     // Ownership of generations.
     let a1 = api
-        .call(ALICE, "POST", "/v1/generations", &request("techno a1", serde_json::json!({})))
+        .call(
+            ALICE,
+            "POST",
+            "/v1/generations",
+            &request("techno a1", serde_json::json!({})),
+        )
         .await;
     assert_eq!(a1.status, 202, "{a1:?}");
     let a1 = a1.id();
@@ -372,7 +384,11 @@ async fn tokens_have_scopes_owners_quotas_priorities_and_rate_limits() {
         ("DELETE", format!("/v1/generations/{a1}")),
     ] {
         let r = api.call(BOB, method, &path, "").await;
-        assert_eq!((r.status, r.code()), (404, "not_found"), "bob {method} {path}: {r:?}");
+        assert_eq!(
+            (r.status, r.code()),
+            (404, "not_found"),
+            "bob {method} {path}: {r:?}"
+        );
         let r = api.call("plain-secret", method, &path, "").await;
         assert_eq!(r.status, 404, "plain token {method} {path}: {r:?}");
     }
@@ -382,40 +398,61 @@ async fn tokens_have_scopes_owners_quotas_priorities_and_rate_limits() {
         .await
         .unwrap();
     assert_eq!(status, "queued", "bob's cancel did nothing");
-    let r = api.call(ALICE, "GET", &format!("/v1/generations/{a1}"), "").await;
+    let r = api
+        .call(ALICE, "GET", &format!("/v1/generations/{a1}"), "")
+        .await;
     assert_eq!((r.status, r.body["status"].as_str()), (200, Some("queued")));
-    let r = api.call(OPS, "GET", &format!("/v1/generations/{a1}"), "").await;
+    let r = api
+        .call(OPS, "GET", &format!("/v1/generations/{a1}"), "")
+        .await;
     assert_eq!(r.status, 200, "admin sees everyone's work");
-    let (owner,): (Option<String>,) =
-        sqlx::query_as("SELECT owner FROM generations WHERE id = $1")
-            .bind(&a1)
-            .fetch_one(&stack.pool)
-            .await
-            .unwrap();
+    let (owner,): (Option<String>,) = sqlx::query_as("SELECT owner FROM generations WHERE id = $1")
+        .bind(&a1)
+        .fetch_one(&stack.pool)
+        .await
+        .unwrap();
     assert_eq!(owner.as_deref(), Some("alice"));
 
     // CLI work belongs to nobody: admin only.
     let cli = resonantgen_e2e::submit(&stack, &["house from the cli", "--duration", "1"])
         .await
         .unwrap();
-    let r = api.call(ALICE, "GET", &format!("/v1/generations/{cli}"), "").await;
+    let r = api
+        .call(ALICE, "GET", &format!("/v1/generations/{cli}"), "")
+        .await;
     assert_eq!(r.status, 404, "{r:?}");
-    let r = api.call(OPS, "GET", &format!("/v1/generations/{cli}"), "").await;
+    let r = api
+        .call(OPS, "GET", &format!("/v1/generations/{cli}"), "")
+        .await;
     assert_eq!(r.status, 200, "{r:?}");
 
     // Plain tokens keep working on their own work.
     let p = api
-        .call("plain-secret", "POST", "/v1/generations", &request("plain", serde_json::json!({})))
+        .call(
+            "plain-secret",
+            "POST",
+            "/v1/generations",
+            &request("plain", serde_json::json!({})),
+        )
         .await;
     assert_eq!(p.status, 202, "{p:?}");
     let r = api
-        .call("plain-secret", "GET", &format!("/v1/generations/{}", p.id()), "")
+        .call(
+            "plain-secret",
+            "GET",
+            &format!("/v1/generations/{}", p.id()),
+            "",
+        )
         .await;
     assert_eq!(r.status, 200, "{r:?}");
 
     // Scopes: the read-only token cannot submit or cancel.
     for (method, path, body) in [
-        ("POST", "/v1/generations".to_string(), request("x", serde_json::json!({}))),
+        (
+            "POST",
+            "/v1/generations".to_string(),
+            request("x", serde_json::json!({})),
+        ),
         ("DELETE", format!("/v1/generations/{a1}"), String::new()),
     ] {
         let r = api.call("reader-secret", method, &path, &body).await;
@@ -427,25 +464,55 @@ async fn tokens_have_scopes_owners_quotas_priorities_and_rate_limits() {
 
     // Priority range: alice may set 0–5, the admin up to 1000.
     let r = api
-        .call(ALICE, "POST", "/v1/generations", &request("p", serde_json::json!({"priority": 1000})))
+        .call(
+            ALICE,
+            "POST",
+            "/v1/generations",
+            &request("p", serde_json::json!({"priority": 1000})),
+        )
         .await;
     assert_eq!((r.status, r.code()), (422, "invalid_request"), "{r:?}");
     assert!(r.message().contains("priority"), "{r:?}");
     assert_eq!(r.body["error"]["details"]["field"], "priority");
     let r = api
-        .call(OPS, "POST", "/v1/generations", &request("p", serde_json::json!({"priority": 1000})))
+        .call(
+            OPS,
+            "POST",
+            "/v1/generations",
+            &request("p", serde_json::json!({"priority": 1000})),
+        )
         .await;
     assert_eq!(r.status, 202, "{r:?}");
     let a2 = api
-        .call(ALICE, "POST", "/v1/generations", &request("p", serde_json::json!({"priority": 5, "idempotency_key": "k"})))
+        .call(
+            ALICE,
+            "POST",
+            "/v1/generations",
+            &request(
+                "p",
+                serde_json::json!({"priority": 5, "idempotency_key": "k"}),
+            ),
+        )
         .await;
     assert_eq!(a2.status, 202, "{a2:?}");
 
     // Idempotency keys are per token: bob's "k" is his own generation.
     let b = api
-        .call(BOB, "POST", "/v1/generations", &request("p", serde_json::json!({"priority": 5, "idempotency_key": "k"})))
+        .call(
+            BOB,
+            "POST",
+            "/v1/generations",
+            &request(
+                "p",
+                serde_json::json!({"priority": 5, "idempotency_key": "k"}),
+            ),
+        )
         .await;
-    assert_eq!((b.status, b.body["existing"].as_bool()), (202, Some(false)), "{b:?}");
+    assert_eq!(
+        (b.status, b.body["existing"].as_bool()),
+        (202, Some(false)),
+        "{b:?}"
+    );
     assert_ne!(b.id(), a2.id());
 
     // Locks only of readable work: bob cannot copy alice's stems.
@@ -454,47 +521,90 @@ async fn tokens_have_scopes_owners_quotas_priorities_and_rate_limits() {
         format!("generations/{a1}/stems/drums.wav"),
     ] {
         let body = serde_json::json!({"prompt": "steal", "tracks": ["bass"], "locked_tracks": {"drums": uri}});
-        let r = api.call(BOB, "POST", "/v1/generations", &body.to_string()).await;
-        assert_eq!((r.status, r.code()), (422, "invalid_request"), "{uri}: {r:?}");
+        let r = api
+            .call(BOB, "POST", "/v1/generations", &body.to_string())
+            .await;
+        assert_eq!(
+            (r.status, r.code()),
+            (422, "invalid_request"),
+            "{uri}: {r:?}"
+        );
         assert!(r.message().contains("locked_tracks.drums"), "{r:?}");
     }
 
     // Quota: alice has 2 queued of 3. One more fits, the next does not (429, Retry-After);
     // re-submitting an existing key adds nothing and still answers.
     let a3 = api
-        .call(ALICE, "POST", "/v1/generations", &request("a3", serde_json::json!({})))
+        .call(
+            ALICE,
+            "POST",
+            "/v1/generations",
+            &request("a3", serde_json::json!({})),
+        )
         .await;
     assert_eq!(a3.status, 202, "{a3:?}");
     let r = api
-        .call(ALICE, "POST", "/v1/generations", &request("a4", serde_json::json!({})))
+        .call(
+            ALICE,
+            "POST",
+            "/v1/generations",
+            &request("a4", serde_json::json!({})),
+        )
         .await;
     assert_eq!((r.status, r.code()), (429, "quota_exceeded"), "{r:?}");
     let retry: u64 = r.header("retry-after").unwrap().parse().unwrap();
     assert!(retry >= 1);
     let r = api
-        .call(ALICE, "POST", "/v1/generations", &request("p", serde_json::json!({"priority": 5, "idempotency_key": "k"})))
+        .call(
+            ALICE,
+            "POST",
+            "/v1/generations",
+            &request(
+                "p",
+                serde_json::json!({"priority": 5, "idempotency_key": "k"}),
+            ),
+        )
         .await;
-    assert_eq!((r.status, r.body["existing"].as_bool()), (200, Some(true)), "{r:?}");
+    assert_eq!(
+        (r.status, r.body["existing"].as_bool()),
+        (200, Some(true)),
+        "{r:?}"
+    );
     // A batch larger than the whole quota can never fit: 422, nothing written.
     let batch = serde_json::json!({"requests": [
         {"prompt": "b1", "duration_seconds": 1}, {"prompt": "b2", "duration_seconds": 1},
         {"prompt": "b3", "duration_seconds": 1}, {"prompt": "b4", "duration_seconds": 1}]});
-    let r = api.call(ALICE, "POST", "/v1/batches", &batch.to_string()).await;
+    let r = api
+        .call(ALICE, "POST", "/v1/batches", &batch.to_string())
+        .await;
     assert_eq!((r.status, r.code()), (422, "invalid_request"), "{r:?}");
     assert!(r.message().contains("at most 3"), "{r:?}");
     // Cancelling frees the quota.
-    let r = api.call(ALICE, "DELETE", &format!("/v1/generations/{}", a3.id()), "").await;
+    let r = api
+        .call(ALICE, "DELETE", &format!("/v1/generations/{}", a3.id()), "")
+        .await;
     assert_eq!(r.status, 202, "{r:?}");
     let small = serde_json::json!({"requests": [{"prompt": "b1", "duration_seconds": 1}]});
-    let ab = api.call(ALICE, "POST", "/v1/batches", &small.to_string()).await;
+    let ab = api
+        .call(ALICE, "POST", "/v1/batches", &small.to_string())
+        .await;
     assert_eq!(ab.status, 202, "{ab:?}");
     let alice_batch = ab.body["batch"].as_str().unwrap().to_string();
 
     // Batches are per token: bob's identical catalog is his own batch; alice's is hidden.
-    let bb = api.call(BOB, "POST", "/v1/batches", &small.to_string()).await;
-    assert_eq!((bb.status, bb.body["enqueued"].as_i64()), (202, Some(1)), "{bb:?}");
+    let bb = api
+        .call(BOB, "POST", "/v1/batches", &small.to_string())
+        .await;
+    assert_eq!(
+        (bb.status, bb.body["enqueued"].as_i64()),
+        (202, Some(1)),
+        "{bb:?}"
+    );
     assert_ne!(bb.body["batch"], ab.body["batch"]);
-    for path in [format!("/v1/batches/{alice_batch}"), format!("/v1/batches/{alice_batch}/results")] {
+    for path in [
+        format!("/v1/batches/{alice_batch}"),
+        format!("/v1/batches/{alice_batch}/results"),
+    ] {
         let r = api.call(BOB, "GET", &path, "").await;
         assert_eq!(r.status, 404, "{path}: {r:?}");
         let r = api.call(ALICE, "GET", &path, "").await;
@@ -515,14 +625,26 @@ async fn tokens_have_scopes_owners_quotas_priorities_and_rate_limits() {
     assert_eq!(statuses, vec![200, 200, 429]);
     assert_eq!(retry_after.as_deref(), Some("1"));
     tokio::time::sleep(Duration::from_millis(1100)).await;
-    assert_eq!(api.call("slow-secret", "GET", "/v1/scenes", "").await.status, 200);
+    assert_eq!(
+        api.call("slow-secret", "GET", "/v1/scenes", "")
+            .await
+            .status,
+        200
+    );
 
     // Scenes: alice's scene from alice's finished generation; bob sees none of it. (Her
     // queued a1 and b1 leave room for one more.)
-    let r = api.call(ALICE, "DELETE", &format!("/v1/generations/{}", a2.id()), "").await;
+    let r = api
+        .call(ALICE, "DELETE", &format!("/v1/generations/{}", a2.id()), "")
+        .await;
     assert_eq!(r.status, 202, "{r:?}");
     let done = api
-        .call(ALICE, "POST", "/v1/generations", &request("dark techno scene", serde_json::json!({"seed": 3})))
+        .call(
+            ALICE,
+            "POST",
+            "/v1/generations",
+            &request("dark techno scene", serde_json::json!({"seed": 3})),
+        )
         .await;
     assert_eq!(done.status, 202, "{done:?}");
     let done = done.id();
@@ -531,14 +653,25 @@ async fn tokens_have_scopes_owners_quotas_priorities_and_rate_limits() {
     stack.wait_terminal(&done, WAIT).await.unwrap();
     worker.wait(WAIT).await.unwrap();
     let scene = serde_json::json!({"name": "alice-scene", "generation_id": done}).to_string();
-    let r = api.call(BOB, "POST", "/v1/scenes", &scene.replace("alice-scene", "bob-scene")).await;
+    let r = api
+        .call(
+            BOB,
+            "POST",
+            "/v1/scenes",
+            &scene.replace("alice-scene", "bob-scene"),
+        )
+        .await;
     assert_eq!(r.status, 404, "bob cannot save alice's generation: {r:?}");
     let r = api.call(ALICE, "POST", "/v1/scenes", &scene).await;
     assert_eq!(r.status, 201, "{r:?}");
     for (method, path, body) in [
         ("GET", "/v1/scenes/alice-scene", ""),
         ("DELETE", "/v1/scenes/alice-scene", ""),
-        ("POST", "/v1/scenes/alice-scene/generations", r#"{"keep": ["drums"]}"#),
+        (
+            "POST",
+            "/v1/scenes/alice-scene/generations",
+            r#"{"keep": ["drums"]}"#,
+        ),
     ] {
         let r = api.call(BOB, method, path, body).await;
         assert_eq!(r.status, 404, "bob {method} {path}: {r:?}");
@@ -549,7 +682,9 @@ async fn tokens_have_scopes_owners_quotas_priorities_and_rate_limits() {
     assert_eq!(r.body["scenes"].as_array().map(Vec::len), Some(1), "{r:?}");
     let r = api.call(OPS, "GET", "/v1/scenes/alice-scene", "").await;
     assert_eq!(r.status, 200, "{r:?}");
-    let r = api.call(ALICE, "DELETE", "/v1/scenes/alice-scene", "").await;
+    let r = api
+        .call(ALICE, "DELETE", "/v1/scenes/alice-scene", "")
+        .await;
     assert_eq!(r.status, 204, "{r:?}");
 }
 
@@ -565,7 +700,13 @@ async fn a_bad_tokens_file_is_refused_at_start() {
     )
     .unwrap();
     let out = stack
-        .cli(&["serve", "--listen", "127.0.0.1:1", "--tokens-file", path.to_str().unwrap()])
+        .cli(&[
+            "serve",
+            "--listen",
+            "127.0.0.1:1",
+            "--tokens-file",
+            path.to_str().unwrap(),
+        ])
         .await
         .unwrap();
     assert!(!out.status.success());
@@ -581,12 +722,20 @@ async fn method_not_allowed_is_json_with_allow() {
     let api = Api::start(&stack, &["--tokens", "t405"]).await;
     for (method, path, allowed) in [
         ("PUT", "/v1/generations", "POST"),
-        ("PATCH", "/v1/generations/01M8F9MYTCA9DADJ0QYYRVF5ZB", "DELETE"),
+        (
+            "PATCH",
+            "/v1/generations/01M8F9MYTCA9DADJ0QYYRVF5ZB",
+            "DELETE",
+        ),
         ("POST", "/healthz", "GET"),
         ("DELETE", "/metrics", "GET"),
     ] {
         let r = api.call("t405", method, path, "").await;
-        assert_eq!((r.status, r.code()), (405, "method_not_allowed"), "{method} {path}: {r:?}");
+        assert_eq!(
+            (r.status, r.code()),
+            (405, "method_not_allowed"),
+            "{method} {path}: {r:?}"
+        );
         let allow = r.header("allow").unwrap_or_default();
         assert!(allow.contains(allowed), "{method} {path}: Allow {allow:?}");
         assert!(r.message().contains(method), "{r:?}");
@@ -605,7 +754,12 @@ async fn database_down_is_503_without_details() {
     let stack = Stack::start_in(&cluster).await.unwrap();
     let api = Api::start(&stack, &["--tokens", "db-token", "--rate-limit", "0"]).await;
     let g = api
-        .call("db-token", "POST", "/v1/generations", &request("before", serde_json::json!({})))
+        .call(
+            "db-token",
+            "POST",
+            "/v1/generations",
+            &request("before", serde_json::json!({})),
+        )
         .await;
     assert_eq!(g.status, 202, "{g:?}");
     let id = g.id();
@@ -620,23 +774,36 @@ async fn database_down_is_503_without_details() {
     for (method, path, body) in [
         ("GET", format!("/v1/generations/{id}"), String::new()),
         ("DELETE", format!("/v1/generations/{id}"), String::new()),
-        ("POST", "/v1/generations".to_string(), request("during", serde_json::json!({}))),
+        (
+            "POST",
+            "/v1/generations".to_string(),
+            request("during", serde_json::json!({})),
+        ),
         ("GET", "/v1/batches/some-batch".to_string(), String::new()),
         ("GET", "/v1/scenes".to_string(), String::new()),
     ] {
-        let r = api.call("db-token", &method, &path, &body).await;
-        assert_eq!((r.status, r.code()), (503, "unavailable"), "{method} {path}: {r:?}");
+        let r = api.call("db-token", method, &path, &body).await;
+        assert_eq!(
+            (r.status, r.code()),
+            (503, "unavailable"),
+            "{method} {path}: {r:?}"
+        );
         assert!(r.header("retry-after").is_some(), "{r:?}");
         let text = r.body.to_string().to_lowercase();
         for leak in ["database:", "connection", "postgres", "127.0.0.1", "sqlx"] {
-            assert!(!text.contains(leak), "{method} {path} leaks {leak:?}: {text}");
+            assert!(
+                !text.contains(leak),
+                "{method} {path} leaks {leak:?}: {text}"
+            );
         }
     }
 
     cluster.start_server().await.unwrap();
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
-        let r = api.call("db-token", "GET", &format!("/v1/generations/{id}"), "").await;
+        let r = api
+            .call("db-token", "GET", &format!("/v1/generations/{id}"), "")
+            .await;
         if r.status == 200 {
             break;
         }
@@ -654,17 +821,28 @@ async fn database_down_is_503_without_details() {
 async fn the_openapi_document_is_exact_about_errors_and_streams() {
     let stack = Stack::start().await.unwrap();
     let api = Api::start(&stack, &["--tokens", "doc-token"]).await;
-    let (s, _, body) = http(&api.addr, "GET", "/v1/openapi.json", &[], b"").await.unwrap();
+    let (s, _, body) = http(&api.addr, "GET", "/v1/openapi.json", &[], b"")
+        .await
+        .unwrap();
     assert_eq!(s, 200);
     let doc: serde_json::Value = serde_json::from_str(&body).unwrap();
     let op = |path: &str, method: &str| doc["paths"][path][method].clone();
-    for (path, method) in [("/v1/scenes", "post"), ("/v1/scenes/{name}/generations", "post")] {
+    for (path, method) in [
+        ("/v1/scenes", "post"),
+        ("/v1/scenes/{name}/generations", "post"),
+    ] {
         for code in ["400", "415", "413", "422", "401", "403", "429", "503"] {
-            assert!(op(path, method)["responses"][code].is_object(), "{method} {path} {code}");
+            assert!(
+                op(path, method)["responses"][code].is_object(),
+                "{method} {path} {code}"
+            );
         }
     }
     let prompt = &doc["components"]["schemas"]["GenerationRequest"]["properties"]["prompt"];
-    assert_eq!((prompt["minLength"].as_u64(), prompt["maxLength"].as_u64()), (Some(1), Some(4096)));
+    assert_eq!(
+        (prompt["minLength"].as_u64(), prompt["maxLength"].as_u64()),
+        (Some(1), Some(4096))
+    );
     let sse = &op("/v1/generations/{id}/events", "get")["responses"]["200"]["content"]["text/event-stream"];
     assert_eq!(sse["schema"]["type"], "string");
     assert_eq!(sse["x-event-schema"]["$ref"], "#/components/schemas/Event");

@@ -110,9 +110,7 @@ struct TokensFile {
 pub enum TokenConfigError {
     #[error("tokens file: {0}")]
     Parse(String),
-    #[error(
-        "token id '{0}' must be 1–{MAX_ID_BYTES} bytes of letters, digits, '-', '_' or '.'"
-    )]
+    #[error("token id '{0}' must be 1–{MAX_ID_BYTES} bytes of letters, digits, '-', '_' or '.'")]
     BadId(String),
     #[error("token id '{0}' is used twice")]
     DuplicateId(String),
@@ -367,9 +365,9 @@ impl Tokens {
     /// in constant time (hashing first makes the comparison length-independent).
     fn find(&self, presented: &str) -> Option<&Token> {
         let d = digest(presented.as_bytes());
-        self.tokens
-            .iter()
-            .fold(None, |found, t| found.or(constant_time_eq(&t.digest, &d).then_some(t)))
+        self.tokens.iter().fold(None, |found, t| {
+            found.or(constant_time_eq(&t.digest, &d).then_some(t))
+        })
     }
 
     /// Takes one request from the token's bucket, or says how long until one is available.
@@ -514,11 +512,26 @@ mod tests {
     #[test]
     fn bad_token_files_are_refused_with_the_reason() {
         let cases = [
-            (r#"{"tokens": [{"id": "a b", "secret": "x", "scopes": ["read"]}]}"#, "a b"),
-            (r#"{"tokens": [{"id": "a", "scopes": ["read"]}]}"#, "exactly one"),
-            (r#"{"tokens": [{"id": "a", "sha256": "zz", "scopes": ["read"]}]}"#, "64 hex"),
-            (r#"{"tokens": [{"id": "a", "secret": "x", "scopes": []}]}"#, "no scopes"),
-            (r#"{"tokens": [{"id": "a", "secret": "x", "scopes": ["root"]}]}"#, "root"),
+            (
+                r#"{"tokens": [{"id": "a b", "secret": "x", "scopes": ["read"]}]}"#,
+                "a b",
+            ),
+            (
+                r#"{"tokens": [{"id": "a", "scopes": ["read"]}]}"#,
+                "exactly one",
+            ),
+            (
+                r#"{"tokens": [{"id": "a", "sha256": "zz", "scopes": ["read"]}]}"#,
+                "64 hex",
+            ),
+            (
+                r#"{"tokens": [{"id": "a", "secret": "x", "scopes": []}]}"#,
+                "no scopes",
+            ),
+            (
+                r#"{"tokens": [{"id": "a", "secret": "x", "scopes": ["root"]}]}"#,
+                "root",
+            ),
             (
                 r#"{"tokens": [{"id": "a", "secret": "x", "scopes": ["read"], "priority": {"min": 5, "max": 1}}]}"#,
                 "priority",

@@ -203,7 +203,9 @@ async fn create(
                     text,
                     format,
                     env.defaults.clone(),
-                    env.name.as_deref().or(query.get("name").map(String::as_str)),
+                    env.name
+                        .as_deref()
+                        .or(query.get("name").map(String::as_str)),
                     env.skip_invalid || query_skip,
                 )
             }
@@ -232,11 +234,14 @@ async fn create(
     let _admitted = limits::admit(
         &s,
         &caller,
-        accepted.catalog().entries().map(|e| (Some(e.line), e.request)),
+        accepted
+            .catalog()
+            .entries()
+            .map(|e| (Some(e.line), e.request)),
     )
     .await?;
-    let out = batch::enqueue_owned(&s.pool, name, Some("api"), accepted, caller.owner(), |_| {})
-        .await?;
+    let out =
+        batch::enqueue_owned(&s.pool, name, Some("api"), accepted, caller.owner(), |_| {}).await?;
     let mut v = serde_json::json!({
         "batch": out.batch_id,
         "new_batch": out.new_batch,

@@ -9,7 +9,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use resonantgen_shared::events::{self, EventKind};
-use resonantgen_shared::queue::{self, Submitted};
+use resonantgen_shared::queue::{self, SubmitError, Submitted};
 use resonantgen_shared::{GenerationRequest, db};
 
 pub fn routes() -> Router<Shared> {

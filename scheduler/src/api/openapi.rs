@@ -5,8 +5,8 @@
 
 use axum::Json;
 use resonantgen_shared::request::{
-    BIT_DEPTHS, LOUDNESS_RANGE_LUFS, MAX_DURATION_SECONDS, MAX_IDEMPOTENCY_KEY_BYTES,
-    MAX_PROMPT_BYTES, MAX_TEMPO, MIN_DURATION_SECONDS, MIN_TEMPO, SAMPLE_RATES,
+    BIT_DEPTHS, LOUDNESS_RANGE_LUFS, MAX_DURATION_SECONDS, MAX_IDEMPOTENCY_KEY_CHARS,
+    MAX_PROMPT_CHARS, MAX_TEMPO, MIN_DURATION_SECONDS, MIN_TEMPO, SAMPLE_RATES,
 };
 use resonantgen_shared::track::TrackType;
 use serde_json::{Map, Value, json};
@@ -58,14 +58,19 @@ fn track_names() -> Vec<String> {
 fn key_pattern() -> String {
     let w = format!("[{WS}]");
     let letter = "[A-Ga-g]";
-    let acc = format!(
-        "(?:#|♯|[Bb]|♭|-?{}|-?{})",
-        ci("sharp"),
-        ci("flat")
-    );
+    let acc = format!("(?:#|♯|[Bb]|♭|-?{}|-?{})", ci("sharp"), ci("flat"));
     let modes = [
-        "major", "maj", "ionian", "minor", "min", "aeolian", "dorian", "phrygian", "lydian",
-        "mixolydian", "locrian",
+        "major",
+        "maj",
+        "ionian",
+        "minor",
+        "min",
+        "aeolian",
+        "dorian",
+        "phrygian",
+        "lydian",
+        "mixolydian",
+        "locrian",
     ]
     .iter()
     .map(|m| ci(m))
@@ -135,14 +140,19 @@ fn generation_id() -> Value {
 fn authenticated(own: Value) -> Value {
     let mut all: Map<String, Value> = own.as_object().cloned().unwrap_or_default();
     let common = [
-        ("401", error_response("missing or invalid bearer token (unauthorized)")),
+        (
+            "401",
+            error_response("missing or invalid bearer token (unauthorized)"),
+        ),
         (
             "403",
             error_response("the token lacks the scope this method needs (forbidden)"),
         ),
         (
             "408",
-            error_response("the request took longer than the server's request timeout (request_timeout)"),
+            error_response(
+                "the request took longer than the server's request timeout (request_timeout)",
+            ),
         ),
         (
             "429",
@@ -169,10 +179,7 @@ fn authenticated(own: Value) -> Value {
 fn with_json_body(own: Value) -> Value {
     let mut all: Map<String, Value> = own.as_object().cloned().unwrap_or_default();
     for (code, response) in [
-        (
-            "400",
-            error_response("the body is not JSON (invalid_json)"),
-        ),
+        ("400", error_response("the body is not JSON (invalid_json)")),
         (
             "413",
             error_response("the body is over 64 KiB (payload_too_large)"),
@@ -183,7 +190,9 @@ fn with_json_body(own: Value) -> Value {
         ),
         (
             "422",
-            error_response("the body is not a valid request; the message says why (invalid_request)"),
+            error_response(
+                "the body is not a valid request; the message says why (invalid_request)",
+            ),
         ),
     ] {
         all.entry(code).or_insert(response);
@@ -198,7 +207,7 @@ fn nullable(kind: &str) -> Value {
 fn schemas() -> Value {
     let tracks = track_names();
     let request_properties = json!({
-        "prompt": {"type": "string", "minLength": 1, "maxLength": MAX_PROMPT_BYTES,
+        "prompt": {"type": "string", "minLength": 1, "maxLength": MAX_PROMPT_CHARS,
                    "pattern": not_blank(),
                    "description": "what to generate; at most 4096 characters, not only whitespace"},
         "duration_seconds": {"type": nullable("number"), "minimum": MIN_DURATION_SECONDS,
@@ -216,7 +225,7 @@ fn schemas() -> Value {
         "loudness_target": {"type": nullable("number"), "minimum": LOUDNESS_RANGE_LUFS.0,
                             "maximum": LOUDNESS_RANGE_LUFS.1},
         "idempotency_key": {"type": nullable("string"), "minLength": 1,
-                            "maxLength": MAX_IDEMPOTENCY_KEY_BYTES, "pattern": storable()},
+                            "maxLength": MAX_IDEMPOTENCY_KEY_CHARS, "pattern": storable()},
         "priority": {"type": nullable("integer"), "minimum": 0, "maximum": 1000,
                      "description": "0–1000, higher first; each token may set only its own range (default 0–10, admin 0–1000)"}
     });
@@ -237,19 +246,41 @@ fn schemas() -> Value {
         "properties": request_properties, "allOf": rules,
     });
     let mut line = request.clone();
-    line["properties"]["external_id"] = json!({"type": nullable("string"), "maxLength": 200, "pattern": storable()});
+    line["properties"]["external_id"] =
+        json!({"type": nullable("string"), "maxLength": 200, "pattern": storable()});
     let at = json!({"type": "string", "format": "date-time"});
     let at_or_null = json!({"type": ["string", "null"], "format": "date-time"});
     let status = json!({"enum": ["queued", "running", "succeeded", "failed", "cancelled"]});
     let event_types = [
-        ("generation.started", json!({"attempt": {"type": "integer"}, "worker": {"type": "string"}})),
+        (
+            "generation.started",
+            json!({"attempt": {"type": "integer"}, "worker": {"type": "string"}}),
+        ),
         ("stage.started", json!({"stage": {"type": "string"}})),
-        ("stage.finished", json!({"stage": {"type": "string"}, "seconds": {"type": "number"}})),
-        ("track.generated", json!({"track": {"type": "string"}, "seconds": {"type": "number"}})),
-        ("track.locked", json!({"track": {"type": "string"}, "source": {"type": "string"}})),
-        ("generation.succeeded", json!({"seconds": {"type": "number"}})),
-        ("generation.failed", json!({"reason": {"type": "string"}, "retrying": {"type": "boolean"}})),
-        ("generation.cancelled", json!({"at_stage": {"type": ["string", "null"]}})),
+        (
+            "stage.finished",
+            json!({"stage": {"type": "string"}, "seconds": {"type": "number"}}),
+        ),
+        (
+            "track.generated",
+            json!({"track": {"type": "string"}, "seconds": {"type": "number"}}),
+        ),
+        (
+            "track.locked",
+            json!({"track": {"type": "string"}, "source": {"type": "string"}}),
+        ),
+        (
+            "generation.succeeded",
+            json!({"seconds": {"type": "number"}}),
+        ),
+        (
+            "generation.failed",
+            json!({"reason": {"type": "string"}, "retrying": {"type": "boolean"}}),
+        ),
+        (
+            "generation.cancelled",
+            json!({"at_stage": {"type": ["string", "null"]}}),
+        ),
     ];
     let one_event: Vec<Value> = event_types
         .iter()
@@ -331,11 +362,11 @@ fn schemas() -> Value {
                 "generation_id": {"type": "string", "pattern": format!("^{ULID}$")},
                 "description": {"type": ["string", "null"], "pattern": storable()}}},
         "FromScene": {"type": "object", "additionalProperties": false, "properties": {
-            "prompt": {"type": ["string", "null"], "minLength": 1, "maxLength": MAX_PROMPT_BYTES, "pattern": not_blank()},
+            "prompt": {"type": ["string", "null"], "minLength": 1, "maxLength": MAX_PROMPT_CHARS, "pattern": not_blank()},
             "keep": {"type": "array", "items": {"enum": track_names()}, "uniqueItems": true,
                      "description": "stems of the scene to keep locked"},
             "seed": {"type": nullable("integer"), "minimum": 0, "maximum": u64::MAX},
-            "idempotency_key": {"type": nullable("string"), "minLength": 1, "maxLength": MAX_IDEMPOTENCY_KEY_BYTES, "pattern": storable()}}},
+            "idempotency_key": {"type": nullable("string"), "minLength": 1, "maxLength": MAX_IDEMPOTENCY_KEY_CHARS, "pattern": storable()}}},
         "Scene": {"type": "object", "required": ["id", "name", "request", "tracks", "created_at"], "properties": {
             "id": {"type": "string"}, "name": {"type": "string"},
             "description": {"type": ["string", "null"]}, "source_generation": {"type": ["string", "null"]},
@@ -360,9 +391,7 @@ pub async fn document() -> Json<Value> {
         "batch id",
         json!({"type": "string", "minLength": 1, "pattern": storable()}),
     );
-    let json_body = |schema: &str| {
-        json!({"required": true, "content": {"application/json": {"schema": {"$ref": format!("#/components/schemas/{schema}")}}}})
-    };
+    let json_body = |schema: &str| json!({"required": true, "content": {"application/json": {"schema": {"$ref": format!("#/components/schemas/{schema}")}}}});
     Json(json!({
         "openapi": "3.1.0",
         "info": {
