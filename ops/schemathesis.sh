@@ -18,7 +18,7 @@ ensure_schemathesis
 cd "$ROOT"
 if [ -z "${RESONANTGEN_BIN_DIR:-}" ]; then
   say "building resonantgen"
-  cargo build -q --bin resonantgen
+  cargo build -q --workspace --bins
 fi
 BIN="${RESONANTGEN_BIN_DIR:-$ROOT/target/debug}"
 

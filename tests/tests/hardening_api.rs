@@ -779,7 +779,11 @@ async fn database_down_is_503_without_details() {
             "/v1/generations".to_string(),
             request("during", serde_json::json!({})),
         ),
-        ("GET", "/v1/batches/some-batch".to_string(), String::new()),
+        (
+            "GET",
+            "/v1/batches/01M8F9MYTCA9DADJ0QYYRVF5ZB".to_string(),
+            String::new(),
+        ),
         ("GET", "/v1/scenes".to_string(), String::new()),
     ] {
         let r = api.call("db-token", method, &path, &body).await;

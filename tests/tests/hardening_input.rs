@@ -457,7 +457,17 @@ async fn idempotency_key_with_another_request_is_a_conflict() {
     assert_eq!(v3["error"]["details"]["generation"], v1["id"]);
     assert!(message(&v3).contains("idempotency_key 'k-1'"), "{v3}");
 
-    // The CLI says the same and exits non-zero.
+    // The CLI says the same and exits non-zero. Its work has no owner, so its keys are a
+    // namespace of their own (the API token's "k-1" is not the CLI's).
+    let first = stack
+        .cli(&["submit", "lofi", "--idempotency-key", "k-1"])
+        .await
+        .unwrap();
+    assert!(
+        first.status.success(),
+        "{}",
+        String::from_utf8_lossy(&first.stderr)
+    );
     let out = stack
         .cli(&["submit", "jazz", "--idempotency-key", "k-1"])
         .await
@@ -468,7 +478,8 @@ async fn idempotency_key_with_another_request_is_a_conflict() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    assert_eq!(count(&stack, "SELECT count(*) FROM generations").await, 1);
+    // The API's k-1 and the CLI's k-1.
+    assert_eq!(count(&stack, "SELECT count(*) FROM generations").await, 2);
 
     // Catalog lines: derived keys — the same catalog again enqueues nothing.
     let catalog = "{\"prompt\": \"techno\"}\n{\"prompt\": \"house\", \"external_id\": \"h\"}\n";
@@ -499,7 +510,7 @@ async fn idempotency_key_with_another_request_is_a_conflict() {
         .await;
     assert_eq!((s, code(&v)), (409, "idempotency_conflict"), "{v}");
     assert_eq!(v["error"]["details"]["line"], 2, "{v}");
-    assert_eq!(count(&stack, "SELECT count(*) FROM generations").await, 3);
+    assert_eq!(count(&stack, "SELECT count(*) FROM generations").await, 4);
 }
 
 /// Item 8: ids parse strictly. `8…` decoded to the same id as `0…` (the first character
