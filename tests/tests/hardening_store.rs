@@ -256,9 +256,19 @@ async fn local_store_refuses_links_and_names_objects_by_store_uris() {
     // The API shows the same store-relative URIs (no server path anywhere in the body).
     let port = free_port().unwrap();
     let addr = format!("127.0.0.1:{port}");
+    // The generation was submitted with the CLI (no owner): only an admin token sees it.
+    let tokens = tempfile::tempdir().unwrap();
+    let tokens_file = tokens.path().join("tokens.json");
+    std::fs::write(
+        &tokens_file,
+        serde_json::json!({"tokens": [{"id": "ops", "secret": TOKEN, "scopes": ["admin"]}]})
+            .to_string(),
+    )
+    .unwrap();
     let _api = stack
         .local_command("resonantgen", &store)
-        .args(["serve", "--listen", &addr, "--tokens", TOKEN])
+        .args(["serve", "--listen", &addr, "--tokens-file"])
+        .arg(&tokens_file)
         .env_remove("RESONANTGEN_API_TOKENS")
         .spawn()
         .unwrap();
