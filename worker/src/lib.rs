@@ -15,6 +15,7 @@ pub mod processors;
 pub mod production;
 pub mod qa;
 pub mod render;
+pub mod stages;
 pub mod step_model;
 pub mod telemetry;
 pub mod watchdog;

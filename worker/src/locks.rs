@@ -11,6 +11,7 @@ use resonantgen_shared::audio::{AudioError, Pcm, decode_wav};
 use resonantgen_shared::lock_uri::LockUri;
 use resonantgen_shared::response::GenerationResponse;
 use resonantgen_shared::store::{GenerationKeys, ObjectStore, StoreError};
+use std::collections::BTreeMap;
 
 pub struct LockedStem {
     pub track: TrackType,
@@ -137,6 +138,68 @@ pub async fn load(
         sidecar,
         notes,
     })
+}
+
+/// Which of the context's settings the request fixed itself (a lock does not override them).
+#[derive(Debug, Clone, Copy)]
+pub struct Requested {
+    pub tempo: bool,
+    pub key: bool,
+    pub sample_rate: bool,
+}
+
+/// Adopts every locked stem into the context: our own stems' sidecars (tempo, key, swing,
+/// chords), foreign audio's analysis (it cannot follow us, so we follow it), and the stems'
+/// sample rate. Each change is noted in the context's conflicts. Returns the context and the
+/// onset grid of locked foreign drums, if any. CPU work (the analysis): call it off the
+/// async threads.
+pub fn adopt_all(
+    mut ctx: GenerationContext,
+    locked: &BTreeMap<TrackType, LockedStem>,
+    request: Requested,
+) -> (GenerationContext, Option<Vec<(usize, u8)>>) {
+    let mut foreign_groove = None;
+    for stem in locked.values() {
+        if let Some(sidecar) = &stem.sidecar
+            && let Some(note) =
+                adopt_sidecar(&mut ctx, sidecar, request.tempo, request.key, &stem.source)
+        {
+            ctx.conflicts.push(note);
+        }
+        if stem.sidecar.is_none() {
+            // The genre settles half-/double-time readings (drum & bass is 174, not 87).
+            let hints = resonantgen_shared::analysis::Hints::for_genre(&ctx.genre, ctx.tempo_bpm);
+            match resonantgen_shared::analysis::analyze_with(
+                &stem.pcm.samples,
+                stem.pcm.channels,
+                stem.pcm.sample_rate,
+                &hints,
+            ) {
+                Ok(a) => {
+                    let adopted = adopt_analysis(&mut ctx, stem, &a, request.key);
+                    ctx.conflicts.extend(adopted.notes);
+                    if let Some(steps) = adopted.groove_steps {
+                        foreign_groove = Some(steps);
+                    }
+                }
+                Err(e) => ctx
+                    .conflicts
+                    .push(format!("locked {} could not be analysed: {e}", stem.track)),
+            }
+        }
+        if stem.pcm.sample_rate != ctx.sample_rate {
+            if !request.sample_rate && [44_100, 48_000].contains(&stem.pcm.sample_rate) {
+                ctx.sample_rate = stem.pcm.sample_rate;
+            } else {
+                ctx.conflicts.push(format!(
+                    "locked {} is {} Hz: resampled to {} Hz in the mix; its stem is kept as \
+                     uploaded",
+                    stem.track, stem.pcm.sample_rate, ctx.sample_rate
+                ));
+            }
+        }
+    }
+    (ctx, foreign_groove)
 }
 
 /// What a foreign stem's analysis changed in the context, and the groove it brings.

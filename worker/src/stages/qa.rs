@@ -1,0 +1,55 @@
+//! Stage `qa`: the worker measures its own output (tempo of the drums, drums↔bass
+//! separation, rhythmic coherence, the key the pitched stems sound in) and flags where it
+//! misses the request by [`crate::qa`]'s thresholds.
+
+use super::{Job, blocking};
+use crate::pipeline::JobError;
+use crate::qa;
+use resonantgen_shared::TrackType;
+use resonantgen_shared::response::QaReport;
+
+pub async fn run(job: &mut Job<'_>) -> Result<(), JobError> {
+    let mixed = job.mixed()?;
+    let (ctx, sr) = (&job.ctx, job.ctx.sample_rate);
+    let frames = ctx.total_frames();
+    let track = |name: &str| TrackType::parse(name).map_err(|e| JobError::Permanent(e.to_string()));
+    let (drums, bass) = (track("drums")?, track("bass")?);
+    let measured_tempo = mixed
+        .stems
+        .get(&drums)
+        .and_then(|d| qa::estimate_tempo(d, sr));
+    let frequency_separation = match (mixed.stems.get(&drums), mixed.stems.get(&bass)) {
+        (Some(d), Some(b)) => resonantgen_shared::features::separation(
+            &resonantgen_shared::features::to_mono(d),
+            &resonantgen_shared::features::to_mono(b),
+        ),
+        _ => None,
+    };
+    let rhythmic_coherence = job
+        .parts
+        .get(&bass)
+        .and_then(|b| qa::rhythmic_coherence(b, ctx));
+    // The key the pitched stems actually sound in.
+    let mut pitched = vec![0.0f32; frames * 2];
+    for t in ["bass", "harmony", "melody"] {
+        if let Some(d) = TrackType::parse(t).ok().and_then(|t| mixed.stems.get(&t)) {
+            pitched.iter_mut().zip(d).for_each(|(s, x)| *s += x);
+        }
+    }
+    let heard = blocking("qa", move || {
+        resonantgen_shared::analysis::analyze(&pitched, 2, sr).ok()
+    })
+    .await?
+    .filter(|a| a.tonal);
+    let flags = qa::flags(ctx, &mixed, heard.as_ref().map(|a| a.key), measured_tempo);
+    job.qa = Some(QaReport {
+        measured_key: heard.as_ref().map(|a| a.key),
+        key_confidence: heard.as_ref().map(|a| a.key_confidence),
+        measured_tempo_bpm: measured_tempo,
+        frequency_separation,
+        rhythmic_coherence,
+        duration_seconds: frames as f64 / f64::from(sr),
+        flags,
+    });
+    Ok(())
+}

@@ -1,0 +1,110 @@
+//! Stage `record`: the GenerationResponse assembled from the job, stored beside the stems
+//! (response.json, which later locks read as the sidecar) and written to Postgres.
+
+use super::{Job, not_run};
+use crate::pipeline::{JobError, Pipeline};
+use resonantgen_shared::audio::{peak_dbfs, rms_dbfs};
+use resonantgen_shared::db;
+use resonantgen_shared::response::{
+    GenerationResponse, GenerationStatus, MixOutput, ObjectRef, TrackOutput,
+};
+use std::collections::BTreeMap;
+
+/// The response of a job whose upload has finished.
+fn response(p: &Pipeline, job: &Job<'_>) -> Result<GenerationResponse, JobError> {
+    let mixed = job.mixed()?;
+    let qa = job.qa.clone().ok_or_else(|| not_run("qa"))?;
+    let (keys, ctx, intent) = (&job.keys, &job.ctx, &job.intent);
+    let take = |key: &str| -> Result<ObjectRef, JobError> {
+        job.objects
+            .get(key)
+            .cloned()
+            .ok_or_else(|| JobError::Permanent(format!("internal error: {key} was not stored")))
+    };
+    let mut tracks = BTreeMap::new();
+    let soundfont = crate::render::sampler::soundfont().is_some();
+    for (track, data) in &mixed.stems {
+        let stem = job.locked.get(track);
+        let channels = if track.as_str() == "drums" && stem.is_none() {
+            mixed
+                .channels
+                .keys()
+                .map(|c| Ok((c.clone(), take(&keys.channel(track, c))?)))
+                .collect::<Result<BTreeMap<_, _>, JobError>>()?
+        } else {
+            BTreeMap::new()
+        };
+        tracks.insert(
+            track.clone(),
+            TrackOutput {
+                audio: take(&keys.stem(track))?,
+                channels,
+                midi: if stem.is_none() {
+                    Some(take(&keys.midi(track))?)
+                } else {
+                    None
+                },
+                duration_seconds: stem
+                    .map(|s| s.pcm.frames() as f64 / f64::from(s.pcm.sample_rate))
+                    .unwrap_or(ctx.duration_seconds),
+                sample_rate: stem.map(|s| s.pcm.sample_rate).unwrap_or(ctx.sample_rate),
+                peak_dbfs: peak_dbfs(data),
+                locked: stem.is_some(),
+                source: stem.map(|s| s.source.clone()),
+                events: job.parts.get(track).map(|p| p.notes.len()).unwrap_or(0),
+                instrument: stem
+                    .is_none()
+                    .then(|| crate::render::instruments::choose(track, intent, soundfont).name()),
+                processing: if stem.is_none() {
+                    intent
+                        .tracks
+                        .get(track)
+                        .map(|t| t.processing.clone())
+                        .unwrap_or_default()
+                } else {
+                    Vec::new()
+                },
+            },
+        );
+    }
+    Ok(GenerationResponse {
+        id: job.id,
+        status: GenerationStatus::Succeeded,
+        prompt: job.request.prompt.clone(),
+        parsed: job.parsed.clone(),
+        intent: intent.clone(),
+        context: ctx.clone(),
+        tracks,
+        mix: MixOutput {
+            audio: take(&keys.mix())?,
+            integrated_lufs: mixed.integrated_lufs,
+            true_peak_dbtp: mixed.true_peak_dbtp,
+            peak_dbfs: peak_dbfs(&mixed.mix),
+            rms_dbfs: rms_dbfs(&mixed.mix),
+        },
+        qa,
+        timings: job.timings.clone(),
+        generation_seconds: job.started.elapsed().as_secs_f64(),
+        worker: p.worker.clone(),
+        attempt: job.attempt,
+        models: p.engine.registry.models(),
+    })
+}
+
+pub async fn run(p: &Pipeline, job: &mut Job<'_>) -> Result<(), JobError> {
+    let response = response(p, job)?;
+    let json = serde_json::to_vec_pretty(&response)
+        .map_err(|e| JobError::Permanent(format!("encode response: {e}")))?;
+    p.store.put(&job.keys.response(), json).await.map_err(|e| {
+        if e.is_transient() {
+            JobError::Transient(format!("upload response: {e}"))
+        } else {
+            JobError::Permanent(format!("upload response: {e}"))
+        }
+    })?;
+    db::record_success(&p.pool, job.request, &response)
+        .await
+        .map_err(|e| JobError::Transient(format!("record response: {e}")))?;
+    job.response = Some(response);
+    Ok(())
+}
