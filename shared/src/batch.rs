@@ -101,6 +101,15 @@ pub async fn enqueue_owned(
         done += chunk.len();
         progress(done);
     }
+    // Lines whose generation already exists (in an earlier batch, under the same idempotency
+    // key) stay in that batch: a new batch holds only what it enqueued, so it can finish.
+    if out.new_batch && out.existing > 0 {
+        sqlx::query("UPDATE batches SET total = $2 WHERE id = $1")
+            .bind(&out.batch_id)
+            .bind(i32::try_from(out.enqueued).unwrap_or(i32::MAX))
+            .execute(&mut *tx)
+            .await?;
+    }
     tx.commit().await?;
     Ok(out)
 }

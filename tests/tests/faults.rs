@@ -490,7 +490,15 @@ async fn poison_job_that_crashes_its_worker_is_given_up() {
         queue::MAX_ATTEMPTS as usize,
         "one crash per attempt"
     );
-    let (status, _) = apalis_task(&stack, &poison).await;
+    // The generation row is written before the worker acks the task: give the ack a moment.
+    let ack_deadline = Instant::now() + Duration::from_secs(15);
+    let status = loop {
+        let (status, _) = apalis_task(&stack, &poison).await;
+        if status == "Killed" || Instant::now() > ack_deadline {
+            break status;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
     assert_eq!(status, "Killed", "the task is not claimed again");
     assert!(
         stack

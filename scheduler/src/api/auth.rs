@@ -199,6 +199,17 @@ impl Caller {
                 "min": self.priority.start(),
                 "max": self.priority.end(),
             }))),
+            // Unset means 0, below a floor this token was given.
+            None if *self.priority.start() > 0 => Err(ApiError::invalid(format!(
+                "priority: this token's range is {}–{}; set one",
+                self.priority.start(),
+                self.priority.end()
+            ))
+            .with_details(serde_json::json!({
+                "field": "priority",
+                "min": self.priority.start(),
+                "max": self.priority.end(),
+            }))),
             _ => Ok(()),
         }
     }

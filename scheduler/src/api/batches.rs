@@ -44,10 +44,19 @@ struct Envelope {
     format: Option<String>,
     #[serde(default)]
     name: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "defaults_integral")]
     defaults: Defaults,
     #[serde(default)]
     skip_invalid: bool,
+}
+
+/// `defaults` with integral floats (`48000.0`) read as the integers the document says.
+fn defaults_integral<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Defaults, D::Error> {
+    use serde::Deserialize as _;
+    use serde::de::Error as _;
+    let mut v = serde_json::Value::deserialize(d)?;
+    super::integral_numbers(&mut v);
+    Defaults::deserialize(v).map_err(D::Error::custom)
 }
 
 /// `requests` as JSONL: each element written back compactly on a line of its own (line n is
@@ -185,9 +194,12 @@ async fn create(
                             Some("csv") => Format::Csv,
                             Some("jsonl" | "ndjson") | None => Format::Jsonl,
                             Some(other) => {
+                                let shown: String = other.chars().take(64).collect();
                                 return Err(ApiError::invalid(format!(
-                                    "unknown catalog format '{other}' (jsonl or csv)"
-                                )));
+                                    "unknown catalog format '{}' (jsonl or csv)",
+                                    shown.escape_debug()
+                                ))
+                                .with_details(serde_json::json!({"field": "format"})));
                             }
                         };
                         (c.as_str(), format)

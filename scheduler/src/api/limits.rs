@@ -32,7 +32,7 @@ fn locked_generation(uri: &LockUri) -> Option<Result<Ulid, ()>> {
         LockUri::S3 { key, .. } | LockUri::Store { key } => key,
     };
     let id = key.strip_prefix("generations/")?.split('/').next()?;
-    Some(Ulid::from_string(id).map_err(|_| ()))
+    Some(resonantgen_shared::text::parse_ulid(id).map_err(|_| ()))
 }
 
 /// Checks one request's priority and locks; `line` names the catalog line it came from.
@@ -86,11 +86,16 @@ pub async fn admit<R: std::borrow::Borrow<GenerationRequest>>(
     requests: impl IntoIterator<Item = (Option<usize>, R)>,
 ) -> Result<Option<OwnedMutexGuard<()>>, ApiError> {
     // Only the keys are kept: a catalog's requests are checked one at a time as they stream.
+    // A key repeated within the submission (with the same request) adds one generation.
     let mut keys: Vec<Option<String>> = Vec::new();
+    let mut seen = std::collections::HashSet::new();
     for (line, r) in requests {
         let r = r.borrow();
         check_request(s, caller, line, r).await?;
-        keys.push(r.idempotency_key.clone());
+        match &r.idempotency_key {
+            Some(k) if !seen.insert(k.clone()) => {}
+            k => keys.push(k.clone()),
+        }
     }
     let Some((owner, quota)) = caller.quota() else {
         return Ok(None);

@@ -141,6 +141,12 @@ fn authenticated(own: Value) -> Value {
     let mut all: Map<String, Value> = own.as_object().cloned().unwrap_or_default();
     let common = [
         (
+            "400",
+            error_response(
+                "a path parameter or query parameter holds text that cannot be stored, such as NUL (invalid_request)",
+            ),
+        ),
+        (
             "401",
             error_response("missing or invalid bearer token (unauthorized)"),
         ),
@@ -388,8 +394,8 @@ pub async fn document() -> Json<Value> {
     );
     let batch_id = path_param(
         "id",
-        "batch id",
-        json!({"type": "string", "minLength": 1, "pattern": storable()}),
+        "batch id (ULID)",
+        json!({"type": "string", "pattern": format!("^{ULID}$")}),
     );
     let json_body = |schema: &str| json!({"required": true, "content": {"application/json": {"schema": {"$ref": format!("#/components/schemas/{schema}")}}}});
     Json(json!({
@@ -447,13 +453,16 @@ pub async fn document() -> Json<Value> {
                      "description": "for JSONL/CSV bodies: the batch's name"}],
                 "requestBody": {"required": true, "content": {
                     "application/json": {"schema": {"$ref": "#/components/schemas/BatchSubmission"}},
+                    "application/jsonl": {"schema": {"type": "string"}},
                     "application/x-ndjson": {"schema": {"type": "string"}},
+                    "application/x-jsonlines": {"schema": {"type": "string"}},
                     "text/csv": {"schema": {"type": "string"}}}},
                 "responses": authenticated(json!({
                     "202": json_response("enqueued", "BatchSubmitted"),
                     "400": error_response("the body is not a batch envelope, or not UTF-8 (invalid_json, bad_body)"),
+                    "409": error_response("a line's idempotency key names a generation of another request (idempotency_conflict)"),
                     "413": error_response("the catalog is over the size limit (payload_too_large)"),
-                    "415": error_response("not application/json, application/x-ndjson or text/csv (unsupported_media_type)"),
+                    "415": error_response("not application/json, application/jsonl (application/x-ndjson, application/x-jsonlines) or text/csv (unsupported_media_type)"),
                     "422": error_response("invalid lines, listed in details, or more requests than the token's quota (invalid_request)")}))}},
             "/v1/batches/{id}": {
                 "parameters": [batch_id.clone()],
