@@ -246,9 +246,15 @@ ensure_schemathesis() {
   local venv="${SCHEMATHESIS_VENV:-$LOCAL/venv-schemathesis}"
   case "$venv" in /*) ;; *) venv="$ROOT/$venv" ;; esac
   if [ ! -x "$venv/bin/schemathesis" ]; then
-    say "installing schemathesis into $venv"
-    python3 -m venv "$venv" || apt_install python3-venv
-    [ -x "$venv/bin/pip" ] || python3 -m venv "$venv"
+    # CPython before 3.11.8 can fail inside hypothesis with "AST constructor recursion
+    # depth mismatch" (a CPython bug, fixed in 3.11.8/3.12): take a newer Python when there is one.
+    local py=python3 v
+    for v in python3.13 python3.12; do
+      if command -v "$v" >/dev/null 2>&1; then py="$v"; break; fi
+    done
+    say "installing schemathesis into $venv ($("$py" --version 2>&1))"
+    "$py" -m venv "$venv" || apt_install python3-venv
+    [ -x "$venv/bin/pip" ] || "$py" -m venv "$venv"
     "$venv/bin/pip" install -q "schemathesis>=4.32,<5" >&2 || die "could not install schemathesis"
   fi
   SCHEMATHESIS="$venv/bin/schemathesis"

@@ -64,11 +64,20 @@ fn defaults_integral<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Defaults,
 fn requests_as_jsonl<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
     struct Lines;
     impl<'de> serde::de::Visitor<'de> for Lines {
-        type Value = String;
+        type Value = Option<String>;
         fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-            f.write_str("an array of GenerationRequest objects")
+            f.write_str("an array of GenerationRequest objects, or null")
         }
-        fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<String, A::Error> {
+        fn visit_unit<E: serde::de::Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_none<E: serde::de::Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_seq<A: serde::de::SeqAccess<'de>>(
+            self,
+            mut seq: A,
+        ) -> Result<Self::Value, A::Error> {
             let mut out = String::new();
             while let Some(mut v) = seq.next_element::<serde_json::Value>()? {
                 super::integral_numbers(&mut v);
@@ -76,10 +85,10 @@ fn requests_as_jsonl<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<St
                 out.push_str(&v.to_string());
                 out.push('\n');
             }
-            Ok(out)
+            Ok(Some(out))
         }
     }
-    d.deserialize_seq(Lines).map(Some)
+    d.deserialize_any(Lines)
 }
 
 /// What a Content-Type says the body is.

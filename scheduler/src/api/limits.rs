@@ -58,8 +58,10 @@ async fn check_request(
         let Ok(parsed) = LockUri::parse(uri) else {
             continue;
         };
+        // Not found, like reading the generation itself would be: another token's work
+        // is indistinguishable from none.
         let refused = || {
-            at(ApiError::invalid(format!(
+            at(ApiError::not_found(format!(
                 "locked_tracks.{track}: '{uri}' names a generation that does not exist or is \
                  not this token's"
             ))

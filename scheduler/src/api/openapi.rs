@@ -8,6 +8,7 @@ use resonantgen_shared::request::{
     BIT_DEPTHS, LOUDNESS_RANGE_LUFS, MAX_DURATION_SECONDS, MAX_IDEMPOTENCY_KEY_CHARS,
     MAX_PROMPT_CHARS, MAX_TEMPO, MIN_DURATION_SECONDS, MIN_TEMPO, SAMPLE_RATES,
 };
+use resonantgen_shared::store::LockBuckets;
 use resonantgen_shared::track::TrackType;
 use serde_json::{Map, Value, json};
 
@@ -82,21 +83,31 @@ fn key_pattern() -> String {
 }
 
 /// `LockUri::parse`: `s3://bucket/key`, `gen:<id>/<track>`, or a store key of printable
-/// ASCII segments that are not `.` or `..`.
-fn lock_pattern() -> String {
+/// ASCII segments that are not `.` or `..` — with `s3://` only for the buckets this
+/// deployment's store may read (none when it stores objects in a local folder), as the
+/// submission check refuses the others.
+fn lock_pattern(buckets: &LockBuckets) -> String {
     let w = format!("[{WS}]");
     let c = r"[A-Za-z0-9\-_.~+=@,]";
     let nd = r"[A-Za-z0-9\-_~+=@,]";
     let seg = format!(r"(?:{nd}{c}*|\.{nd}{c}*|\.\.{c}+)");
     let key = format!("{seg}(?:/{seg})*");
-    // 3–63 of [a-z0-9.-], not starting with '.' or '-', no "..".
-    let bucket = r"(?![^/]*\.\.)[a-z0-9][a-z0-9.\-]{2,62}";
     let tracks = track_names()
         .iter()
         .map(|t| ci(t))
         .collect::<Vec<_>>()
         .join("|");
-    format!("^{w}*(?:s3://{bucket}/{key}|gen:{ULID}/{w}*(?:{tracks}){w}*|{key}){w}*$")
+    let s3 = match buckets {
+        LockBuckets::LocalFolder => String::new(),
+        LockBuckets::S3 { bucket, allowed } => {
+            let names: Vec<String> = std::iter::once(bucket)
+                .chain(allowed)
+                .map(|b| b.replace('.', r"\.").replace('-', r"\-"))
+                .collect();
+            format!("s3://(?:{})/{key}|", names.join("|"))
+        }
+    };
+    format!("^{w}*(?:{s3}gen:{ULID}/{w}*(?:{tracks}){w}*|{key}){w}*$")
 }
 
 fn error_response(description: &str) -> Value {
@@ -222,7 +233,7 @@ fn schemas() -> Value {
         "tracks": {"type": nullable("array"), "items": {"enum": tracks}, "uniqueItems": true,
                    "description": "tracks to generate; [] only when something is locked"},
         "locked_tracks": {"type": "object", "propertyNames": {"enum": tracks},
-            "additionalProperties": {"type": "string", "maxLength": 1024, "pattern": lock_pattern()},
+            "additionalProperties": {"type": "string", "maxLength": 1024, "pattern": lock_pattern(LockBuckets::configured())},
             "description": "track → s3://bucket/key.wav, gen:<id>/<track> or a store key; a token may lock only stems of generations it can read"},
         "tempo": {"type": nullable("number"), "minimum": MIN_TEMPO, "maximum": MAX_TEMPO},
         "key": {"type": nullable("string"), "pattern": key_pattern(), "examples": ["A minor", "F# major", "Bbm"]},
@@ -418,6 +429,7 @@ pub async fn document() -> Json<Value> {
                 "responses": with_json_body(json!({
                     "202": json_response("queued", "Submitted"),
                     "200": json_response("the idempotency key names an existing generation of this token", "Submitted"),
+                    "404": error_response("a lock (gen:<id>/… or generations/<id>/…) names no generation of this token (not_found)"),
                     "409": error_response("the idempotency key names a generation of a different request")}))}},
             "/v1/generations/{id}": {
                 "parameters": [generation_id()],
@@ -503,7 +515,7 @@ pub async fn document() -> Json<Value> {
                     "responses": with_json_body(json!({
                         "202": json_response("queued", "Submitted"),
                         "200": json_response("the idempotency key names an existing generation of this token", "Submitted"),
-                        "404": error_response("no such scene of this token (not_found)"),
+                        "404": error_response("no such scene of this token, or a kept stem's generation is gone (not_found)"),
                         "409": error_response("the idempotency key names a generation of a different request")}))}},
             "/healthz": {"get": {"operationId": "health", "summary": "Liveness with a database round trip", "security": [],
                 "responses": {
@@ -529,12 +541,30 @@ mod tests {
     /// for their shape: anchored, and naming every track.
     #[test]
     fn patterns_are_anchored_and_complete() {
-        for p in [key_pattern(), lock_pattern(), storable(), not_blank()] {
+        let s3 = LockBuckets::S3 {
+            bucket: "stems.example-1".into(),
+            allowed: vec!["other".into()],
+        };
+        let local = lock_pattern(&LockBuckets::LocalFolder);
+        for p in [
+            key_pattern(),
+            lock_pattern(&s3),
+            local.clone(),
+            storable(),
+            not_blank(),
+        ] {
             assert!(p.starts_with('^') && p.ends_with('$'), "{p}");
         }
         for t in track_names() {
-            assert!(lock_pattern().contains(&ci(&t)), "{t}");
+            assert!(lock_pattern(&s3).contains(&ci(&t)), "{t}");
         }
+        // s3:// only for the buckets the store may read.
+        assert!(!local.contains("s3://"), "{local}");
+        assert!(
+            lock_pattern(&s3).contains(r"s3://(?:stems\.example\-1|other)/"),
+            "{}",
+            lock_pattern(&s3)
+        );
         // The examples in the document parse.
         for k in ["A minor", "F# major", "Bbm"] {
             Key::parse(k).unwrap();
