@@ -5,7 +5,7 @@
 //! progress bar; `--follow` then follows rendering with counts and an ETA. CSV exports
 //! escape cells that a spreadsheet would run as formulas.
 
-use crate::cli::pool;
+use crate::connect::{reader, writer};
 use anyhow::{Context, bail};
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
@@ -115,7 +115,7 @@ pub async fn run(a: BatchArgs) -> anyhow::Result<ExitCode> {
         }
         Err(e) => bail!("{}: {e}", a.file.display()),
     };
-    let pool = pool().await?;
+    let pool = writer().await?;
     let bar = if a.json {
         ProgressBar::hidden()
     } else {
@@ -242,7 +242,7 @@ pub fn csv_cell(s: &str) -> std::borrow::Cow<'_, str> {
 /// `resonantgen batch-status BATCH`.
 pub async fn status(batch_id: &str, json: bool) -> anyhow::Result<ExitCode> {
     let batch_id = parse_batch_id(batch_id)?;
-    let pool = pool().await?;
+    let pool = reader().await?;
     let s = fetch(&pool, &batch_id).await?;
     if json {
         println!("{}", serde_json::to_string_pretty(&s)?);
@@ -270,7 +270,7 @@ pub async fn status(batch_id: &str, json: bool) -> anyhow::Result<ExitCode> {
 pub async fn export(batch_id: &str, out: &Path, format: Option<&str>) -> anyhow::Result<ExitCode> {
     let format = format_of(format, out)?;
     let batch_id = parse_batch_id(batch_id)?;
-    let pool = pool().await?;
+    let pool = reader().await?;
     fetch(&pool, &batch_id).await?;
     let rows = batch::export(&pool, &batch_id).await?;
     let file = std::fs::File::create(out).with_context(|| format!("creating {}", out.display()))?;

@@ -1,12 +1,10 @@
 //! Command-line surface of the scheduler (clap).
 
+use crate::connect::{parse_id, writer};
 use crate::{api, batch, retrieve, scenes, submit};
-use anyhow::Context;
 use clap::{Parser, Subcommand};
-use resonantgen_shared::{config, db};
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::time::Duration;
 
 #[derive(Parser, Debug)]
 #[command(
@@ -89,21 +87,6 @@ pub enum Command {
     Migrate,
 }
 
-pub async fn pool() -> anyhow::Result<sqlx::PgPool> {
-    let url = config::database_url().map_err(anyhow::Error::msg)?;
-    let pool = db::connect(&url, 4, Duration::from_secs(10))
-        .await
-        .context("connecting to Postgres")?;
-    db::migrate(&pool).await.context("applying migrations")?;
-    Ok(pool)
-}
-
-/// A generation id argument, parsed strictly (`8…` is no alias of `0…`).
-pub fn parse_id(id: &str) -> anyhow::Result<ulid::Ulid> {
-    resonantgen_shared::text::parse_ulid(id.trim())
-        .map_err(|e| anyhow::anyhow!("generation id: {e}"))
-}
-
 pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Submit(args) => submit::run(args).await,
@@ -129,7 +112,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Scene(cmd) => scenes::run(cmd).await,
         Command::Serve(args) => api::serve(args).await,
         Command::Migrate => {
-            pool().await?;
+            writer().await?;
             println!("migrations applied");
             Ok(ExitCode::SUCCESS)
         }

@@ -4,6 +4,7 @@
 mod api;
 mod batch;
 mod cli;
+mod connect;
 mod retrieve;
 mod scenes;
 mod submit;

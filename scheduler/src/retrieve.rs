@@ -1,6 +1,6 @@
 //! Serving results back: status, the response JSON, a summary, and downloading the outputs.
 
-use crate::cli::pool;
+use crate::connect::{reader, writer};
 use anyhow::{Context, bail};
 use resonantgen_shared::GenerationStatus;
 use resonantgen_shared::db;
@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use ulid::Ulid;
 
 pub async fn get(id: Ulid) -> anyhow::Result<ExitCode> {
-    let pool = pool().await?;
+    let pool = reader().await?;
     let row = db::get_generation(&pool, id).await?;
     match &row.response {
         Some(resp) => {
@@ -26,7 +26,7 @@ pub async fn get(id: Ulid) -> anyhow::Result<ExitCode> {
 }
 
 pub async fn status(id: Ulid, json: bool) -> anyhow::Result<ExitCode> {
-    let pool = pool().await?;
+    let pool = reader().await?;
     let row = db::get_generation(&pool, id).await?;
     if json {
         let mut v = serde_json::to_value(&row)?;
@@ -46,7 +46,7 @@ pub async fn status(id: Ulid, json: bool) -> anyhow::Result<ExitCode> {
 }
 
 pub async fn wait(id: Ulid, timeout: u64) -> anyhow::Result<ExitCode> {
-    let pool = pool().await?;
+    let pool = reader().await?;
     let row = wait_terminal(&pool, id, Duration::from_secs(timeout)).await?;
     match &row.error {
         Some(e) => println!("{id}  {}  {e}", row.status),
@@ -79,7 +79,7 @@ pub async fn wait_terminal(
 }
 
 pub async fn fetch(id: Ulid, out: &Path) -> anyhow::Result<ExitCode> {
-    let pool = pool().await?;
+    let pool = reader().await?;
     let row = db::get_generation(&pool, id).await?;
     if row.status != GenerationStatus::Succeeded {
         bail!("generation {id} is {}; nothing to fetch", row.status);
@@ -105,7 +105,7 @@ pub async fn fetch(id: Ulid, out: &Path) -> anyhow::Result<ExitCode> {
 }
 
 pub async fn summary(id: Ulid) -> anyhow::Result<ExitCode> {
-    let pool = pool().await?;
+    let pool = reader().await?;
     let row = db::get_generation(&pool, id).await?;
     let Some(r) = row.decode_response()? else {
         bail!(
@@ -201,7 +201,7 @@ pub async fn list(status: Option<String>, limit: i64, json: bool) -> anyhow::Res
     let status = status
         .map(|s| GenerationStatus::parse(&s).with_context(|| format!("unknown status '{s}'")))
         .transpose()?;
-    let pool = pool().await?;
+    let pool = reader().await?;
     let rows = db::list_generations(&pool, status, limit.clamp(1, 10_000)).await?;
     if json {
         println!("{}", serde_json::to_string_pretty(&rows)?);
@@ -225,7 +225,7 @@ pub async fn list(status: Option<String>, limit: i64, json: bool) -> anyhow::Res
 
 /// `resonantgen cancel ID`.
 pub async fn cancel(id: Ulid) -> anyhow::Result<ExitCode> {
-    let pool = pool().await?;
+    let pool = writer().await?;
     match db::cancel_generation(&pool, id).await? {
         db::CancelOutcome::Cancelled => println!("{id}  cancelled (it had not started)"),
         db::CancelOutcome::Requested => {

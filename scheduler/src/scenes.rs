@@ -1,7 +1,7 @@
 //! `resonantgen scene …`: save a finished generation as a named scene, list, show and
 //! delete scenes, and start new generations from one (`scene use`).
 
-use crate::cli::{parse_id, pool};
+use crate::connect::{parse_id, reader, writer};
 use clap::Subcommand;
 use resonantgen_shared::TrackType;
 use resonantgen_shared::queue::{self, Submitted};
@@ -43,7 +43,11 @@ pub enum SceneCommand {
 }
 
 pub async fn run(cmd: SceneCommand) -> anyhow::Result<ExitCode> {
-    let pool = pool().await?;
+    // Listing and showing only read.
+    let pool = match cmd {
+        SceneCommand::List { .. } | SceneCommand::Show { .. } => reader().await?,
+        _ => writer().await?,
+    };
     match cmd {
         SceneCommand::Save {
             name,

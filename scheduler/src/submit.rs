@@ -1,7 +1,7 @@
 //! `resonantgen submit`: builds a GenerationRequest from flags, validates it (a bad request is
 //! rejected here with its reason and never enqueued), enqueues it, and optionally waits.
 
-use crate::cli::pool;
+use crate::connect::writer;
 use anyhow::{Context, bail};
 use clap::Args;
 use resonantgen_shared::language::{Mapped, PromptParser, mapper};
@@ -69,10 +69,7 @@ fn build_request(a: &SubmitArgs) -> anyhow::Result<GenerationRequest> {
             .split_once('=')
             .with_context(|| format!("--lock '{lock}': expected TRACK=URI"))?;
         let track = TrackType::parse(track).with_context(|| format!("--lock '{lock}'"))?;
-        if r.locked_tracks
-            .insert(track.clone(), uri.to_string())
-            .is_some()
-        {
+        if r.locked_tracks.insert(track, uri.to_string()).is_some() {
             bail!("--lock: track {track} is locked twice");
         }
     }
@@ -94,7 +91,7 @@ pub async fn run(a: SubmitArgs) -> anyhow::Result<ExitCode> {
     if let Err(e) = request.validate() {
         bail!("request rejected: {e}");
     }
-    let pool = pool().await?;
+    let pool = writer().await?;
     let submitted = queue::submit(&pool, request, None).await?;
     let id = submitted.id();
     if !a.wait {

@@ -36,7 +36,7 @@ pub struct GenerationContext {
     pub grid_offset_seconds: f64,
     /// The spectral plan: the band each generated track may occupy in the mix.
     #[serde(default)]
-    pub frequency_allocation: std::collections::BTreeMap<String, crate::spectrum::Band>,
+    pub frequency_allocation: std::collections::BTreeMap<crate::TrackType, crate::spectrum::Band>,
     /// Integrated loudness the mix is normalized to (LUFS).
     #[serde(default = "default_loudness")]
     pub loudness_target: f64,

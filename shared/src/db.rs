@@ -51,8 +51,34 @@ pub async fn connect(url: &str, max_connections: u32, wait: Duration) -> Result<
 /// (sqlx takes an advisory lock).
 pub async fn migrate(pool: &PgPool) -> Result<(), DbError> {
     apalis_postgres::PostgresStorage::<()>::setup(pool).await?;
-    sqlx::migrate!("../migrations").run(pool).await?;
+    MIGRATOR.run(pool).await?;
     Ok(())
+}
+
+/// Our migrations (migrations/), embedded at build time.
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations");
+
+/// Whether the schema lacks migrations of this build, without applying any (for read-only
+/// commands): `Some(what is missing)` when it does.
+pub async fn schema_behind(pool: &PgPool) -> Result<Option<String>, DbError> {
+    let latest = MIGRATOR.iter().map(|m| m.version).max().unwrap_or(0);
+    let applied: Option<i64> =
+        match sqlx::query_scalar("SELECT max(version) FROM _sqlx_migrations WHERE success")
+            .fetch_one(pool)
+            .await
+        {
+            Ok(v) => v,
+            // 42P01 undefined_table: nothing was ever migrated here.
+            Err(sqlx::Error::Database(e)) if e.code().as_deref() == Some("42P01") => None,
+            Err(e) => return Err(e.into()),
+        };
+    Ok(match applied {
+        Some(v) if v >= latest => None,
+        Some(v) => Some(format!(
+            "the database's schema is at migration {v}; this build needs {latest}"
+        )),
+        None => Some("the database has no ResonantGen schema yet".to_string()),
+    })
 }
 
 /// A `generations` row as users see it.

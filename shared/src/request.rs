@@ -200,14 +200,14 @@ impl GenerationRequest {
         }
         for (track, uri) in &self.locked_tracks {
             let lock = LockUri::parse(uri).map_err(|source| ValidationError::LockUri {
-                track: track.clone(),
+                track: *track,
                 source,
             })?;
             if let LockUri::S3 { bucket, .. } = &lock {
                 crate::store::LockBuckets::configured()
                     .check(bucket)
                     .map_err(|reason| ValidationError::LockBucket {
-                        track: track.clone(),
+                        track: *track,
                         reason,
                     })?;
             }
@@ -216,10 +216,10 @@ impl GenerationRequest {
             let mut seen = std::collections::BTreeSet::new();
             for t in tracks {
                 if !seen.insert(t) {
-                    return Err(ValidationError::DuplicateTrack(t.clone()));
+                    return Err(ValidationError::DuplicateTrack(*t));
                 }
                 if self.locked_tracks.contains_key(t) {
-                    return Err(ValidationError::LockedAndRequested(t.clone()));
+                    return Err(ValidationError::LockedAndRequested(*t));
                 }
             }
             if tracks.is_empty() && self.locked_tracks.is_empty() {
@@ -270,12 +270,9 @@ impl GenerationRequest {
         self.locked_tracks
             .iter()
             .map(|(t, u)| {
-                LockUri::parse(u).map(|l| (t.clone(), l)).map_err(|source| {
-                    ValidationError::LockUri {
-                        track: t.clone(),
-                        source,
-                    }
-                })
+                LockUri::parse(u)
+                    .map(|l| (*t, l))
+                    .map_err(|source| ValidationError::LockUri { track: *t, source })
             })
             .collect()
     }
@@ -314,8 +311,7 @@ mod tests {
         ));
 
         let mut r = GenerationRequest::new("techno");
-        r.locked_tracks
-            .insert(TrackType::parse("drums").unwrap(), "../x.wav".into());
+        r.locked_tracks.insert(TrackType::Drums, "../x.wav".into());
         assert!(
             r.validate()
                 .unwrap_err()
@@ -338,10 +334,10 @@ mod tests {
         let mut locked = r.clone();
         locked
             .locked_tracks
-            .insert(TrackType::parse("drums").unwrap(), "uploads/a.wav".into());
+            .insert(TrackType::Drums, "uploads/a.wav".into());
         locked.validate().unwrap();
         let mut listed = r.clone();
-        listed.tracks = Some(vec![TrackType::parse("bass").unwrap()]);
+        listed.tracks = Some(vec![TrackType::Bass]);
         listed.validate().unwrap();
         GenerationRequest::new("drums only").validate().unwrap();
     }
@@ -378,7 +374,7 @@ mod tests {
             }),
             ("locked_tracks.drums", |r| {
                 r.locked_tracks
-                    .insert(TrackType::parse("drums").unwrap(), "up\0loads/a.wav".into());
+                    .insert(TrackType::Drums, "up\0loads/a.wav".into());
             }),
         ];
         for (field, set) in cases {

@@ -279,9 +279,9 @@ pub fn request_from(scene: &Scene, change: &FromScene) -> Result<GenerationReque
             .get(t.as_str())
             .ok_or_else(|| SceneError::NoSuchTrack {
                 scene: scene.name.clone(),
-                track: t.clone(),
+                track: *t,
             })?;
-        r.locked_tracks.insert(t.clone(), uri.clone());
+        r.locked_tracks.insert(*t, uri.clone());
     }
     if let Some(tracks) = &mut r.tracks {
         tracks.retain(|t| !change.keep.contains(t));
@@ -318,12 +318,12 @@ mod tests {
                 .collect(),
             created_at: Utc::now(),
         };
-        let drums = TrackType::parse("drums").unwrap();
+        let drums = TrackType::Drums;
         let r = request_from(
             &scene,
             &FromScene {
                 prompt: Some("dark techno with acid bass".into()),
-                keep: vec![drums.clone()],
+                keep: vec![drums],
                 ..FromScene::default()
             },
         )
@@ -333,7 +333,7 @@ mod tests {
             r.locked_tracks[&drums],
             "gen:01M8F9MYTCA9DADJ0QYYRVF5ZB/drums"
         );
-        let bass = TrackType::parse("bass").unwrap();
+        let bass = TrackType::Bass;
         assert!(matches!(
             request_from(
                 &scene,

@@ -6,6 +6,7 @@
 
 use crate::language::MusicalIntent;
 use crate::language::genre::{BassStyle, HarmonyStyle};
+use crate::track::TrackType;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -22,8 +23,8 @@ impl Band {
     }
 }
 
-/// Bands per track name (drums are full range and get none; their channels split it).
-pub fn allocate(intent: &MusicalIntent) -> BTreeMap<String, Band> {
+/// Bands per track (drums are full range and get none; their channels split it).
+pub fn allocate(intent: &MusicalIntent) -> BTreeMap<TrackType, Band> {
     let bass = match intent.bass_style {
         BassStyle::Sub808 => Band::new(28.0, 400.0),
         BassStyle::Walking | BassStyle::Slap => Band::new(70.0, 3000.0),
@@ -36,9 +37,9 @@ pub fn allocate(intent: &MusicalIntent) -> BTreeMap<String, Band> {
         HarmonyStyle::Keys => Band::new(130.0, 8_000.0),
     };
     BTreeMap::from([
-        ("bass".to_string(), bass),
-        ("harmony".to_string(), harmony),
-        ("melody".to_string(), Band::new(250.0, 14_000.0)),
+        (TrackType::Bass, bass),
+        (TrackType::Harmony, harmony),
+        (TrackType::Melody, Band::new(250.0, 14_000.0)),
     ])
 }
 
@@ -52,13 +53,19 @@ mod tests {
         let trap = allocate(&MusicalIntentExtractor::extract(&PromptParser::parse(
             "trap",
         )));
-        assert!(trap["bass"].high_hz <= 400.0);
+        assert!(trap[&TrackType::Bass].high_hz <= 400.0);
         for prompt in ["techno", "jazz", "trap", "lo-fi"] {
             let a = allocate(&MusicalIntentExtractor::extract(&PromptParser::parse(
                 prompt,
             )));
-            assert!(a["harmony"].low_hz > a["bass"].low_hz, "{prompt}");
-            assert!(a["melody"].low_hz >= a["harmony"].low_hz, "{prompt}");
+            assert!(
+                a[&TrackType::Harmony].low_hz > a[&TrackType::Bass].low_hz,
+                "{prompt}"
+            );
+            assert!(
+                a[&TrackType::Melody].low_hz >= a[&TrackType::Harmony].low_hz,
+                "{prompt}"
+            );
             assert!(a.values().all(|b| b.low_hz < b.high_hz));
         }
     }

@@ -1,102 +1,120 @@
-//! Track types as an open registry: adding a track type ("vocal", "percussion") is one entry
-//! here plus one generator module in the worker; nothing else names track types.
+//! Track types: a closed enum, so every `match` on a track is exhaustive and the compiler
+//! lists each place a new track type touches, and one table of per-track facts
+//! ([`TrackType::spec`]). Adding a track type (the seed's VocalGen example): a variant and
+//! its row here, a generator module in the worker (`worker/src/generators/`), then what the
+//! compiler lists (its instrument, its rendering). docs/ARCHITECTURE.md walks through it.
 
 use serde::{Deserialize, Serialize};
+use std::cmp::Ordering;
 use std::fmt;
 
 /// What the system knows about one kind of track.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct TrackSpec {
     pub name: &'static str,
-    /// Separate channel stems written beside the summed stem (drums: kick, snare, ...).
-    pub channels: &'static [&'static str],
     /// Generation order: a track reads the context written by tracks of lower order.
     pub order: u8,
-    /// Frequency band the mix reserves for it, in Hz (the context's spectral allocation).
-    pub band_hz: (f32, f32),
     /// Mix gain in dB before the master bus.
     pub gain_db: f32,
+    /// The kick's sidechain ducks it, so the low end belongs to one of them at a time.
+    pub ducked: bool,
+    /// It sounds in the key (QA measures the key of the pitched stems together).
+    pub pitched: bool,
 }
 
-/// The registry, in generation order.
-pub const REGISTRY: &[TrackSpec] = &[
-    TrackSpec {
-        name: "drums",
-        channels: &["kick", "snare", "clap", "hats", "cymbals", "toms", "perc"],
-        order: 0,
-        band_hz: (30.0, 16000.0),
-        gain_db: -3.0,
-    },
-    TrackSpec {
-        name: "bass",
-        channels: &[],
-        order: 1,
-        band_hz: (30.0, 400.0),
-        gain_db: 0.0,
-    },
-    TrackSpec {
-        name: "harmony",
-        channels: &[],
-        order: 2,
-        band_hz: (200.0, 5000.0),
-        gain_db: -1.0,
-    },
-    TrackSpec {
-        name: "melody",
-        channels: &[],
-        order: 3,
-        band_hz: (400.0, 8000.0),
-        gain_db: -4.0,
-    },
-];
-
-/// A track type name that is present in [`REGISTRY`].
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+/// A kind of track. Ordered by name (as maps of tracks were when tracks were strings, so
+/// responses and mixes keep their order); [`TrackType::ALL`] is the generation order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
-pub struct TrackType(String);
+pub enum TrackType {
+    Drums,
+    Bass,
+    Harmony,
+    Melody,
+}
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("unknown track '{0}' (known tracks: {known})", known = known_names())]
 pub struct UnknownTrack(pub String);
 
 fn known_names() -> String {
-    REGISTRY
+    TrackType::ALL
         .iter()
-        .map(|s| s.name)
+        .map(|t| t.as_str())
         .collect::<Vec<_>>()
         .join(", ")
 }
 
 impl TrackType {
+    /// Every track type, in generation order.
+    pub const ALL: [TrackType; 4] = [
+        TrackType::Drums,
+        TrackType::Bass,
+        TrackType::Harmony,
+        TrackType::Melody,
+    ];
+
+    /// The per-track facts: the one table of them.
+    pub const fn spec(self) -> &'static TrackSpec {
+        match self {
+            TrackType::Drums => &TrackSpec {
+                name: "drums",
+                order: 0,
+                gain_db: -3.0,
+                ducked: false,
+                pitched: false,
+            },
+            TrackType::Bass => &TrackSpec {
+                name: "bass",
+                order: 1,
+                gain_db: 0.0,
+                ducked: true,
+                pitched: true,
+            },
+            TrackType::Harmony => &TrackSpec {
+                name: "harmony",
+                order: 2,
+                gain_db: -1.0,
+                ducked: true,
+                pitched: true,
+            },
+            TrackType::Melody => &TrackSpec {
+                name: "melody",
+                order: 3,
+                gain_db: -4.0,
+                ducked: false,
+                pitched: true,
+            },
+        }
+    }
+
     pub fn parse(name: &str) -> Result<Self, UnknownTrack> {
         let lower = name.trim().to_ascii_lowercase();
-        REGISTRY
-            .iter()
-            .find(|s| s.name == lower)
-            .map(|s| TrackType(s.name.to_string()))
+        TrackType::ALL
+            .into_iter()
+            .find(|t| t.as_str() == lower)
             .ok_or_else(|| UnknownTrack(name.to_string()))
     }
 
-    /// All registered track types in generation order.
+    /// All track types in generation order.
     pub fn all() -> Vec<TrackType> {
-        let mut specs: Vec<&TrackSpec> = REGISTRY.iter().collect();
-        specs.sort_by_key(|s| s.order);
-        specs
-            .into_iter()
-            .map(|s| TrackType(s.name.to_string()))
-            .collect()
+        TrackType::ALL.to_vec()
     }
 
-    pub fn as_str(&self) -> &str {
-        &self.0
+    pub const fn as_str(self) -> &'static str {
+        self.spec().name
     }
+}
 
-    pub fn spec(&self) -> &'static TrackSpec {
-        // Construction goes through `parse`, so the name is always registered.
-        REGISTRY
-            .iter()
-            .find(|s| s.name == self.0)
-            .unwrap_or(&REGISTRY[0])
+impl Ord for TrackType {
+    fn cmp(&self, other: &Self) -> Ordering {
+        self.as_str().cmp(other.as_str())
+    }
+}
+
+impl PartialOrd for TrackType {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
     }
 }
 
@@ -109,13 +127,13 @@ impl TryFrom<String> for TrackType {
 
 impl From<TrackType> for String {
     fn from(t: TrackType) -> String {
-        t.0
+        t.as_str().to_string()
     }
 }
 
 impl fmt::Display for TrackType {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
+        f.write_str(self.as_str())
     }
 }
 
@@ -128,6 +146,17 @@ mod tests {
         assert_eq!(TrackType::parse("Drums").unwrap().as_str(), "drums");
         let err = TrackType::parse("kazoo").unwrap_err().to_string();
         assert!(err.contains("kazoo") && err.contains("melody"), "{err}");
+    }
+
+    #[test]
+    fn maps_keep_the_order_of_names() {
+        let mut sorted = TrackType::all();
+        sorted.sort();
+        let names: Vec<&str> = sorted.iter().map(|t| t.as_str()).collect();
+        assert_eq!(names, ["bass", "drums", "harmony", "melody"]);
+        for t in TrackType::ALL {
+            assert_eq!(TrackType::parse(t.as_str()), Ok(t));
+        }
     }
 
     #[test]

@@ -148,7 +148,7 @@ fn descriptors_moods_and_tracks_that_contradict_are_reported() {
     let c = ctx("happy house in A minor");
     note(&c, &["mood 'happy'", "major", "using A minor"]);
     let mut r = GenerationRequest::new("techno, no drums");
-    r.tracks = Some(vec![TrackType::parse("drums").unwrap()]);
+    r.tracks = Some(vec![TrackType::Drums]);
     let c = ctx_for(&r);
     note(&c, &["tracks", "drums", "leaves out"]);
 }

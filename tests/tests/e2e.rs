@@ -11,7 +11,7 @@ use std::time::Duration;
 const WAIT: Duration = Duration::from_secs(180);
 
 fn drums() -> TrackType {
-    TrackType::parse("drums").unwrap()
+    TrackType::Drums
 }
 
 async fn response_of(stack: &Stack, id: &str) -> GenerationResponse {
@@ -81,7 +81,7 @@ async fn submit_render_store_record() {
     assert_eq!(resp.context.genre, "techno");
     // What the language layer understood travels with the result.
     assert_eq!(resp.parsed.moods, ["dark"]);
-    let bass = TrackType::parse("bass").unwrap();
+    let bass = TrackType::Bass;
     assert_eq!(resp.intent.tracks[&bass].pattern, "offbeat");
     assert_eq!(
         resp.intent.tracks[&bass].processing,
@@ -201,10 +201,10 @@ async fn locked_stems_stay_bit_identical() {
         resp.context.sample_rate, 48_000,
         "output follows the locked stem's rate"
     );
-    assert!(resp.tracks[&TrackType::parse("bass").unwrap()].events > 0);
+    assert!(resp.tracks[&TrackType::Bass].events > 0);
 
     // Lock the bass of that generation: same bytes, and its tempo/key/chords are adopted.
-    let bass = TrackType::parse("bass").unwrap();
+    let bass = TrackType::Bass;
     let second = submit(
         &stack,
         &[
@@ -673,9 +673,9 @@ fn midi_onsets(bytes: &[u8], tempo_bpm: f64) -> Vec<(f64, u8)> {
 async fn selective_regeneration_around_locked_drums_and_harmony() {
     let stack = Stack::start().await.unwrap();
     let store = stack.store();
-    let bass = TrackType::parse("bass").unwrap();
-    let harmony = TrackType::parse("harmony").unwrap();
-    let melody = TrackType::parse("melody").unwrap();
+    let bass = TrackType::Bass;
+    let harmony = TrackType::Harmony;
+    let melody = TrackType::Melody;
 
     let first = submit(
         &stack,

@@ -62,10 +62,7 @@ async fn submit(stack: &Stack, prompt: &str, duration: f64, seed: u64) -> String
     let mut r = GenerationRequest::new(prompt);
     r.duration_seconds = Some(duration);
     r.seed = Some(seed);
-    r.tracks = Some(vec![
-        TrackType::parse("drums").unwrap(),
-        TrackType::parse("bass").unwrap(),
-    ]);
+    r.tracks = Some(vec![TrackType::Drums, TrackType::Bass]);
     queue::submit(&stack.pool, r, None)
         .await
         .unwrap()
@@ -234,11 +231,7 @@ fn assert_drums_bass_layout(resp: &GenerationResponse) {
         assert_eq!(out.audio.key, keys.stem(t));
         assert_eq!(out.midi.as_ref().map(|m| m.key.clone()), Some(keys.midi(t)));
     }
-    assert!(
-        !resp.tracks[&TrackType::parse("drums").unwrap()]
-            .channels
-            .is_empty()
-    );
+    assert!(!resp.tracks[&TrackType::Drums].channels.is_empty());
 }
 
 /// 1. `kill -9` mid-render: another worker rescues the job once the victim's heartbeats

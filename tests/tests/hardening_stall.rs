@@ -346,7 +346,7 @@ async fn submit(stack: &Stack, prompt: &str, seed: u64) -> String {
     let mut r = GenerationRequest::new(prompt);
     r.duration_seconds = Some(1.0);
     r.seed = Some(seed);
-    r.tracks = Some(vec![TrackType::parse("drums").unwrap()]);
+    r.tracks = Some(vec![TrackType::Drums]);
     queue::submit(&stack.pool, r, None)
         .await
         .unwrap()

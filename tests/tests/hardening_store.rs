@@ -7,8 +7,8 @@
 //! naming the field; contradictions in a prompt reach the response's conflicts.
 
 use resonantgen_e2e::{Stack, free_port, http, submit};
-use resonantgen_shared::GenerationStatus;
 use resonantgen_shared::response::GenerationResponse;
+use resonantgen_shared::{GenerationStatus, TrackType};
 use std::path::Path;
 use std::time::{Duration, Instant};
 use tokio::process::Child;
@@ -282,7 +282,7 @@ async fn local_store_refuses_links_and_names_objects_by_store_uris() {
     let drums_uri = r
         .tracks
         .iter()
-        .find(|(t, _)| t.as_str() == "drums")
+        .find(|(t, _)| matches!(t, TrackType::Drums))
         .unwrap()
         .1;
     let again = local_submit(

@@ -83,7 +83,7 @@ pub async fn load(
 ) -> Result<LockedStem, LockError> {
     let source_uri = lock.to_string();
     let store_err = |error| LockError::Store {
-        track: track.clone(),
+        track: *track,
         source_uri: source_uri.clone(),
         error,
     };
@@ -126,12 +126,12 @@ pub async fn load(
         }
     };
     let pcm = decode_wav(&bytes).map_err(|error| LockError::Audio {
-        track: track.clone(),
+        track: *track,
         source_uri: source_uri.clone(),
         error,
     })?;
     Ok(LockedStem {
-        track: track.clone(),
+        track: *track,
         source: source_uri,
         bytes,
         pcm,
@@ -221,7 +221,7 @@ pub fn adopt_analysis(
 ) -> Adopted {
     let mut notes = Vec::new();
     let what = format!("locked {} ({})", stem.track, stem.source);
-    let rhythmic = stem.track.as_str() == "drums" || analysis.tempo_confidence >= 0.3;
+    let rhythmic = matches!(stem.track, TrackType::Drums) || analysis.tempo_confidence >= 0.3;
     if rhythmic && (40.0..=240.0).contains(&analysis.tempo_bpm) {
         let bpm = (analysis.tempo_bpm * 10.0).round() / 10.0;
         if (bpm - ctx.tempo_bpm).abs() / ctx.tempo_bpm >= 0.005 {
@@ -255,7 +255,7 @@ pub fn adopt_analysis(
     let beat = 60.0 / ctx.tempo_bpm;
     let phase = analysis.beat_phase_seconds.rem_euclid(beat);
     let aligned = phase < 0.02 || phase > beat - 0.02;
-    let groove_steps = (stem.track.as_str() == "drums" && aligned).then(|| {
+    let groove_steps = (matches!(stem.track, TrackType::Drums) && aligned).then(|| {
         let bars = (analysis.duration_seconds / (240.0 / ctx.tempo_bpm))
             .ceil()
             .max(1.0) as usize;
@@ -330,7 +330,7 @@ mod tests {
         })
         .collect();
         let part = Part {
-            track: TrackType::parse("drums").unwrap(),
+            track: TrackType::Drums,
             style: "techno".into(),
             notes,
         };

@@ -4,11 +4,16 @@
 use crate::generators::Part;
 use midly::num::{u4, u7, u15, u24, u28};
 use midly::{Format, Header, MetaMessage, MidiMessage, Smf, Timing, TrackEvent, TrackEventKind};
+use resonantgen_shared::TrackType;
 
 const PPQ: u16 = 480;
 
 pub fn part_to_midi(part: &Part, tempo_bpm: f64) -> Result<Vec<u8>, std::io::Error> {
-    let channel = if part.track.as_str() == "drums" { 9 } else { 0 };
+    let channel = if matches!(part.track, TrackType::Drums) {
+        9
+    } else {
+        0
+    };
     let ticks_per_second = f64::from(PPQ) * tempo_bpm / 60.0;
     let to_ticks = |t: f64| (t.max(0.0) * ticks_per_second).round() as u64;
 

@@ -30,9 +30,6 @@ pub struct MixResult {
     pub true_peak_dbtp: f64,
 }
 
-/// Sidechain: the kick ducks these tracks so the low end belongs to one of them at a time.
-pub const DUCKED_TRACKS: &[&str] = &["bass", "harmony"];
-
 /// How deep the kick ducks the bass: electronic genres pump hard; played genres duck a little
 /// less, just enough that kick and bass never sound at full level together.
 pub fn duck_depth(intent: &resonantgen_shared::language::MusicalIntent) -> f32 {
@@ -134,7 +131,7 @@ pub fn mix(
     stems: BTreeMap<TrackType, Vec<f32>>,
     channels: BTreeMap<String, Vec<f32>>,
     locked: &BTreeMap<TrackType, bool>,
-    bands: &BTreeMap<String, Band>,
+    bands: &BTreeMap<TrackType, Band>,
     bus_chain: &[String],
     fx: &ProcessContext,
     frames: usize,
@@ -144,7 +141,7 @@ pub fn mix(
     let sample_rate = fx.sample_rate;
     let mut stems = stems;
     for (track, data) in stems.iter_mut() {
-        if let Some(band) = bands.get(track.as_str())
+        if let Some(band) = bands.get(track)
             && !locked.get(track).copied().unwrap_or(false)
         {
             eq_to_band(data, *band, sample_rate);
@@ -154,7 +151,7 @@ pub fn mix(
     if let Some(kick) = channels.get("kick") {
         for (track, data) in stems.iter_mut() {
             let locked_track = locked.get(track).copied().unwrap_or(false);
-            if DUCKED_TRACKS.contains(&track.as_str()) && !locked_track {
+            if track.spec().ducked && !locked_track {
                 sidechain_duck(data, kick, duck_depth, 0.12, sample_rate);
             }
         }
@@ -181,7 +178,7 @@ pub fn mix(
             voices: generated,
             ..*fx
         };
-        if track.as_str() == "drums" && !channels.is_empty() {
+        if matches!(track, TrackType::Drums) && !channels.is_empty() {
             data.iter_mut().for_each(|s| *s = 0.0);
             for (j, ch) in channels.values_mut().enumerate() {
                 let cj = ProcessContext {
@@ -207,7 +204,7 @@ pub fn mix(
         } else {
             db(track.spec().gain_db)
         };
-        track_gain.insert(track.clone(), g);
+        track_gain.insert(*track, g);
         for (b, s) in bus.iter_mut().zip(data) {
             *b += s * g;
         }
@@ -246,7 +243,7 @@ pub fn mix(
 
     let drum_gain = track_gain
         .iter()
-        .find(|(t, _)| t.as_str() == "drums")
+        .find(|(t, _)| matches!(t, TrackType::Drums))
         .map(|(_, g)| *g)
         .unwrap_or(1.0);
     let stems = stems
@@ -355,10 +352,10 @@ mod tests {
                 saw + click
             })
             .collect();
-        let track = TrackType::parse("bass").unwrap();
+        let track = TrackType::Bass;
         for target in [-14.0, -9.0, -20.0] {
             let r = mix(
-                BTreeMap::from([(track.clone(), sig.clone())]),
+                BTreeMap::from([(track, sig.clone())]),
                 BTreeMap::new(),
                 &BTreeMap::new(),
                 &BTreeMap::new(),
@@ -415,15 +412,15 @@ mod tests {
     #[test]
     fn stems_sum_to_the_premaster() {
         let frames = 1000;
-        let a = TrackType::parse("bass").unwrap();
-        let b = TrackType::parse("melody").unwrap();
+        let a = TrackType::Bass;
+        let b = TrackType::Melody;
         let sig = |f: f32| {
             (0..frames * 2)
                 .map(|i| (i as f32 * f).sin() * 0.1)
                 .collect::<Vec<_>>()
         };
-        let stems = BTreeMap::from([(a.clone(), sig(0.01)), (b.clone(), sig(0.03))]);
-        let bands = BTreeMap::from([("melody".to_string(), Band::new(250.0, 14_000.0))]);
+        let stems = BTreeMap::from([(a, sig(0.01)), (b, sig(0.03))]);
+        let bands = BTreeMap::from([(TrackType::Melody, Band::new(250.0, 14_000.0))]);
         let r = mix(
             stems,
             BTreeMap::new(),

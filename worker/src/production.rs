@@ -45,7 +45,7 @@ pub fn render_tracks(
                     processors::process_track(&mut r, &chain, &fx);
                     r
                 };
-                (track.clone(), s.spawn(job))
+                (*track, s.spawn(job))
             })
             .collect();
         handles
@@ -66,12 +66,12 @@ pub fn mixdown(
     let mut stems = BTreeMap::new();
     let mut channels = BTreeMap::new();
     for (track, r) in rendered {
-        if track.as_str() == "drums" {
+        if matches!(track, TrackType::Drums) {
             channels = r.channels;
         }
         stems.insert(track, r.stereo);
     }
-    let is_locked: BTreeMap<TrackType, bool> = locked.keys().map(|t| (t.clone(), true)).collect();
+    let is_locked: BTreeMap<TrackType, bool> = locked.keys().map(|t| (*t, true)).collect();
     stems.extend(locked);
     let duck = mix::duck_depth(intent);
     mix::mix(

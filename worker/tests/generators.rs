@@ -30,8 +30,7 @@ fn four_on_the_floor_genres_kick_on_every_beat() {
         let parts = registry()
             .generate_all(&ctx, &intent, &all(), |_, _| {})
             .unwrap();
-        let kick = parts[&TrackType::parse("drums").unwrap()]
-            .steps_of_voice(drums::KICK, ctx.total_steps());
+        let kick = parts[&TrackType::Drums].steps_of_voice(drums::KICK, ctx.total_steps());
         let beats: Vec<usize> = (0..ctx.total_steps())
             .step_by(4)
             .filter(|s| ctx.step_time(*s) < ctx.duration_seconds)
@@ -80,7 +79,7 @@ fn rendered_stems_have_exact_length_and_the_requested_tempo() {
             );
             assert!(r.stereo.iter().all(|s| s.is_finite()));
         }
-        let d = render::render_part(&parts[&TrackType::parse("drums").unwrap()], &ctx);
+        let d = render::render_part(&parts[&TrackType::Drums], &ctx);
         let measured = qa::estimate_tempo(&d.stereo, ctx.sample_rate).unwrap();
         assert!(
             qa::tempo_error(measured, bpm) < 0.01,
@@ -95,7 +94,7 @@ fn bass_locks_to_the_drum_grid_and_harmony() {
     let parts = registry()
         .generate_all(&ctx, &intent, &all(), |_, _| {})
         .unwrap();
-    let bass = &parts[&TrackType::parse("bass").unwrap()];
+    let bass = &parts[&TrackType::Bass];
     assert!(!bass.notes.is_empty());
     let step = ctx.seconds_per_step();
     for n in &bass.notes {
@@ -111,7 +110,7 @@ fn bass_locks_to_the_drum_grid_and_harmony() {
             "bass plays a chord tone"
         );
     }
-    let melody = &parts[&TrackType::parse("melody").unwrap()];
+    let melody = &parts[&TrackType::Melody];
     for n in &melody.notes {
         assert!(
             ctx.key.contains(n.pitch % 12),
@@ -134,8 +133,8 @@ fn long_requests_are_arranged_not_looped() {
     let parts = registry()
         .generate_all(&ctx, &intent, &all(), |_, _| {})
         .unwrap();
-    let drums = &parts[&TrackType::parse("drums").unwrap()];
-    let bass = &parts[&TrackType::parse("bass").unwrap()];
+    let drums = &parts[&TrackType::Drums];
+    let bass = &parts[&TrackType::Bass];
     let section = |name: &str| {
         ctx.sections
             .iter()
@@ -209,13 +208,13 @@ fn drums_and_bass_share_little_of_the_spectrum_and_lock_in_time() {
         let parts = registry()
             .generate_all(&ctx, &intent, &all(), |_, _| {})
             .unwrap();
-        let d = render::render_part(&parts[&TrackType::parse("drums").unwrap()], &ctx);
-        let bass = &parts[&TrackType::parse("bass").unwrap()];
+        let d = render::render_part(&parts[&TrackType::Drums], &ctx);
+        let bass = &parts[&TrackType::Bass];
         let mut b = render::render_part(bass, &ctx);
         // The mix engine's EQ to the bass's band, then its sidechain keyed by the kick.
         resonantgen_worker::mix::eq_to_band(
             &mut b.stereo,
-            ctx.frequency_allocation["bass"],
+            ctx.frequency_allocation[&TrackType::Bass],
             ctx.sample_rate,
         );
         // The mix engine's sidechain, keyed by the kick channel.
@@ -339,7 +338,7 @@ fn pitched_notes_stay_in_key_and_bass_sits_on_the_drum_grid() {
             .generate_all(&ctx, &intent, &all(), |_, _| {})
             .unwrap();
         // The lead plays wherever the arrangement gives it bars.
-        let melody = &parts[&TrackType::parse("melody").unwrap()];
+        let melody = &parts[&TrackType::Melody];
         let lead_bars = (0..ctx.bars as usize)
             .filter(|b| !matches!(ctx.section_name(*b), "intro" | "build" | "outro"))
             .count();
@@ -371,9 +370,9 @@ fn pitched_notes_stay_in_key_and_bass_sits_on_the_drum_grid() {
         );
 
         // The drums' 16th grid: where each step's hits sit (swing included).
-        let drums = &parts[&TrackType::parse("drums").unwrap()];
+        let drums = &parts[&TrackType::Drums];
         let grid: Vec<f64> = (0..ctx.total_steps()).map(|s| ctx.step_time(s)).collect();
-        let bass = &parts[&TrackType::parse("bass").unwrap()];
+        let bass = &parts[&TrackType::Bass];
         assert!(!bass.notes.is_empty(), "{prompt}: no bass");
         let on_grid = bass
             .notes
@@ -419,7 +418,7 @@ fn drums_fill_the_requested_duration() {
         let parts = registry()
             .generate_all(&ctx, &intent, &all(), |_, _| {})
             .unwrap();
-        let drums = &parts[&TrackType::parse("drums").unwrap()];
+        let drums = &parts[&TrackType::Drums];
         let last = drums.notes.iter().map(|n| n.time).fold(0.0, f64::max);
         let bar = 60.0 / ctx.tempo_bpm * 4.0;
         assert!(
@@ -487,7 +486,11 @@ fn midi_puts_drums_on_the_gm_drum_channel() {
                 && vel > 0
             {
                 on += 1;
-                let want = if track.as_str() == "drums" { 9 } else { 0 };
+                let want = if matches!(track, TrackType::Drums) {
+                    9
+                } else {
+                    0
+                };
                 assert_eq!(channel.as_int(), want, "{track}");
             }
         }

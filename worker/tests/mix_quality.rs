@@ -81,7 +81,7 @@ fn check(prompt: &str, ctx: &GenerationContext, r: &MixResult) {
         assert!(m.correlation >= 0.9, "{prompt}: stems vs mix {m:?}");
     }
     // Drum channels add up to the drums stem.
-    let drums = &r.stems[&TrackType::parse("drums").unwrap()];
+    let drums = &r.stems[&TrackType::Drums];
     let mut chans = vec![0.0f32; drums.len()];
     for c in r.channels.values() {
         for (s, x) in chans.iter_mut().zip(c) {
@@ -98,7 +98,7 @@ fn check(prompt: &str, ctx: &GenerationContext, r: &MixResult) {
         "{prompt}: channels differ from the drums stem by {err}"
     );
     // Kick and bass own different parts of the spectrum.
-    let bass = &r.stems[&TrackType::parse("bass").unwrap()];
+    let bass = &r.stems[&TrackType::Bass];
     let sep = separation(&to_mono(drums), &to_mono(bass)).unwrap();
     assert!(sep > 0.9, "{prompt}: drums↔bass separation {sep:.3}");
     eprintln!(

@@ -13,7 +13,7 @@ mod metrics;
 mod openapi;
 mod scenes;
 
-use crate::cli::pool;
+use crate::connect::writer;
 use anyhow::Context;
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, Request, State};
@@ -145,7 +145,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let tokens = tokens(&args)?;
     let header_timeout = seconds("header-timeout", args.header_timeout)?;
     let request_timeout = seconds("request-timeout", args.request_timeout)?;
-    let pool = pool().await?;
+    let pool = writer().await?;
     let state = Arc::new(AppState {
         events: events::Hub::start(pool.clone()).await?,
         metrics: metrics::Metrics::install()?,

@@ -114,15 +114,15 @@ impl MusicalIntentExtractor {
     pub fn extract(parsed: &ParsedPrompt) -> MusicalIntent {
         let genre: &GenreProfile = genre_by_name(&parsed.genre).unwrap_or_else(default_genre);
         let energy = parsed.energy;
-        let descriptors = |track: &str| -> Vec<String> {
+        let descriptors = |track: TrackType| -> Vec<String> {
             parsed
                 .instruments
                 .iter()
-                .filter(|d| d.track.as_str() == track)
+                .filter(|d| d.track == track)
                 .map(|d| d.descriptor.clone())
                 .collect()
         };
-        let has = |track: &str, words: &[&str]| {
+        let has = |track: TrackType, words: &[&str]| {
             descriptors(track)
                 .iter()
                 .any(|d| words.contains(&d.as_str()))
@@ -138,9 +138,9 @@ impl MusicalIntentExtractor {
 
         // Drums.
         let breaks_already = matches!(genre.drum_style, "drum_and_bass" | "breakbeat" | "hip_hop");
-        let drum_style = if has("drums", &["breaks"]) && !breaks_already {
+        let drum_style = if has(TrackType::Drums, &["breaks"]) && !breaks_already {
             "breakbeat"
-        } else if has("drums", &["four on the floor"])
+        } else if has(TrackType::Drums, &["four on the floor"])
             && !matches!(genre.bass_style, BassStyle::Offbeat)
         {
             "house"
@@ -159,18 +159,18 @@ impl MusicalIntentExtractor {
         }
 
         // Bass: descriptors override the genre's idiom.
-        let bass_d = descriptors("bass");
-        let bass_style = if has("bass", &["808", "sub", "wobble"]) {
+        let bass_d = descriptors(TrackType::Bass);
+        let bass_style = if has(TrackType::Bass, &["808", "sub", "wobble"]) {
             BassStyle::Sub808
-        } else if has("bass", &["walking", "upright"]) {
+        } else if has(TrackType::Bass, &["walking", "upright"]) {
             BassStyle::Walking
-        } else if has("bass", &["driving"]) {
+        } else if has(TrackType::Bass, &["driving"]) {
             BassStyle::Offbeat
-        } else if has("bass", &["rolling"]) {
+        } else if has(TrackType::Bass, &["rolling"]) {
             BassStyle::Rolling
-        } else if has("bass", &["slap", "funky"]) {
+        } else if has(TrackType::Bass, &["slap", "funky"]) {
             BassStyle::Slap
-        } else if has("bass", &["octave"]) {
+        } else if has(TrackType::Bass, &["octave"]) {
             BassStyle::Octave
         } else {
             genre.bass_style
@@ -192,19 +192,19 @@ impl MusicalIntentExtractor {
                 _ => "subtractive".into(),
             });
         let mut bass_processing = Vec::new();
-        if has("bass", &["driving", "acid", "reese", "wobble"]) || aggressive {
+        if has(TrackType::Bass, &["driving", "acid", "reese", "wobble"]) || aggressive {
             bass_processing.push("distortion".to_string());
         }
         bass_processing.push("compression".to_string());
         bass_processing.push("clipper".to_string());
 
         // Harmony.
-        let harmony_style = if has("harmony", &["strings", "pad", "supersaw", "brass"]) {
+        let harmony_style = if has(TrackType::Harmony, &["strings", "pad", "supersaw", "brass"]) {
             HarmonyStyle::Pad
-        } else if has("harmony", &["stabs", "organ"]) {
+        } else if has(TrackType::Harmony, &["stabs", "organ"]) {
             HarmonyStyle::Stabs
         } else if has(
-            "harmony",
+            TrackType::Harmony,
             &[
                 "piano",
                 "electric piano",
@@ -218,7 +218,7 @@ impl MusicalIntentExtractor {
         } else {
             genre.harmony_style
         };
-        let harmony_instrument = descriptors("harmony")
+        let harmony_instrument = descriptors(TrackType::Harmony)
             .first()
             .cloned()
             .or_else(|| palette_harmony(genre, harmony_style))
@@ -232,27 +232,25 @@ impl MusicalIntentExtractor {
             });
 
         // Melody.
-        let arpeggio = has("melody", &["arpeggio"]);
-        let lead_style = if has("melody", &["bell", "flute"]) {
+        let arpeggio = has(TrackType::Melody, &["arpeggio"]);
+        let lead_style = if has(TrackType::Melody, &["bell", "flute"]) {
             LeadStyle::Bell
-        } else if has("melody", &["pluck", "arpeggio"]) {
+        } else if has(TrackType::Melody, &["pluck", "arpeggio"]) {
             LeadStyle::Pluck
-        } else if has("melody", &["saw lead"]) {
+        } else if has(TrackType::Melody, &["saw lead"]) {
             LeadStyle::Saw
-        } else if has("melody", &["square"]) {
+        } else if has(TrackType::Melody, &["square"]) {
             LeadStyle::Square
         } else {
             genre.lead_style
         };
 
         let mut tracks = BTreeMap::new();
-        let mut put = |name: &str, intent: TrackIntent| {
-            if let Ok(t) = TrackType::parse(name) {
-                tracks.insert(t, intent);
-            }
+        let mut put = |track: TrackType, intent: TrackIntent| {
+            tracks.insert(track, intent);
         };
         put(
-            "drums",
+            TrackType::Drums,
             TrackIntent {
                 pattern: drum_style.to_string(),
                 instrument: kit.to_string(),
@@ -261,11 +259,11 @@ impl MusicalIntentExtractor {
                 swing: genre.swing,
                 humanize,
                 processing: drum_processing,
-                descriptors: descriptors("drums"),
+                descriptors: descriptors(TrackType::Drums),
             },
         );
         put(
-            "bass",
+            TrackType::Bass,
             TrackIntent {
                 pattern: style_name(&bass_style),
                 instrument: bass_instrument,
@@ -278,7 +276,7 @@ impl MusicalIntentExtractor {
             },
         );
         put(
-            "harmony",
+            TrackType::Harmony,
             TrackIntent {
                 pattern: style_name(&harmony_style),
                 instrument: harmony_instrument,
@@ -287,11 +285,11 @@ impl MusicalIntentExtractor {
                 swing: genre.swing,
                 humanize: humanize * 0.5,
                 processing: vec!["reverb".into()],
-                descriptors: descriptors("harmony"),
+                descriptors: descriptors(TrackType::Harmony),
             },
         );
         put(
-            "melody",
+            TrackType::Melody,
             TrackIntent {
                 pattern: if arpeggio {
                     "arpeggio".into()
@@ -304,7 +302,7 @@ impl MusicalIntentExtractor {
                 swing: genre.swing,
                 humanize: humanize * 0.5,
                 processing: vec!["delay".into()],
-                descriptors: descriptors("melody"),
+                descriptors: descriptors(TrackType::Melody),
             },
         );
 
@@ -350,7 +348,7 @@ mod tests {
     fn driving_bass_is_four_on_the_floor_and_distorted() {
         let i = intent("dark techno with driving bass at 128 bpm");
         assert_eq!(i.bass_style, BassStyle::Offbeat);
-        let bass = &i.tracks[&TrackType::parse("bass").unwrap()];
+        let bass = &i.tracks[&TrackType::Bass];
         assert_eq!(bass.processing, ["distortion", "compression", "clipper"]);
         assert_eq!(bass.pattern, "offbeat");
     }
@@ -371,10 +369,7 @@ mod tests {
             HarmonyStyle::Keys
         );
         let arp = intent("trance with arpeggios");
-        assert_eq!(
-            arp.tracks[&TrackType::parse("melody").unwrap()].pattern,
-            "arpeggio"
-        );
+        assert_eq!(arp.tracks[&TrackType::Melody].pattern, "arpeggio");
         assert_eq!(intent("jungle breaks").drum_style, "drum_and_bass");
         assert_eq!(
             intent("pop with four on the floor drums").drum_style,
@@ -386,7 +381,7 @@ mod tests {
     fn live_genres_are_looser_and_processing_reaches_the_mix() {
         let jazz = intent("jazz");
         let techno = intent("techno");
-        let d = TrackType::parse("drums").unwrap();
+        let d = TrackType::Drums;
         assert!(jazz.tracks[&d].humanize > techno.tracks[&d].humanize);
         assert!(
             intent("house, vinyl and wide")

@@ -319,11 +319,9 @@ impl PromptParser {
                     .collect::<Vec<_>>(),
             )
             .into_iter()
-            .filter_map(|(_, (tr, d))| {
-                TrackType::parse(tr).ok().map(|track| InstrumentDescriptor {
-                    track,
-                    descriptor: d.to_string(),
-                })
+            .map(|(_, (track, d))| InstrumentDescriptor {
+                track,
+                descriptor: d.to_string(),
             })
             .collect();
         let durations = find_duration(&mut t);
@@ -844,10 +842,7 @@ fn find_key(t: &mut Tokens) -> (Vec<Mention<Key>>, Vec<String>) {
 
 fn track_word(w: Option<&str>) -> Option<TrackType> {
     let w = w?;
-    TRACK_WORDS
-        .iter()
-        .find(|(x, _)| *x == w)
-        .and_then(|(_, t)| TrackType::parse(t).ok())
+    TRACK_WORDS.iter().find(|(x, _)| *x == w).map(|(_, t)| *t)
 }
 
 fn find_exclusions(t: &mut Tokens) -> Vec<TrackType> {

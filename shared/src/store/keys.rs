@@ -50,7 +50,7 @@ mod tests {
     fn layout() {
         let id = Ulid::nil();
         let k = GenerationKeys::new(id);
-        let drums = TrackType::parse("drums").unwrap();
+        let drums = TrackType::Drums;
         assert_eq!(k.mix(), format!("generations/{id}/mix.wav"));
         assert_eq!(k.stem(&drums), format!("generations/{id}/stems/drums.wav"));
         assert_eq!(

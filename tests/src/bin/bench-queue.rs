@@ -71,7 +71,7 @@ async fn main() -> anyhow::Result<()> {
         let mut r = GenerationRequest::new("techno");
         r.duration_seconds = Some(1.0);
         r.seed = Some(i);
-        r.tracks = Some(vec![TrackType::parse("drums")?]);
+        r.tracks = Some(vec![TrackType::Drums]);
         short.push(run_one(&stack, r).await?);
     }
     let mut full = Vec::new();
@@ -93,7 +93,7 @@ async fn main() -> anyhow::Result<()> {
         let mut r = GenerationRequest::new("techno");
         r.duration_seconds = Some(1.0);
         r.seed = Some(1000 + i);
-        r.tracks = Some(vec![TrackType::parse("drums")?]);
+        r.tracks = Some(vec![TrackType::Drums]);
         polled.push(run_one(&stack, r).await?);
     }
     worker.stop().await?;

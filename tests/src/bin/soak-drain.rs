@@ -89,7 +89,7 @@ fn request(i: u64) -> anyhow::Result<GenerationRequest> {
     let mut r = GenerationRequest::new("techno");
     r.duration_seconds = Some(1.0);
     r.seed = Some(i);
-    r.tracks = Some(vec![TrackType::parse("drums")?]);
+    r.tracks = Some(vec![TrackType::Drums]);
     Ok(r)
 }
 

@@ -78,8 +78,8 @@ impl BassGen {
 }
 
 impl TrackGenerator for BassGen {
-    fn track(&self) -> &'static str {
-        "bass"
+    fn track(&self) -> TrackType {
+        TrackType::Bass
     }
 
     fn model(&self) -> Option<(&'static str, String)> {
@@ -188,10 +188,7 @@ impl TrackGenerator for BassGen {
         }
 
         Ok(Part {
-            track: TrackType::parse("bass").map_err(|e| GenerateError::Model {
-                track: "bass",
-                message: e.to_string(),
-            })?,
+            track: TrackType::Bass,
             style: format!("{style:?}").to_lowercase(),
             notes,
         })

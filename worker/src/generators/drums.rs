@@ -105,8 +105,8 @@ impl DrumGen {
 }
 
 impl TrackGenerator for DrumGen {
-    fn track(&self) -> &'static str {
-        "drums"
+    fn track(&self) -> TrackType {
+        TrackType::Drums
     }
 
     fn model(&self) -> Option<(&'static str, String)> {
@@ -207,10 +207,7 @@ impl TrackGenerator for DrumGen {
             }
         }
         Ok(Part {
-            track: TrackType::parse("drums").map_err(|e| GenerateError::Model {
-                track: "drums",
-                message: e.to_string(),
-            })?,
+            track: TrackType::Drums,
             style: input.intent.drum_style.clone(),
             notes,
         })

@@ -176,8 +176,8 @@ impl HarmonyGen {
 }
 
 impl TrackGenerator for HarmonyGen {
-    fn track(&self) -> &'static str {
-        "harmony"
+    fn track(&self) -> TrackType {
+        TrackType::Harmony
     }
 
     fn model(&self) -> Option<(&'static str, String)> {
@@ -242,10 +242,7 @@ impl TrackGenerator for HarmonyGen {
             prev = voicing;
         }
         Ok(Part {
-            track: TrackType::parse("harmony").map_err(|e| GenerateError::Model {
-                track: "harmony",
-                message: e.to_string(),
-            })?,
+            track: TrackType::Harmony,
             style: format!("{style:?}").to_lowercase(),
             notes,
         })

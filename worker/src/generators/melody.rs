@@ -117,8 +117,8 @@ impl MelodyGen {
 }
 
 impl TrackGenerator for MelodyGen {
-    fn track(&self) -> &'static str {
-        "melody"
+    fn track(&self) -> TrackType {
+        TrackType::Melody
     }
 
     fn model(&self) -> Option<(&'static str, String)> {
@@ -136,10 +136,7 @@ impl TrackGenerator for MelodyGen {
     fn generate(&self, input: &GenInput<'_>, rng: &mut Rng) -> Result<Part, GenerateError> {
         let ctx = input.ctx;
         let key = ctx.key;
-        let track = TrackType::parse("melody").map_err(|e| GenerateError::Model {
-            track: "melody",
-            message: e.to_string(),
-        })?;
+        let track = TrackType::Melody;
         let style = format!("{:?}", input.intent.lead_style).to_lowercase();
         // The tonic the token range starts from: G3..F#4, so tunes sit around C5.
         let tonic = i32::from(key.tonic);

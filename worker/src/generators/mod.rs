@@ -1,7 +1,7 @@
 //! Track generators: each track type has one module that turns the GenerationContext (and the
 //! parts generated before it) into a symbolic `Part` — notes on the beat grid. Generators run
-//! in the registry's dependency order; adding a track type is one module plus one line in
-//! `Registry::standard`.
+//! in generation order (`TrackSpec::order`); adding a track type is one module here plus its
+//! line in `Registry::load` (and its variant in `shared/src/track.rs`).
 
 pub mod bass;
 pub mod drums;
@@ -156,7 +156,7 @@ pub struct GenInput<'a> {
 }
 
 pub trait TrackGenerator: Send + Sync {
-    fn track(&self) -> &'static str;
+    fn track(&self) -> TrackType;
     /// Model name and sha256 when the generator runs an ONNX model.
     fn model(&self) -> Option<(&'static str, String)> {
         None
@@ -219,7 +219,7 @@ impl Registry {
     pub fn get(&self, track: &TrackType) -> Option<&dyn TrackGenerator> {
         self.generators
             .iter()
-            .find(|g| g.track() == track.as_str())
+            .find(|g| g.track() == *track)
             .map(|g| g.as_ref())
     }
 
@@ -292,7 +292,7 @@ impl Registry {
             for n in &mut part.notes {
                 n.duration = n.duration.min(end - n.time);
             }
-            if track.as_str() == "drums" {
+            if matches!(track, TrackType::Drums) {
                 let total = ctx.total_steps();
                 groove = Groove {
                     kick: part.steps_of_voice(drums::KICK, total),
@@ -300,7 +300,7 @@ impl Registry {
                 };
             }
             on_track(track, started.elapsed().as_secs_f64());
-            parts.insert(track.clone(), part);
+            parts.insert(*track, part);
         }
         Ok(parts)
     }

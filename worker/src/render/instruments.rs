@@ -44,11 +44,11 @@ const fn kit(program: u8, gain: f32) -> Patch {
 
 /// The sampled patch a descriptor names, if any. Gains bring each patch to about the level
 /// of the synthesizer it replaces (measured on FluidR3_GM).
-fn sampled(track: &str, word: &str) -> Option<(&'static str, Patch)> {
+fn sampled(track: TrackType, word: &str) -> Option<(&'static str, Patch)> {
     let w = word.to_ascii_lowercase();
     let has = |k: &str| w.contains(k);
     Some(match track {
-        "drums" => {
+        TrackType::Drums => {
             if has("brush") || has("jazz") {
                 ("brush kit", kit(40, 7.6))
             } else if has("rock") || has("double kick") || has("power") {
@@ -65,7 +65,7 @@ fn sampled(track: &str, word: &str) -> Option<(&'static str, Patch)> {
                 return None;
             }
         }
-        "bass" => {
+        TrackType::Bass => {
             if has("upright") || has("double") {
                 ("upright bass", gm(32, 3.2))
             } else if has("slap") {
@@ -76,7 +76,7 @@ fn sampled(track: &str, word: &str) -> Option<(&'static str, Patch)> {
                 return None;
             }
         }
-        "harmony" => {
+        TrackType::Harmony => {
             if has("electric piano") {
                 return None; // our FM electric piano
             } else if has("piano") {
@@ -101,7 +101,7 @@ fn sampled(track: &str, word: &str) -> Option<(&'static str, Patch)> {
                 return None;
             }
         }
-        "melody" => {
+        TrackType::Melody => {
             if has("flute") {
                 ("flute", gm(73, 2.3))
             } else if has("piano") {
@@ -114,21 +114,19 @@ fn sampled(track: &str, word: &str) -> Option<(&'static str, Patch)> {
                 return None;
             }
         }
-        _ => return None,
     })
 }
 
 /// The instrument for `track` given the intent. `soundfont` says whether sampled
 /// instruments can be played here.
 pub fn choose(track: &TrackType, intent: &MusicalIntent, soundfont: bool) -> Instrument {
-    let t = track.as_str();
     let ti = intent.tracks.get(track);
     let instrument = ti.map(|t| t.instrument.as_str()).unwrap_or("");
     let descriptors = ti.map(|t| t.descriptors.clone()).unwrap_or_default();
     if soundfont {
         let words = descriptors.iter().map(String::as_str).chain([instrument]);
         for w in words {
-            if let Some((name, patch)) = sampled(t, w) {
+            if let Some((name, patch)) = sampled(*track, w) {
                 return Instrument::Sampled {
                     name: name.to_string(),
                     patch,
@@ -136,8 +134,8 @@ pub fn choose(track: &TrackType, intent: &MusicalIntent, soundfont: bool) -> Ins
             }
         }
     }
-    let voice = match t {
-        "bass" => match instrument {
+    let voice = match track {
+        TrackType::Bass => match instrument {
             "808" => "808",
             "reese" => "reese",
             "acid" => "acid",
@@ -147,8 +145,8 @@ pub fn choose(track: &TrackType, intent: &MusicalIntent, soundfont: bool) -> Ins
             "wobble" => "wobble",
             _ => "subtractive",
         },
-        "drums" => "drum machine",
-        _ => "",
+        TrackType::Drums => "drum machine",
+        TrackType::Harmony | TrackType::Melody => "",
     };
     Instrument::Synth(if voice.is_empty() {
         instrument.to_string()
@@ -194,7 +192,7 @@ mod tests {
         );
         // without a SoundFont, the synthesizers stand in
         let intent = MusicalIntentExtractor::extract(&PromptParser::parse("jazz trio"));
-        let drums = choose(&TrackType::parse("drums").unwrap(), &intent, false);
+        let drums = choose(&TrackType::Drums, &intent, false);
         assert_eq!(drums.name(), "synth drum machine");
     }
 }

@@ -12,8 +12,8 @@ pub mod synth;
 pub use instruments::Instrument;
 
 use crate::generators::Part;
-use resonantgen_shared::GenerationContext;
 use resonantgen_shared::rng::Rng;
+use resonantgen_shared::{GenerationContext, TrackType};
 use std::collections::BTreeMap;
 
 /// A stereo rendering (interleaved L/R) plus per-channel stems where the track has them.
@@ -91,9 +91,9 @@ pub fn render_with(part: &Part, ctx: &GenerationContext, instrument: &Instrument
         Instrument::Synth(v) => v.as_str(),
         Instrument::Sampled { .. } => "",
     };
-    let (mut out, channels) = match (sampled, part.track.as_str()) {
+    let (mut out, channels) = match (sampled, part.track) {
         (Some(done), _) => done,
-        (None, "drums") => {
+        (None, TrackType::Drums) => {
             let chans = drums::render(part, frames, sr, &mut rng);
             let mut sum = StereoBuf::new(frames);
             for buf in chans.values() {
@@ -101,12 +101,12 @@ pub fn render_with(part: &Part, ctx: &GenerationContext, instrument: &Instrument
             }
             (sum, chans)
         }
-        (None, "bass") => (
+        (None, TrackType::Bass) => (
             synth::bass(part, frames, sr, voice, &mut rng),
             BTreeMap::new(),
         ),
-        (None, "harmony") => (synth::harmony(part, frames, sr, &mut rng), BTreeMap::new()),
-        (None, _) => (synth::lead(part, frames, sr, &mut rng), BTreeMap::new()),
+        (None, TrackType::Harmony) => (synth::harmony(part, frames, sr, &mut rng), BTreeMap::new()),
+        (None, TrackType::Melody) => (synth::lead(part, frames, sr, &mut rng), BTreeMap::new()),
     };
     out.fade_out(0.01, sr);
     Rendered {

@@ -32,7 +32,7 @@ pub async fn run(job: &mut Job<'_>) -> Result<(), JobError> {
                 out.push((keys.stem(track), wav(data, track.as_str())?));
             }
         }
-        let drums = TrackType::parse("drums").map_err(|e| JobError::Permanent(e.to_string()))?;
+        let drums = TrackType::Drums;
         for (channel, data) in &mixed.channels {
             out.push((keys.channel(&drums, channel), wav(data, channel)?));
         }

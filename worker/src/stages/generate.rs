@@ -36,7 +36,7 @@ pub async fn run(p: &Pipeline, job: &mut Job<'_>) -> Result<(), JobError> {
     let groove = job
         .locked
         .values()
-        .find(|s| s.track.as_str() == "drums")
+        .find(|s| matches!(s.track, TrackType::Drums))
         .and_then(|s| s.notes.clone().or_else(|| job.foreign_groove.clone()))
         .map(|notes| crate::generators::Groove::from_notes(&notes, job.ctx.total_steps()));
     let parts: BTreeMap<TrackType, Part> = blocking("generate", move || {

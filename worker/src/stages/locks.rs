@@ -27,7 +27,7 @@ pub async fn run(p: &Pipeline, job: &mut Job<'_>) -> Result<(), JobError> {
                         source: stem.source.clone(),
                     },
                 );
-                locked.insert(stem.track.clone(), stem);
+                locked.insert(stem.track, stem);
             }
             Err(e) if e.is_transient() => return Err(JobError::Transient(e.to_string())),
             Err(e) => return Err(JobError::Permanent(e.to_string())),

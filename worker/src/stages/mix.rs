@@ -34,7 +34,7 @@ pub async fn run(job: &mut Job<'_>) -> Result<(), JobError> {
     let locked_stems: BTreeMap<TrackType, Vec<f32>> = job
         .locked
         .iter()
-        .map(|(track, stem)| (track.clone(), fit_stereo(stem, sr, frames)))
+        .map(|(track, stem)| (*track, fit_stereo(stem, sr, frames)))
         .collect();
     let (ctx, intent) = (job.ctx.clone(), job.intent.clone());
     let mixed = blocking("mix", move || {

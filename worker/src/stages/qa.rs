@@ -12,8 +12,7 @@ pub async fn run(job: &mut Job<'_>) -> Result<(), JobError> {
     let mixed = job.mixed()?;
     let (ctx, sr) = (&job.ctx, job.ctx.sample_rate);
     let frames = ctx.total_frames();
-    let track = |name: &str| TrackType::parse(name).map_err(|e| JobError::Permanent(e.to_string()));
-    let (drums, bass) = (track("drums")?, track("bass")?);
+    let (drums, bass) = (TrackType::Drums, TrackType::Bass);
     let measured_tempo = mixed
         .stems
         .get(&drums)
@@ -31,10 +30,8 @@ pub async fn run(job: &mut Job<'_>) -> Result<(), JobError> {
         .and_then(|b| qa::rhythmic_coherence(b, ctx));
     // The key the pitched stems actually sound in.
     let mut pitched = vec![0.0f32; frames * 2];
-    for t in ["bass", "harmony", "melody"] {
-        if let Some(d) = TrackType::parse(t).ok().and_then(|t| mixed.stems.get(&t)) {
-            pitched.iter_mut().zip(d).for_each(|(s, x)| *s += x);
-        }
+    for (_, d) in mixed.stems.iter().filter(|(t, _)| t.spec().pitched) {
+        pitched.iter_mut().zip(d).for_each(|(s, x)| *s += x);
     }
     let heard = blocking("qa", move || {
         resonantgen_shared::analysis::analyze(&pitched, 2, sr).ok()

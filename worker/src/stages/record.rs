@@ -4,10 +4,10 @@
 use super::{Job, not_run};
 use crate::pipeline::{JobError, Pipeline};
 use resonantgen_shared::audio::{peak_dbfs, rms_dbfs};
-use resonantgen_shared::db;
 use resonantgen_shared::response::{
     GenerationResponse, GenerationStatus, MixOutput, ObjectRef, TrackOutput,
 };
+use resonantgen_shared::{TrackType, db};
 use std::collections::BTreeMap;
 
 /// The response of a job whose upload has finished.
@@ -25,7 +25,7 @@ fn response(p: &Pipeline, job: &Job<'_>) -> Result<GenerationResponse, JobError>
     let soundfont = crate::render::sampler::soundfont().is_some();
     for (track, data) in &mixed.stems {
         let stem = job.locked.get(track);
-        let channels = if track.as_str() == "drums" && stem.is_none() {
+        let channels = if matches!(track, TrackType::Drums) && stem.is_none() {
             mixed
                 .channels
                 .keys()
@@ -35,7 +35,7 @@ fn response(p: &Pipeline, job: &Job<'_>) -> Result<GenerationResponse, JobError>
             BTreeMap::new()
         };
         tracks.insert(
-            track.clone(),
+            *track,
             TrackOutput {
                 audio: take(&keys.stem(track))?,
                 channels,
