@@ -2,31 +2,8 @@
 //! Decoding accepts any PCM or float WAV so locked stems from anywhere can be read.
 
 use crate::rng::Rng;
-use crate::track::TrackType;
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
 use std::io::Cursor;
-
-/// A rendered or loaded track (the seed's AudioTrack).
-#[derive(Debug, Clone, PartialEq)]
-pub struct AudioTrack {
-    /// Interleaved samples in [-1, 1].
-    pub data: Vec<f32>,
-    pub channels: u16,
-    pub sample_rate: u32,
-    pub track_type: TrackType,
-    pub metadata: BTreeMap<String, String>,
-}
-
-impl AudioTrack {
-    pub fn frames(&self) -> usize {
-        self.data.len() / self.channels.max(1) as usize
-    }
-
-    pub fn duration_seconds(&self) -> f64 {
-        self.frames() as f64 / f64::from(self.sample_rate)
-    }
-}
 
 #[derive(Debug, thiserror::Error)]
 pub enum AudioError {

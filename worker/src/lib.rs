@@ -2,6 +2,7 @@
 //! track (ONNX step models and idiom generators over a shared context), renders instruments,
 //! mixes, and stores stems, drum channels, MIDI, the mix and the response.
 
+pub mod codec;
 pub mod events;
 pub mod faults;
 pub mod generators;

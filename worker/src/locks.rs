@@ -25,33 +25,6 @@ pub struct LockedStem {
     pub notes: Option<Vec<(usize, u8)>>,
 }
 
-/// (16th step, pitch) of every note-on in a Standard MIDI File written by `midi.rs`
-/// (the 16th is a quarter of the file's ticks per beat, whatever the tempo).
-pub fn midi_steps(bytes: &[u8]) -> Option<Vec<(usize, u8)>> {
-    use midly::{MidiMessage, Smf, Timing, TrackEventKind};
-    let smf = Smf::parse(bytes).ok()?;
-    let Timing::Metrical(ppq) = smf.header.timing else {
-        return None;
-    };
-    let per_step = f64::from(ppq.as_int()) / 4.0;
-    let mut out = Vec::new();
-    for track in &smf.tracks {
-        let mut tick = 0u64;
-        for ev in track {
-            tick += u64::from(ev.delta.as_int());
-            if let TrackEventKind::Midi {
-                message: MidiMessage::NoteOn { key, vel },
-                ..
-            } = ev.kind
-                && vel.as_int() > 0
-            {
-                out.push(((tick as f64 / per_step).round() as usize, key.as_int()));
-            }
-        }
-    }
-    Some(out)
-}
-
 #[derive(Debug, thiserror::Error)]
 pub enum LockError {
     #[error("locked {track} ({source_uri}): {error}")]
@@ -119,7 +92,7 @@ pub async fn load(
             };
             // So are the stem's notes (the exact groove of locked drums).
             let notes = match store.get(&keys.midi(source_track), 16 << 20).await {
-                Ok(mid) => midi_steps(&mid),
+                Ok(mid) => crate::midi::midi_steps(&mid),
                 Err(_) => None,
             };
             (bytes, sidecar, notes)
@@ -169,12 +142,7 @@ pub fn adopt_all(
         if stem.sidecar.is_none() {
             // The genre settles half-/double-time readings (drum & bass is 174, not 87).
             let hints = resonantgen_shared::analysis::Hints::for_genre(&ctx.genre, ctx.tempo_bpm);
-            match resonantgen_shared::analysis::analyze_with(
-                &stem.pcm.samples,
-                stem.pcm.channels,
-                stem.pcm.sample_rate,
-                &hints,
-            ) {
+            match crate::codec::for_track(stem.track).encode(&stem.pcm, &hints) {
                 Ok(a) => {
                     let adopted = adopt_analysis(&mut ctx, stem, &a, request.key);
                     ctx.conflicts.extend(adopted.notes);
@@ -299,48 +267,4 @@ pub fn adopt_sidecar(
         taken.push("chords");
     }
     (!taken.is_empty()).then(|| format!("{} taken from locked {source}", taken.join(", ")))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::generators::{Groove, Note, Part};
-
-    #[test]
-    fn our_midi_gives_back_the_steps_and_the_groove() {
-        let tempo = 128.0;
-        let step_s = 60.0 / tempo / 4.0;
-        let notes: Vec<Note> = [
-            (0usize, 36u8),
-            (4, 36),
-            (4, 38),
-            (8, 36),
-            (12, 36),
-            (12, 38),
-            (14, 42),
-        ]
-        .iter()
-        .map(|&(step, pitch)| Note {
-            time: step as f64 * step_s + 0.002,
-            duration: 0.1,
-            pitch,
-            velocity: 0.9,
-            voice: 0,
-            step,
-        })
-        .collect();
-        let part = Part {
-            track: TrackType::Drums,
-            style: "techno".into(),
-            notes,
-        };
-        let bytes = crate::midi::part_to_midi(&part, tempo).unwrap();
-        let steps = midi_steps(&bytes).unwrap();
-        assert_eq!(steps.len(), 7);
-        let g = Groove::from_notes(&steps, 32);
-        let kicks: Vec<usize> = (0..32).filter(|s| g.kick[*s]).collect();
-        assert_eq!(kicks, [0, 4, 8, 12, 16, 20, 24, 28]);
-        let snares: Vec<usize> = (0..32).filter(|s| g.snare[*s]).collect();
-        assert_eq!(snares, [4, 12, 20, 28]);
-    }
 }

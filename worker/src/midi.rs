@@ -1,5 +1,6 @@
-//! MIDI export (midly): one Standard MIDI File per generated track, 480 ticks per quarter,
-//! with the tempo; drums on the General MIDI drum channel (10).
+//! MIDI, both directions (midly): one Standard MIDI File per generated track, 480 ticks per
+//! quarter, with the tempo, drums on the General MIDI drum channel (10); and the note steps
+//! read back from such a file, which a lock of one of our stems brings (locks.rs).
 
 use crate::generators::Part;
 use midly::num::{u4, u7, u15, u24, u28};
@@ -68,4 +69,75 @@ pub fn part_to_midi(part: &Part, tempo_bpm: f64) -> Result<Vec<u8>, std::io::Err
     let mut out = Vec::new();
     smf.write_std(&mut out)?;
     Ok(out)
+}
+
+/// (16th step, pitch) of every note-on in a Standard MIDI File written by [`part_to_midi`]
+/// (the 16th is a quarter of the file's ticks per beat, whatever the tempo).
+pub fn midi_steps(bytes: &[u8]) -> Option<Vec<(usize, u8)>> {
+    use midly::{MidiMessage, Smf, Timing, TrackEventKind};
+    let smf = Smf::parse(bytes).ok()?;
+    let Timing::Metrical(ppq) = smf.header.timing else {
+        return None;
+    };
+    let per_step = f64::from(ppq.as_int()) / 4.0;
+    let mut out = Vec::new();
+    for track in &smf.tracks {
+        let mut tick = 0u64;
+        for ev in track {
+            tick += u64::from(ev.delta.as_int());
+            if let TrackEventKind::Midi {
+                message: MidiMessage::NoteOn { key, vel },
+                ..
+            } = ev.kind
+                && vel.as_int() > 0
+            {
+                out.push(((tick as f64 / per_step).round() as usize, key.as_int()));
+            }
+        }
+    }
+    Some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::generators::{Groove, Note};
+
+    #[test]
+    fn our_midi_gives_back_the_steps_and_the_groove() {
+        let tempo = 128.0;
+        let step_s = 60.0 / tempo / 4.0;
+        let notes: Vec<Note> = [
+            (0usize, 36u8),
+            (4, 36),
+            (4, 38),
+            (8, 36),
+            (12, 36),
+            (12, 38),
+            (14, 42),
+        ]
+        .iter()
+        .map(|&(step, pitch)| Note {
+            time: step as f64 * step_s + 0.002,
+            duration: 0.1,
+            pitch,
+            velocity: 0.9,
+            voice: 0,
+            step,
+        })
+        .collect();
+        let part = Part {
+            track: TrackType::Drums,
+            style: "techno".into(),
+            notes,
+        };
+        let bytes = crate::midi::part_to_midi(&part, tempo).unwrap();
+        let steps = midi_steps(&bytes).unwrap();
+        assert_eq!(steps.len(), 7);
+        let g = Groove::from_notes(&steps, 32);
+        let kicks: Vec<usize> = (0..32).filter(|s| g.kick[*s]).collect();
+        assert_eq!(kicks, [0, 4, 8, 12, 16, 20, 24, 28]);
+        let snares: Vec<usize> = (0..32).filter(|s| g.snare[*s]).collect();
+        assert_eq!(snares, [4, 12, 20, 28]);
+    }
 }

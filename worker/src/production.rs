@@ -6,7 +6,7 @@
 use crate::generators::Part;
 use crate::mix::{self, MixResult};
 use crate::processors::{self, ProcessContext};
-use crate::render::{self, Rendered};
+use crate::render::Rendered;
 use resonantgen_shared::language::MusicalIntent;
 use resonantgen_shared::rng::fnv1a;
 use resonantgen_shared::{GenerationContext, TrackType};
@@ -28,7 +28,6 @@ pub fn render_tracks(
     intent: &MusicalIntent,
     parts: &BTreeMap<TrackType, Part>,
 ) -> Option<BTreeMap<TrackType, Rendered>> {
-    let soundfont = render::sampler::soundfont().is_some();
     std::thread::scope(|s| {
         let handles: Vec<_> = parts
             .iter()
@@ -39,9 +38,9 @@ pub fn render_tracks(
                     .map(|t| t.processing.clone())
                     .unwrap_or_default();
                 let fx = fx_context(ctx, track.as_str());
-                let instrument = render::instruments::choose(track, intent, soundfont);
+                let codec = crate::codec::for_track(*track);
                 let job = move || {
-                    let mut r = render::render_with(part, ctx, &instrument);
+                    let mut r = codec.decode(part, ctx, intent);
                     processors::process_track(&mut r, &chain, &fx);
                     r
                 };

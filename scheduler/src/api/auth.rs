@@ -187,31 +187,18 @@ impl Caller {
     }
 
     /// A request's priority is within this caller's range (422 naming `priority` if not).
+    /// Unset means 0, which a token with a floor above 0 must not get by omission.
     pub fn check_priority(&self, priority: Option<i32>) -> Result<(), ApiError> {
-        match priority {
-            Some(p) if !self.priority.contains(&p) => Err(ApiError::invalid(format!(
-                "priority {p} is outside this token's range {}–{}",
-                self.priority.start(),
-                self.priority.end()
-            ))
-            .with_details(serde_json::json!({
-                "field": "priority",
-                "min": self.priority.start(),
-                "max": self.priority.end(),
-            }))),
-            // Unset means 0, below a floor this token was given.
-            None if *self.priority.start() > 0 => Err(ApiError::invalid(format!(
-                "priority: this token's range is {}–{}; set one",
-                self.priority.start(),
-                self.priority.end()
-            ))
-            .with_details(serde_json::json!({
-                "field": "priority",
-                "min": self.priority.start(),
-                "max": self.priority.end(),
-            }))),
-            _ => Ok(()),
-        }
+        let (min, max) = (*self.priority.start(), *self.priority.end());
+        let problem = match priority {
+            Some(p) if !self.priority.contains(&p) => format!("priority {p} is outside"),
+            None if min > 0 => "priority: unset is 0, outside".to_string(),
+            _ => return Ok(()),
+        };
+        Err(
+            ApiError::invalid(format!("{problem} this token's range {min}–{max}"))
+                .with_details(serde_json::json!({"field": "priority", "min": min, "max": max})),
+        )
     }
 }
 

@@ -1,4 +1,4 @@
-//! Rendering: the codec boundary from symbols to audio. Each `Part` is played by the
+//! Rendering: the decode side of the symbolic codec (`codec.rs`). Each `Part` is played by the
 //! instrument the intent chose (`instruments`): our synthesizers or sampled SoundFont
 //! instruments, into stereo buffers of exactly the context's length; drums also come out per
 //! channel.
