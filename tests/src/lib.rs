@@ -530,6 +530,70 @@ pub async fn submit(stack: &Stack, args: &[&str]) -> anyhow::Result<String> {
         .context("submit printed no id")
 }
 
+/// `resonantgen serve` on a free loopback port of this stack, up (its /healthz answered 200)
+/// when `start` returns; stopped when dropped.
+pub struct ApiServer {
+    pub addr: String,
+    _server: Worker,
+}
+
+impl ApiServer {
+    /// Serves with `args` (tokens and limits) added after `--listen`.
+    pub async fn start(stack: &Stack, args: &[&str]) -> anyhow::Result<ApiServer> {
+        let addr = format!("127.0.0.1:{}", free_port()?);
+        let mut all = vec!["--listen", addr.as_str()];
+        all.extend_from_slice(args);
+        let server = stack.serve(&all)?;
+        wait_api_up(&addr).await?;
+        Ok(ApiServer {
+            addr,
+            _server: server,
+        })
+    }
+
+    /// One call as `token`, with a body of `content_type` when one is given: (status, header
+    /// block, body).
+    pub async fn request(
+        &self,
+        token: &str,
+        method: &str,
+        path: &str,
+        content_type: Option<&str>,
+        body: &[u8],
+    ) -> anyhow::Result<(u16, String, String)> {
+        api_request(&self.addr, token, method, path, content_type, body).await
+    }
+}
+
+/// Waits (30 s at most) until the API on `addr` answers /healthz with 200.
+pub async fn wait_api_up(addr: &str) -> anyhow::Result<()> {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        if let Ok((200, _, _)) = http(addr, "GET", "/healthz", &[], b"").await {
+            return Ok(());
+        }
+        anyhow::ensure!(Instant::now() < deadline, "API did not come up on {addr}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// One API call with a bearer token, and a body of `content_type` when one is given.
+pub async fn api_request(
+    addr: &str,
+    token: &str,
+    method: &str,
+    path: &str,
+    content_type: Option<&str>,
+    body: &[u8],
+) -> anyhow::Result<(u16, String, String)> {
+    let auth = format!("Bearer {token}");
+    let mut headers = vec![("Authorization", auth.as_str())];
+    if let Some(ct) = content_type {
+        headers.push(("Content-Type", ct));
+    }
+    http(addr, method, path, &headers, body).await
+}
+
 /// One HTTP/1.0 exchange on loopback (the server closes the connection after the response,
 /// so streamed bodies such as server-sent events are read to their end). Returns the status
 /// code, the header block and the body.

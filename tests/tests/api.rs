@@ -2,16 +2,13 @@
 //! real workers: auth, submission and its errors, server-sent events in order, results,
 //! cancellation, batches and scenes, metrics.
 
-use resonantgen_e2e::{Stack, free_port, http};
+use resonantgen_e2e::{ApiServer, Stack, http};
 use std::time::{Duration, Instant};
 
 const TOKEN: &str = "test-token-0123456789";
 const WAIT: Duration = Duration::from_secs(240);
 
-struct Api {
-    addr: String,
-    _server: resonantgen_e2e::Worker,
-}
+struct Api(ApiServer);
 
 impl Api {
     async fn start(stack: &Stack) -> Api {
@@ -19,32 +16,14 @@ impl Api {
     }
 
     async fn start_with(stack: &Stack, args: &[&str]) -> Api {
-        let port = free_port().unwrap();
-        let addr = format!("127.0.0.1:{port}");
-        let mut all = vec!["--listen", &addr];
-        all.extend_from_slice(args);
-        let server = stack.serve(&all).unwrap();
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            if let Ok((200, _, _)) = http(&addr, "GET", "/healthz", &[], b"").await {
-                break;
-            }
-            assert!(Instant::now() < deadline, "API did not come up on {addr}");
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        Api {
-            addr,
-            _server: server,
-        }
+        Api(ApiServer::start(stack, args).await.unwrap())
     }
 
     async fn call(&self, method: &str, path: &str, body: &str) -> (u16, serde_json::Value) {
-        let auth = format!("Bearer {TOKEN}");
-        let mut headers = vec![("Authorization", auth.as_str())];
-        if !body.is_empty() {
-            headers.push(("Content-Type", "application/json"));
-        }
-        let (status, _, text) = http(&self.addr, method, path, &headers, body.as_bytes())
+        let ct = (!body.is_empty()).then_some("application/json");
+        let (status, _, text) = self
+            .0
+            .request(TOKEN, method, path, ct, body.as_bytes())
             .await
             .unwrap();
         let v = serde_json::from_str(&text).unwrap_or(serde_json::Value::Null);
@@ -57,7 +36,7 @@ impl Api {
         let (status, head, body) = tokio::time::timeout(
             WAIT,
             http(
-                &self.addr,
+                &self.0.addr,
                 "GET",
                 &format!("/v1/generations/{id}/events"),
                 &[
@@ -115,7 +94,7 @@ async fn auth_submit_events_result_cancel_and_errors() {
         ],
     ] {
         let (status, _, body) = http(
-            &api.addr,
+            &api.0.addr,
             "POST",
             "/v1/generations",
             &headers,
@@ -167,7 +146,7 @@ async fn auth_submit_events_result_cancel_and_errors() {
     assert_eq!((s, code(&v)), (404, "not_found"), "{v}");
 
     // The OpenAPI document, without auth.
-    let (s, _, body) = http(&api.addr, "GET", "/v1/openapi.json", &[], b"")
+    let (s, _, body) = http(&api.0.addr, "GET", "/v1/openapi.json", &[], b"")
         .await
         .unwrap();
     assert_eq!(s, 200);
@@ -291,7 +270,9 @@ async fn auth_submit_events_result_cancel_and_errors() {
     assert_eq!((s, code(&v)), (404, "not_found"));
 
     // Metrics reflect the queue.
-    let (s, _, text) = http(&api.addr, "GET", "/metrics", &[], b"").await.unwrap();
+    let (s, _, text) = http(&api.0.addr, "GET", "/metrics", &[], b"")
+        .await
+        .unwrap();
     assert_eq!(s, 200);
     assert!(
         text.contains("resonantgen_queue_jobs{state=\"succeeded\"} 2"),

@@ -4,7 +4,7 @@
 //! concurrent-job quotas and priority ranges; JSON 405s with Allow; 503 (not 500, and no
 //! details) while the database is down; the served OpenAPI document.
 
-use resonantgen_e2e::{Stack, TempCluster, Worker, free_port, http};
+use resonantgen_e2e::{ApiServer, Stack, TempCluster, api_request, http};
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -13,20 +13,16 @@ const WAIT: Duration = Duration::from_secs(240);
 
 struct Api {
     addr: String,
-    _server: Worker,
+    _server: ApiServer,
     _dir: Option<tempfile::TempDir>,
 }
 
 impl Api {
     /// `resonantgen serve` with `args`, up when /healthz answers 200.
     async fn start(stack: &Stack, args: &[&str]) -> Api {
-        let addr = format!("127.0.0.1:{}", free_port().unwrap());
-        let mut all = vec!["--listen", &addr];
-        all.extend_from_slice(args);
-        let server = stack.serve(&all).unwrap();
-        wait_up(&addr).await;
+        let server = ApiServer::start(stack, args).await.unwrap();
         Api {
-            addr,
+            addr: server.addr.clone(),
             _server: server,
             _dir: None,
         }
@@ -45,30 +41,16 @@ impl Api {
     }
 
     async fn call(&self, token: &str, method: &str, path: &str, body: &str) -> Reply {
-        let auth = format!("Bearer {token}");
-        let mut headers = vec![("Authorization", auth.as_str())];
-        if !body.is_empty() {
-            headers.push(("Content-Type", "application/json"));
-        }
-        let (status, head, text) = http(&self.addr, method, path, &headers, body.as_bytes())
-            .await
-            .unwrap();
+        let ct = (!body.is_empty()).then_some("application/json");
+        let (status, head, text) =
+            api_request(&self.addr, token, method, path, ct, body.as_bytes())
+                .await
+                .unwrap();
         Reply {
             status,
             head,
             body: serde_json::from_str(&text).unwrap_or(serde_json::Value::Null),
         }
-    }
-}
-
-async fn wait_up(addr: &str) {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        if let Ok((200, _, _)) = http(addr, "GET", "/healthz", &[], b"").await {
-            return;
-        }
-        assert!(Instant::now() < deadline, "API did not come up on {addr}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
 

@@ -5,34 +5,15 @@
 //! with another request is a 409, ids parse strictly. No test here renders: each checks
 //! what the edge answers and what the database holds afterwards.
 
-use resonantgen_e2e::{Stack, free_port, http};
-use std::time::{Duration, Instant};
+use resonantgen_e2e::{ApiServer, Stack};
 
 const TOKEN: &str = "hardening-token-0123456789";
 
-struct Api {
-    addr: String,
-    _server: resonantgen_e2e::Worker,
-}
+struct Api(ApiServer);
 
 impl Api {
     async fn start(stack: &Stack) -> Api {
-        let addr = format!("127.0.0.1:{}", free_port().unwrap());
-        let server = stack
-            .serve(&["--listen", &addr, "--tokens", TOKEN])
-            .unwrap();
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            if let Ok((200, _, _)) = http(&addr, "GET", "/healthz", &[], b"").await {
-                break;
-            }
-            assert!(Instant::now() < deadline, "API did not come up on {addr}");
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        Api {
-            addr,
-            _server: server,
-        }
+        Api(ApiServer::start(stack, &["--tokens", TOKEN]).await.unwrap())
     }
 
     /// One call with a body of `content_type`; returns the status, the JSON body (Null when
@@ -44,14 +25,8 @@ impl Api {
         content_type: &str,
         body: &[u8],
     ) -> (u16, serde_json::Value, String) {
-        let auth = format!("Bearer {TOKEN}");
-        let mut headers = vec![("Authorization", auth.as_str())];
-        if !content_type.is_empty() {
-            headers.push(("Content-Type", content_type));
-        }
-        let (status, _, text) = http(&self.addr, method, path, &headers, body)
-            .await
-            .unwrap();
+        let ct = (!content_type.is_empty()).then_some(content_type);
+        let (status, _, text) = self.0.request(TOKEN, method, path, ct, body).await.unwrap();
         let v = serde_json::from_str(&text).unwrap_or(serde_json::Value::Null);
         (status, v, text)
     }

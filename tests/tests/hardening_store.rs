@@ -6,11 +6,11 @@
 //! read, and requests that leave nothing to generate, are refused at submission (CLI and API)
 //! naming the field; contradictions in a prompt reach the response's conflicts.
 
-use resonantgen_e2e::{Stack, free_port, http, submit};
+use resonantgen_e2e::{Stack, api_request, free_port, submit, wait_api_up};
 use resonantgen_shared::response::GenerationResponse;
 use resonantgen_shared::{GenerationStatus, TrackType};
 use std::path::Path;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use tokio::process::Child;
 
 const WAIT: Duration = Duration::from_secs(300);
@@ -93,24 +93,9 @@ fn uris(r: &GenerationResponse) -> Vec<String> {
 }
 
 /// Waits for `resonantgen serve` on `addr`.
-async fn api_up(addr: &str) {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        if let Ok((200, _, _)) = http(addr, "GET", "/healthz", &[], b"").await {
-            return;
-        }
-        assert!(Instant::now() < deadline, "API did not come up on {addr}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
 async fn api_call(addr: &str, method: &str, path: &str, body: &str) -> (u16, String) {
-    let auth = format!("Bearer {TOKEN}");
-    let mut headers = vec![("Authorization", auth.as_str())];
-    if !body.is_empty() {
-        headers.push(("Content-Type", "application/json"));
-    }
-    let (status, _, text) = http(addr, method, path, &headers, body.as_bytes())
+    let ct = (!body.is_empty()).then_some("application/json");
+    let (status, _, text) = api_request(addr, TOKEN, method, path, ct, body.as_bytes())
         .await
         .unwrap();
     (status, text)
@@ -272,7 +257,7 @@ async fn local_store_refuses_links_and_names_objects_by_store_uris() {
         .env_remove("RESONANTGEN_API_TOKENS")
         .spawn()
         .unwrap();
-    api_up(&addr).await;
+    wait_api_up(&addr).await.unwrap();
     let (status, body) = api_call(&addr, "GET", &format!("/v1/generations/{plain}"), "").await;
     assert_eq!(status, 200, "{body}");
     assert!(body.contains(&format!("store:generations/{plain}/mix.wav")));
@@ -372,7 +357,7 @@ async fn unreadable_buckets_and_empty_requests_are_refused_at_submission() {
     let _api = stack
         .serve(&["--listen", &addr, "--tokens", TOKEN])
         .unwrap();
-    api_up(&addr).await;
+    wait_api_up(&addr).await.unwrap();
     for (body, field) in [
         (
             r#"{"prompt": "techno", "locked_tracks": {"drums": "s3://other-bucket/loop.wav"}}"#,
