@@ -72,6 +72,31 @@ impl Drop for InFlight {
     }
 }
 
+/// A failed attempt, however it failed: the row, the job metric (`failed`, or `retried` when
+/// another attempt follows) and the `generation.failed` event. `last`: no retry follows.
+async fn record_failed(
+    pipeline: &Pipeline,
+    id: ulid::Ulid,
+    reason: &str,
+    attempt: u32,
+    last: bool,
+    started: Instant,
+) -> Result<(), BoxDynError> {
+    db::record_failure(&pipeline.pool, id, reason, attempt, last).await?;
+    let outcome = if last { "failed" } else { "retried" };
+    telemetry::job_finished(outcome, started.elapsed().as_secs_f64());
+    announce_end(
+        pipeline,
+        id,
+        EventKind::Failed {
+            reason: reason.to_string(),
+            retrying: !last,
+        },
+    )
+    .await;
+    Ok(())
+}
+
 pub async fn handle(
     job: GenerationJob,
     attempt: Attempt,
@@ -91,17 +116,7 @@ pub async fn handle(
             attempt - 1
         );
         tracing::error!(%id, attempt, "{reason}");
-        db::record_failure(&pipeline.pool, id, &reason, attempt, true).await?;
-        telemetry::job_finished("failed", started.elapsed().as_secs_f64());
-        announce_end(
-            &pipeline,
-            id,
-            EventKind::Failed {
-                reason: reason.clone(),
-                retrying: false,
-            },
-        )
-        .await;
+        record_failed(&pipeline, id, &reason, attempt, true, started).await?;
         return Err(abort(reason));
     }
 
@@ -161,37 +176,16 @@ pub async fn handle(
         }
         Err(JobError::Permanent(reason)) => {
             tracing::warn!(%id, %reason, "generation failed permanently");
-            db::record_failure(&pipeline.pool, id, &reason, attempt, true).await?;
-            telemetry::job_finished("failed", started.elapsed().as_secs_f64());
-            announce_end(
-                &pipeline,
-                id,
-                EventKind::Failed {
-                    reason: reason.clone(),
-                    retrying: false,
-                },
-            )
-            .await;
+            record_failed(&pipeline, id, &reason, attempt, true, started).await?;
             Err(abort(reason))
         }
         Err(JobError::Transient(reason)) => {
             let last = attempt >= MAX_ATTEMPTS;
             tracing::warn!(%id, %reason, attempt, last, "generation failed; will retry unless last");
-            db::record_failure(&pipeline.pool, id, &reason, attempt, last).await?;
-            announce_end(
-                &pipeline,
-                id,
-                EventKind::Failed {
-                    reason: reason.clone(),
-                    retrying: !last,
-                },
-            )
-            .await;
+            record_failed(&pipeline, id, &reason, attempt, last, started).await?;
             if last {
-                telemetry::job_finished("failed", started.elapsed().as_secs_f64());
                 return Err(abort(format!("{reason} (after {attempt} attempts)")));
             }
-            telemetry::job_finished("retried", started.elapsed().as_secs_f64());
             // apalis re-claims a failed task at once; wait here so retries back off.
             tokio::time::sleep(Duration::from_secs(1 << attempt.min(5))).await;
             Err(Box::new(JobFailed(reason)))
