@@ -645,28 +645,7 @@ async fn external_drum_loop_sets_the_tempo() {
 
 /// (seconds, pitch) of every note-on in one of our MIDI files.
 fn midi_onsets(bytes: &[u8], tempo_bpm: f64) -> Vec<(f64, u8)> {
-    use midly::{MidiMessage, Smf, Timing, TrackEventKind};
-    let smf = Smf::parse(bytes).unwrap();
-    let Timing::Metrical(ppq) = smf.header.timing else {
-        panic!("not metrical")
-    };
-    let seconds_per_tick = 60.0 / tempo_bpm / f64::from(ppq.as_int());
-    let mut out = Vec::new();
-    for track in &smf.tracks {
-        let mut tick = 0u64;
-        for ev in track {
-            tick += u64::from(ev.delta.as_int());
-            if let TrackEventKind::Midi {
-                message: MidiMessage::NoteOn { key, vel },
-                ..
-            } = ev.kind
-                && vel.as_int() > 0
-            {
-                out.push((tick as f64 * seconds_per_tick, key.as_int()));
-            }
-        }
-    }
-    out
+    resonantgen_worker::midi::midi_onsets(bytes, tempo_bpm).expect("one of our MIDI files")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

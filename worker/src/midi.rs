@@ -71,15 +71,13 @@ pub fn part_to_midi(part: &Part, tempo_bpm: f64) -> Result<Vec<u8>, std::io::Err
     Ok(out)
 }
 
-/// (16th step, pitch) of every note-on in a Standard MIDI File written by [`part_to_midi`]
-/// (the 16th is a quarter of the file's ticks per beat, whatever the tempo).
-pub fn midi_steps(bytes: &[u8]) -> Option<Vec<(usize, u8)>> {
-    use midly::{MidiMessage, Smf, Timing, TrackEventKind};
+/// (tick, pitch) of every note-on, and the ticks per quarter, of a Standard MIDI File written
+/// by [`part_to_midi`]; `None` when it is not one.
+fn note_on_ticks(bytes: &[u8]) -> Option<(u16, Vec<(u64, u8)>)> {
     let smf = Smf::parse(bytes).ok()?;
     let Timing::Metrical(ppq) = smf.header.timing else {
         return None;
     };
-    let per_step = f64::from(ppq.as_int()) / 4.0;
     let mut out = Vec::new();
     for track in &smf.tracks {
         let mut tick = 0u64;
@@ -91,11 +89,34 @@ pub fn midi_steps(bytes: &[u8]) -> Option<Vec<(usize, u8)>> {
             } = ev.kind
                 && vel.as_int() > 0
             {
-                out.push(((tick as f64 / per_step).round() as usize, key.as_int()));
+                out.push((tick, key.as_int()));
             }
         }
     }
-    Some(out)
+    Some((ppq.as_int(), out))
+}
+
+/// (16th step, pitch) of every note-on in a Standard MIDI File written by [`part_to_midi`]
+/// (the 16th is a quarter of the file's ticks per beat, whatever the tempo).
+pub fn midi_steps(bytes: &[u8]) -> Option<Vec<(usize, u8)>> {
+    let (ppq, ons) = note_on_ticks(bytes)?;
+    let per_step = f64::from(ppq) / 4.0;
+    Some(
+        ons.into_iter()
+            .map(|(tick, pitch)| ((tick as f64 / per_step).round() as usize, pitch))
+            .collect(),
+    )
+}
+
+/// (seconds, pitch) of every note-on in such a file, at `tempo_bpm`.
+pub fn midi_onsets(bytes: &[u8], tempo_bpm: f64) -> Option<Vec<(f64, u8)>> {
+    let (ppq, ons) = note_on_ticks(bytes)?;
+    let seconds_per_tick = 60.0 / tempo_bpm / f64::from(ppq);
+    Some(
+        ons.into_iter()
+            .map(|(tick, pitch)| (tick as f64 * seconds_per_tick, pitch))
+            .collect(),
+    )
 }
 
 #[cfg(test)]
