@@ -34,10 +34,11 @@ STYLES = ["offbeat", "rolling", "sub808", "kick_locked", "octave", "walking", "s
 STYLE_GENRES = {
     "offbeat": ["techno", "house", "trance", "hardstyle"],
     "rolling": ["trance", "house", "techno", "drum_and_bass"],
-    "sub808": ["trap", "dubstep", "ambient", "hip_hop"],
-    "kick_locked": ["hip_hop", "rock", "pop", "garage", "breakbeat", "drum_and_bass", "reggae", "lofi", "afrobeat", "country"],
-    "octave": ["disco", "pop", "funk", "afrobeat"],
-    "walking": ["jazz", "bossa_nova", "country"],
+    "sub808": ["trap", "dubstep", "ambient", "hip_hop", "drill", "phonk", "future_bass", "orchestral", "trailer"],
+    "kick_locked": ["hip_hop", "rock", "pop", "garage", "breakbeat", "drum_and_bass", "reggae", "lofi", "afrobeat", "country",
+                    "metal", "punk", "ballad", "soul", "folk", "dembow", "amapiano"],
+    "octave": ["disco", "pop", "funk", "afrobeat", "salsa"],
+    "walking": ["jazz", "bossa_nova", "country", "shuffle", "ska"],
     "slap": ["funk", "disco"],
 }
 MAJOR = [0, 2, 4, 5, 7, 9, 11]

@@ -1,7 +1,7 @@
 //! ResonantGen's shared crate: the data contracts and musical core that the scheduler and the
 //! worker both speak, plus thin adapters to Postgres and the object store.
 //!
-//! The musical core (`track`, `theory`, `language`, `context`, `request`, `response`, `audio`,
+//! The musical core (`track`, `instrument`, `theory`, `language`, `context`, `request`, `response`, `audio`,
 //! `rng`, `lock_uri`) is pure data and functions; the adapters (`db`, `queue`, `store`,
 //! `config`) are the only modules that do I/O.
 
@@ -15,6 +15,7 @@ pub mod context;
 pub mod db;
 pub mod events;
 pub mod features;
+pub mod instrument;
 pub mod language;
 pub mod lock_uri;
 pub mod prune;

@@ -34,7 +34,15 @@ pub fn allocate(intent: &MusicalIntent) -> BTreeMap<TrackType, Band> {
     let harmony = match intent.harmony_style {
         HarmonyStyle::Pad => Band::new(160.0, 10_000.0),
         HarmonyStyle::Stabs => Band::new(200.0, 9_000.0),
-        HarmonyStyle::Keys => Band::new(130.0, 8_000.0),
+        HarmonyStyle::Keys | HarmonyStyle::Montuno => Band::new(130.0, 8_000.0),
+        HarmonyStyle::Power => Band::new(100.0, 8_000.0),
+        HarmonyStyle::Strum | HarmonyStyle::Arpeggio => Band::new(100.0, 10_000.0),
+        HarmonyStyle::Skank => Band::new(250.0, 8_000.0),
+    };
+    // A played bass (upright, electric, contrabass) keeps its harmonics: they are its sound.
+    let bass = match intent.tracks.get(&TrackType::Bass) {
+        Some(t) if t.instrument.sampled() => Band::new(bass.low_hz.min(40.0), 3000.0),
+        _ => bass,
     };
     BTreeMap::from([
         (TrackType::Bass, bass),

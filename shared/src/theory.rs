@@ -155,7 +155,7 @@ impl Key {
             || (relative_major == 6 && self.mode.is_minor())
     }
 
-    fn names(&self) -> [&'static str; 12] {
+    pub fn names(&self) -> [&'static str; 12] {
         if self.uses_flats() {
             FLAT_NAMES
         } else {

@@ -10,7 +10,7 @@ use resonantgen_shared::{GenerationRequest, TrackType};
 use resonantgen_worker::generators::{Part, Registry};
 use resonantgen_worker::onnx::{self, Device};
 use resonantgen_worker::production;
-use resonantgen_worker::render::instruments::{self, Instrument};
+use resonantgen_worker::render::instruments::{self, Played};
 use resonantgen_worker::render::{self, sampler};
 use std::time::Instant;
 
@@ -49,22 +49,26 @@ fn main() {
         (ctx, m.intent, parts)
     };
     // (track, prompt, the instrument the prompt should select)
-    let cases: [(&str, &str, &str); 16] = [
-        ("drums", "techno", "synth drum machine"),
-        ("drums", "rock", "sampled power kit"),
-        ("drums", "jazz trio", "sampled brush kit"),
-        ("bass", "techno with acid bass", "synth acid"),
-        ("bass", "drum and bass with reese", "synth reese"),
-        ("bass", "trap", "synth 808"),
-        ("bass", "house with fm bass", "synth fm"),
+    let cases: [(&str, &str, &str); 20] = [
+        ("drums", "techno", "synth 909 drum machine"),
+        ("drums", "rock", "sampled standard kit"),
+        ("drums", "metal", "sampled power kit"),
+        ("drums", "jazz trio", "sampled jazz kit"),
+        ("drums", "cinematic", "sampled orchestral percussion"),
+        ("bass", "techno with acid bass", "synth acid bass"),
+        ("bass", "drum and bass with reese", "synth reese bass"),
+        ("bass", "trap", "synth 808 bass"),
+        ("bass", "house with fm bass", "synth fm bass"),
         ("bass", "jazz trio", "sampled upright bass"),
         ("bass", "funk with slap bass", "sampled slap bass"),
-        ("harmony", "trance", "synth pad"),
-        ("harmony", "deep house", "synth electric piano"),
+        ("harmony", "trance", "synth supersaw"),
+        ("harmony", "deep house", "synth fm electric piano"),
         ("harmony", "pop", "sampled piano"),
-        ("harmony", "cinematic", "sampled strings"),
+        ("harmony", "rock", "sampled overdriven guitar"),
+        ("harmony", "cinematic", "sampled slow strings"),
         ("harmony", "bossa nova", "sampled nylon guitar"),
-        ("melody", "techno", "synth lead"),
+        ("melody", "techno", "synth saw lead"),
+        ("melody", "jazz trio", "sampled tenor sax"),
         ("melody", "bossa nova with flute", "sampled flute"),
     ];
     let mut rows = Vec::new();
@@ -72,7 +76,7 @@ fn main() {
         let (ctx, intent, parts) = setup(prompt);
         let t = TrackType::parse(track).expect("track");
         let part: &Part = &parts[&t];
-        let inst: Instrument = instruments::choose(&t, &intent, has_sf);
+        let inst: Played = instruments::choose(t, &intent, has_sf);
         if has_sf && inst.name() != label {
             eprintln!(
                 "note: {prompt} selects {} for {track}, not {label}",

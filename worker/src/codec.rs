@@ -27,8 +27,8 @@ pub struct Symbolic;
 impl Codec for Symbolic {
     fn decode(&self, part: &Part, ctx: &GenerationContext, intent: &MusicalIntent) -> Rendered {
         let soundfont = render::sampler::soundfont().is_some();
-        let instrument = render::instruments::choose(&part.track, intent, soundfont);
-        render::render_with(part, ctx, &instrument)
+        let played = render::instruments::choose(part.track, intent, soundfont);
+        render::render_with(part, ctx, &played)
     }
 
     fn encode(&self, pcm: &Pcm, hints: &Hints) -> Result<Analysis, AnalysisError> {

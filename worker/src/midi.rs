@@ -1,15 +1,79 @@
 //! MIDI, both directions (midly): one Standard MIDI File per generated track, 480 ticks per
-//! quarter, with the tempo, drums on the General MIDI drum channel (10); and the note steps
+//! quarter, with the track's name, tempo, time and key signatures and the GM program of the
+//! instrument that rendered it, drums on the General MIDI drum channel (10) with the kit's
+//! program; and the note steps
 //! read back from such a file, which a lock of one of our stems brings (locks.rs).
 
 use crate::generators::Part;
 use midly::num::{u4, u7, u15, u24, u28};
 use midly::{Format, Header, MetaMessage, MidiMessage, Smf, Timing, TrackEvent, TrackEventKind};
-use resonantgen_shared::TrackType;
+use resonantgen_shared::language::MusicalIntent;
+use resonantgen_shared::theory::{Key, Mode};
+use resonantgen_shared::{GenerationContext, TrackType};
 
 const PPQ: u16 = 480;
 
+/// What a MIDI file says about its part besides the notes: the tempo, time and key
+/// signatures, the track's name and the GM program of the instrument that rendered it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MidiMeta {
+    pub tempo_bpm: f64,
+    pub beats_per_bar: u32,
+    pub key: Option<Key>,
+    /// GM program (the kit program on the drum channel).
+    pub program: u8,
+    /// "melody — tenor sax".
+    pub name: String,
+}
+
+impl MidiMeta {
+    /// The meta of a generated track: the context's tempo, metre and key, the intent's
+    /// instrument.
+    pub fn for_track(ctx: &GenerationContext, intent: &MusicalIntent, track: TrackType) -> Self {
+        let instrument = intent.instrument(track);
+        MidiMeta {
+            tempo_bpm: ctx.tempo_bpm,
+            beats_per_bar: ctx.beats_per_bar,
+            key: Some(ctx.key),
+            program: instrument.spec().gm_program,
+            name: format!("{track} — {instrument}"),
+        }
+    }
+}
+
+/// A part at `tempo_bpm` with no instrument named (program 0, 4/4, no key).
 pub fn part_to_midi(part: &Part, tempo_bpm: f64) -> Result<Vec<u8>, std::io::Error> {
+    part_to_midi_with(
+        part,
+        &MidiMeta {
+            tempo_bpm,
+            beats_per_bar: 4,
+            key: None,
+            program: 0,
+            name: part.track.to_string(),
+        },
+    )
+}
+
+/// The key signature of a key: sharps (+) or flats (−) of its relative major or minor, and
+/// whether it is minor. Modes take their parent major's signature.
+fn key_signature(key: &Key) -> (i8, bool) {
+    let major_tonic = match key.mode {
+        Mode::Minor => (key.tonic + 3) % 12,
+        Mode::Major => key.tonic,
+        Mode::Dorian => (key.tonic + 10) % 12,
+        Mode::Phrygian => (key.tonic + 8) % 12,
+        Mode::Lydian => (key.tonic + 7) % 12,
+        Mode::Mixolydian => (key.tonic + 5) % 12,
+        Mode::Locrian => (key.tonic + 1) % 12,
+    };
+    // sharps/flats of each major tonic pitch class, flats preferred past F#
+    const SIG: [i8; 12] = [0, -5, 2, -3, 4, -1, 6, 1, -4, 3, -2, 5];
+    (SIG[major_tonic as usize], key.mode == Mode::Minor)
+}
+
+pub fn part_to_midi_with(part: &Part, meta: &MidiMeta) -> Result<Vec<u8>, std::io::Error> {
+    let tempo_bpm = meta.tempo_bpm;
     let channel = if matches!(part.track, TrackType::Drums) {
         9
     } else {
@@ -29,12 +93,36 @@ pub fn part_to_midi(part: &Part, tempo_bpm: f64) -> Result<Vec<u8>, std::io::Err
     }
     events.sort_by_key(|e| (e.0, e.1));
 
-    let mut track = Vec::with_capacity(events.len() + 3);
-    let micros = (60_000_000.0 / tempo_bpm).round() as u32;
-    track.push(TrackEvent {
+    let mut track = Vec::with_capacity(events.len() + 8);
+    let at_zero = |kind| TrackEvent {
         delta: u28::new(0),
-        kind: TrackEventKind::Meta(MetaMessage::Tempo(u24::new(micros))),
-    });
+        kind,
+    };
+    track.push(at_zero(TrackEventKind::Meta(MetaMessage::TrackName(
+        meta.name.as_bytes(),
+    ))));
+    let micros = (60_000_000.0 / tempo_bpm).round() as u32;
+    track.push(at_zero(TrackEventKind::Meta(MetaMessage::Tempo(u24::new(
+        micros,
+    )))));
+    track.push(at_zero(TrackEventKind::Meta(MetaMessage::TimeSignature(
+        meta.beats_per_bar.clamp(1, 255) as u8,
+        2, // a quarter note
+        24,
+        8,
+    ))));
+    if let Some(key) = &meta.key {
+        let (sharps, minor) = key_signature(key);
+        track.push(at_zero(TrackEventKind::Meta(MetaMessage::KeySignature(
+            sharps, minor,
+        ))));
+    }
+    track.push(at_zero(TrackEventKind::Midi {
+        channel: u4::new(channel),
+        message: MidiMessage::ProgramChange {
+            program: u7::new(meta.program.min(127)),
+        },
+    }));
     let mut last = 0u64;
     for (tick, on, pitch, vel) in events {
         let delta = (tick - last).min(u64::from(u32::MAX >> 4)) as u32;
@@ -58,10 +146,7 @@ pub fn part_to_midi(part: &Part, tempo_bpm: f64) -> Result<Vec<u8>, std::io::Err
             },
         });
     }
-    track.push(TrackEvent {
-        delta: u28::new(0),
-        kind: TrackEventKind::Meta(MetaMessage::EndOfTrack),
-    });
+    track.push(at_zero(TrackEventKind::Meta(MetaMessage::EndOfTrack)));
     let smf = Smf {
         header: Header::new(Format::SingleTrack, Timing::Metrical(u15::new(PPQ))),
         tracks: vec![track],

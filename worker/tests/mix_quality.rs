@@ -163,9 +163,9 @@ fn sampled_instruments_play_in_tune_from_the_soundfont() {
         let out = sampler::play(
             &sf,
             Patch {
+                bank: 0,
                 program,
                 drums: false,
-                gain: 1.0,
             },
             &[note],
             sr as usize * 2,
@@ -206,9 +206,9 @@ fn sampled_instruments_play_in_tune_from_the_soundfont() {
     let out = sampler::play(
         &sf,
         Patch {
+            bank: 128,
             program: 0,
             drums: true,
-            gain: 1.0,
         },
         &[kick],
         sr as usize,

@@ -4,9 +4,11 @@
 //! "driving bass" becomes four-on-the-floor off-beats through distortion and compression.
 
 use super::genre::{
-    BassStyle, GenreProfile, HarmonyStyle, LeadStyle, default_genre, genre_by_name,
+    BassStyle, ChordColor, GenreProfile, HarmonyStyle, LeadStyle, Phrasing, default_genre,
+    genre_by_name,
 };
 use super::parser::ParsedPrompt;
+use crate::instrument::{Family, Instrument, Sound, SynthVoice};
 use crate::track::TrackType;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -15,8 +17,8 @@ use std::collections::BTreeMap;
 pub struct TrackIntent {
     /// Rhythm/idiom family ("house", "offbeat", "walking", "arpeggio", ...).
     pub pattern: String,
-    /// Instrument or timbre ("909 kit", "808", "electric piano", "pluck", ...).
-    pub instrument: String,
+    /// The instrument that plays it (the genre's palette unless a descriptor named another).
+    pub instrument: Instrument,
     /// MIDI pitch range the part stays in.
     pub register: (u8, u8),
     /// 0..1: how busy the part is.
@@ -39,74 +41,113 @@ pub struct MusicalIntent {
     pub bass_style: BassStyle,
     pub harmony_style: HarmonyStyle,
     pub lead_style: LeadStyle,
+    /// Which notes the chords carry beyond the triad.
+    #[serde(default)]
+    pub chord_color: ChordColor,
+    /// How the lead phrases.
+    #[serde(default)]
+    pub phrasing: Phrasing,
+    /// GM drum note the `perc` voice plays (side stick, clave, shaker, cowbell…).
+    #[serde(default = "default_perc_note")]
+    pub perc_note: u8,
     pub tracks: BTreeMap<TrackType, TrackIntent>,
     /// Processors on the mix bus.
     pub mix_processing: Vec<String>,
 }
 
-/// The genre palette's bass instrument, when it names one the bass idiom can play.
-fn palette_bass(genre: &GenreProfile, style: BassStyle) -> Option<String> {
-    genre.palette.iter().find_map(|p| {
-        let name = match *p {
-            "upright bass" => "upright",
-            "slap bass" => "slap",
-            "808s" => "808",
-            "reese bass" => "reese",
-            "acid bass" => "acid",
-            "sub bass" | "sub" => "sub",
-            "pulse bass" => "pulse",
-            "wobble bass" => "wobble",
-            "electric bass" | "bass" | "dub bass" => "electric bass",
-            _ => return None,
-        };
-        // an 808 line wants a sub or an 808, not a fingered bass
-        (style != BassStyle::Sub808 || matches!(name, "808" | "sub" | "wobble"))
-            .then(|| name.to_string())
-    })
+fn default_perc_note() -> u8 {
+    37
 }
 
-/// The genre palette's chord instrument, when it matches the comping style (a pad genre does
-/// not get a guitar strum).
-fn palette_harmony(genre: &GenreProfile, style: HarmonyStyle) -> Option<String> {
-    genre.palette.iter().find_map(|p| {
-        let fits = match style {
-            HarmonyStyle::Pad => matches!(*p, "strings" | "analog pads" | "pads" | "supersaw"),
-            HarmonyStyle::Stabs => matches!(
-                *p,
-                "strings"
-                    | "organ stabs"
-                    | "saw stabs"
-                    | "stabs"
-                    | "skank chords"
-                    | "clavinet"
-                    | "piano montuno"
-                    | "guitar"
-            ),
-            HarmonyStyle::Keys => matches!(
-                *p,
-                "piano" | "electric piano" | "nylon guitar" | "steel guitar" | "guitar"
-            ),
-        };
-        fits.then(|| p.to_string())
-    })
+impl MusicalIntent {
+    /// The instrument chosen for a track (the palette's when the intent has no entry).
+    pub fn instrument(&self, track: TrackType) -> Instrument {
+        self.tracks
+            .get(&track)
+            .map(|t| t.instrument)
+            .unwrap_or_else(|| {
+                genre_by_name(&self.genre)
+                    .unwrap_or_else(default_genre)
+                    .instrument(track)
+            })
+    }
 }
 
-/// Genres played by people on acoustic kits: looser timing.
-const LIVE_GENRES: &[&str] = &[
-    "hip hop",
-    "lo-fi",
-    "rock",
-    "metal",
-    "jazz",
-    "bossa nova",
-    "latin",
-    "reggae",
-    "funk",
-    "r&b",
-    "country",
-    "trip hop",
-    "afrobeat",
-];
+/// Whether a comping idiom suits an instrument (a pad genre does not strum a piano; power
+/// chords want a guitar).
+fn fits(style: HarmonyStyle, instrument: Instrument) -> bool {
+    use Family as F;
+    let f = instrument.family();
+    match style {
+        HarmonyStyle::Pad => matches!(
+            f,
+            F::Strings | F::Choir | F::SynthPad | F::Organ | F::Brass | F::Folk
+        ),
+        HarmonyStyle::Stabs => matches!(
+            f,
+            F::SynthKeys
+                | F::SynthPad
+                | F::Brass
+                | F::Organ
+                | F::Strings
+                | F::ElectricPiano
+                | F::ElectricGuitar
+                | F::AcousticGuitar
+        ),
+        HarmonyStyle::Keys => matches!(
+            f,
+            F::Piano
+                | F::ElectricPiano
+                | F::SynthKeys
+                | F::Organ
+                | F::AcousticGuitar
+                | F::ElectricGuitar
+                | F::Mallets
+        ),
+        HarmonyStyle::Power => matches!(f, F::DistortedGuitar | F::ElectricGuitar | F::Brass),
+        HarmonyStyle::Strum => matches!(f, F::AcousticGuitar | F::ElectricGuitar | F::Folk),
+        HarmonyStyle::Arpeggio => matches!(
+            f,
+            F::Piano
+                | F::ElectricPiano
+                | F::AcousticGuitar
+                | F::ElectricGuitar
+                | F::Strings
+                | F::Mallets
+                | F::Folk
+        ),
+        HarmonyStyle::Skank => matches!(
+            f,
+            F::ElectricGuitar | F::AcousticGuitar | F::Organ | F::Piano | F::ElectricPiano
+        ),
+        HarmonyStyle::Montuno => matches!(f, F::Piano | F::ElectricPiano | F::Mallets),
+    }
+}
+
+/// The comping idiom an instrument plays when the genre's does not suit it.
+fn natural_style(instrument: Instrument) -> HarmonyStyle {
+    use Family as F;
+    match instrument {
+        Instrument::SawStabs | Instrument::Organ | Instrument::Clavinet => HarmonyStyle::Stabs,
+        _ => match instrument.family() {
+            F::DistortedGuitar => HarmonyStyle::Power,
+            F::AcousticGuitar | F::Folk => HarmonyStyle::Strum,
+            F::Strings | F::Choir | F::SynthPad | F::Brass | F::Organ => HarmonyStyle::Pad,
+            _ => HarmonyStyle::Keys,
+        },
+    }
+}
+
+/// The synth lead timbre an instrument names (for the melody part's style), if it is one.
+fn synth_lead(instrument: Instrument) -> Option<LeadStyle> {
+    match instrument.spec().sound {
+        Sound::Synth(SynthVoice::Pluck) => Some(LeadStyle::Pluck),
+        Sound::Synth(SynthVoice::Saw) => Some(LeadStyle::Saw),
+        Sound::Synth(SynthVoice::Square) => Some(LeadStyle::Square),
+        Sound::Synth(SynthVoice::Bell) => Some(LeadStyle::Bell),
+        _ => None,
+    }
+}
 
 pub struct MusicalIntentExtractor;
 
@@ -127,14 +168,21 @@ impl MusicalIntentExtractor {
                 .iter()
                 .any(|d| words.contains(&d.as_str()))
         };
+        // The first descriptor that names an instrument for the track, else the palette's.
+        let chosen = |track: TrackType| -> Instrument {
+            let palette = genre.instrument(track);
+            descriptors(track)
+                .iter()
+                .find_map(|d| Instrument::for_descriptor(track, d, palette))
+                .unwrap_or(palette)
+        };
         let aggressive = parsed.moods.iter().any(|m| {
             matches!(
                 m.as_str(),
                 "aggressive" | "angry" | "hard" | "heavy" | "banging"
             )
         });
-        let live = LIVE_GENRES.contains(&genre.name);
-        let humanize = if live { 0.6 } else { 0.2 };
+        let humanize = if genre.live { 0.6 } else { 0.2 };
 
         // Drums.
         let breaks_already = matches!(genre.drum_style, "drum_and_bass" | "breakbeat" | "hip_hop");
@@ -144,15 +192,12 @@ impl MusicalIntentExtractor {
             && !matches!(genre.bass_style, BassStyle::Offbeat)
         {
             "house"
+        } else if has(TrackType::Drums, &["double kick", "blast beats"]) {
+            "metal"
         } else {
             genre.drum_style
         };
-        let kit = genre
-            .palette
-            .iter()
-            .find(|p| p.contains("kit") || p.contains("drums") || p.contains("breaks"))
-            .copied()
-            .unwrap_or("electronic kit");
+        let kit = chosen(TrackType::Drums);
         let mut drum_processing = vec!["compression".to_string(), "clipper".to_string()];
         if aggressive {
             drum_processing.push("saturation".into());
@@ -175,22 +220,18 @@ impl MusicalIntentExtractor {
         } else {
             genre.bass_style
         };
-        let bass_instrument = bass_d
-            .iter()
-            .find(|d| {
-                !matches!(
-                    d.as_str(),
-                    "driving" | "rolling" | "walking" | "octave" | "funky"
-                )
-            })
-            .cloned()
-            .or_else(|| palette_bass(genre, bass_style))
-            .unwrap_or_else(|| match bass_style {
-                BassStyle::Sub808 => "808".into(),
-                BassStyle::Walking => "upright".into(),
-                BassStyle::Slap => "slap".into(),
-                _ => "subtractive".into(),
-            });
+        let mut bass_instrument = chosen(TrackType::Bass);
+        if bass_instrument == genre.bass && bass_style != genre.bass_style {
+            // An idiom asked for by name brings the instrument that plays it.
+            bass_instrument = match (bass_style, bass_instrument.family()) {
+                (BassStyle::Walking, Family::SynthBass) => Instrument::UprightBass,
+                (BassStyle::Slap, _) => Instrument::SlapBass,
+                (BassStyle::Sub808, Family::AcousticBass | Family::ElectricBass) => {
+                    Instrument::Bass808
+                }
+                _ => bass_instrument,
+            };
+        }
         let mut bass_processing = Vec::new();
         if has(TrackType::Bass, &["driving", "acid", "reese", "wobble"]) || aggressive {
             bass_processing.push("distortion".to_string());
@@ -198,52 +239,40 @@ impl MusicalIntentExtractor {
         bass_processing.push("compression".to_string());
         bass_processing.push("clipper".to_string());
 
-        // Harmony.
-        let harmony_style = if has(TrackType::Harmony, &["strings", "pad", "supersaw", "brass"]) {
-            HarmonyStyle::Pad
-        } else if has(TrackType::Harmony, &["stabs", "organ"]) {
-            HarmonyStyle::Stabs
-        } else if has(
-            TrackType::Harmony,
-            &[
-                "piano",
-                "electric piano",
-                "guitar",
-                "nylon guitar",
-                "acoustic guitar",
-                "steel guitar",
-            ],
-        ) {
-            HarmonyStyle::Keys
+        // Harmony: the instrument first, then the idiom it plays.
+        let harmony_instrument = chosen(TrackType::Harmony);
+        let named_style = if has(TrackType::Harmony, &["power chords"]) {
+            Some(HarmonyStyle::Power)
+        } else if has(TrackType::Harmony, &["strummed"]) {
+            Some(HarmonyStyle::Strum)
+        } else if has(TrackType::Harmony, &["broken chords"]) {
+            Some(HarmonyStyle::Arpeggio)
+        } else if has(TrackType::Harmony, &["stabs"]) {
+            Some(HarmonyStyle::Stabs)
+        } else if has(TrackType::Harmony, &["pad"]) {
+            Some(HarmonyStyle::Pad)
         } else {
-            genre.harmony_style
+            None
         };
-        let harmony_instrument = descriptors(TrackType::Harmony)
-            .first()
-            .cloned()
-            .or_else(|| palette_harmony(genre, harmony_style))
-            .unwrap_or_else(|| {
-                match harmony_style {
-                    HarmonyStyle::Pad => "analog pad",
-                    HarmonyStyle::Stabs => "saw stabs",
-                    HarmonyStyle::Keys => "electric piano",
-                }
-                .into()
-            });
+        let harmony_style = named_style.unwrap_or(if fits(genre.harmony_style, harmony_instrument) {
+            genre.harmony_style
+        } else {
+            natural_style(harmony_instrument)
+        });
+        let chord_color = if has(TrackType::Harmony, &["jazzy"]) {
+            ChordColor::Ninth
+        } else if harmony_style == HarmonyStyle::Power {
+            ChordColor::RootFifth
+        } else if genre.chord_color == ChordColor::RootFifth {
+            ChordColor::Triad
+        } else {
+            genre.chord_color
+        };
 
         // Melody.
         let arpeggio = has(TrackType::Melody, &["arpeggio"]);
-        let lead_style = if has(TrackType::Melody, &["bell", "flute"]) {
-            LeadStyle::Bell
-        } else if has(TrackType::Melody, &["pluck", "arpeggio"]) {
-            LeadStyle::Pluck
-        } else if has(TrackType::Melody, &["saw lead"]) {
-            LeadStyle::Saw
-        } else if has(TrackType::Melody, &["square"]) {
-            LeadStyle::Square
-        } else {
-            genre.lead_style
-        };
+        let lead_instrument = chosen(TrackType::Melody);
+        let lead_style = synth_lead(lead_instrument).unwrap_or(genre.lead_style);
 
         let mut tracks = BTreeMap::new();
         let mut put = |track: TrackType, intent: TrackIntent| {
@@ -253,7 +282,7 @@ impl MusicalIntentExtractor {
             TrackType::Drums,
             TrackIntent {
                 pattern: drum_style.to_string(),
-                instrument: kit.to_string(),
+                instrument: kit,
                 register: (35, 81),
                 density: energy,
                 swing: genre.swing,
@@ -294,9 +323,9 @@ impl MusicalIntentExtractor {
                 pattern: if arpeggio {
                     "arpeggio".into()
                 } else {
-                    "motif".into()
+                    style_name(&genre.phrasing)
                 },
-                instrument: style_name(&lead_style),
+                instrument: lead_instrument,
                 register: (62, 86),
                 density: energy,
                 swing: genre.swing,
@@ -321,6 +350,9 @@ impl MusicalIntentExtractor {
             bass_style,
             harmony_style,
             lead_style,
+            chord_color,
+            phrasing: genre.phrasing,
+            perc_note: genre.perc_note,
             tracks,
             mix_processing,
         }

@@ -11,7 +11,7 @@
 //! a key that does not exist ("H minor") goes to `unknown_keys`; numbers no fact could use,
 //! and descriptors of tracks the prompt leaves out, are reported in `conflicts` too.
 
-use super::genre::{GENRES, GenreProfile, default_genre, genre_by_name};
+use super::genre::{GENRES, GenreProfile, default_genre, genre_by_name, infer};
 use super::vocabulary::{
     DESCRIPTORS, FILLER, MOODS, PROCESSING, STRUCTURE, TEMPO_WORDS, TRACK_WORDS,
 };
@@ -29,6 +29,35 @@ pub struct InstrumentDescriptor {
     pub descriptor: String,
 }
 
+/// How the genre was chosen.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(tag = "how", rename_all = "snake_case")]
+pub enum GenreChoice {
+    /// The prompt names it (its words).
+    Named { words: String },
+    /// No genre word: chosen from the instrument, mood, processing and tempo words that
+    /// point to it (`genre::infer`).
+    Inferred { from: Vec<String> },
+    /// Nothing in the prompt points to a genre: the default.
+    #[default]
+    Default,
+}
+
+impl std::fmt::Display for GenreChoice {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            GenreChoice::Named { words } => write!(f, "named: '{words}'"),
+            GenreChoice::Inferred { from } => {
+                let quoted: Vec<String> = from.iter().map(|w| format!("'{w}'")).collect();
+                write!(f, "no genre named; inferred from {}", quoted.join(", "))
+            }
+            GenreChoice::Default => f.write_str(
+                "no genre named and no instrument, mood or tempo word points to one: the default",
+            ),
+        }
+    }
+}
+
 /// What the parser understood.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ParsedPrompt {
@@ -39,6 +68,9 @@ pub struct ParsedPrompt {
     pub genres: Vec<String>,
     /// Whether the genre came from the prompt (false: default).
     pub genre_from_prompt: bool,
+    /// How the genre was chosen: named, inferred from other words, or the default.
+    #[serde(default)]
+    pub genre_choice: GenreChoice,
     pub moods: Vec<String>,
     pub tempo_bpm: Option<f64>,
     /// A tempo range as written ("120-130 bpm").
@@ -217,6 +249,14 @@ impl Tokens {
     /// Finds and claims every occurrence of the phrases, longest first; returns
     /// (position, value) in prompt order.
     fn take_phrases<V: Copy>(&mut self, table: &[(&str, V)]) -> Vec<(usize, V)> {
+        self.take_phrases_sized(table)
+            .into_iter()
+            .map(|(i, _, v)| (i, v))
+            .collect()
+    }
+
+    /// [`Self::take_phrases`], with the number of tokens each phrase spans.
+    fn take_phrases_sized<V: Copy>(&mut self, table: &[(&str, V)]) -> Vec<(usize, usize, V)> {
         let mut sorted: Vec<(Vec<&str>, V)> = table
             .iter()
             .map(|(p, v)| (p.split(' ').collect(), *v))
@@ -252,9 +292,8 @@ impl Tokens {
         for (i, n, _) in &hits {
             self.claim(*i, *n);
         }
-        let mut found: Vec<(usize, V)> = hits.into_iter().map(|(i, _, v)| (i, v)).collect();
-        found.sort_by_key(|(i, _)| *i);
-        found
+        hits.sort_by_key(|(i, _, _)| *i);
+        hits
     }
 }
 
@@ -309,7 +348,8 @@ impl PromptParser {
         let lower = prompt[..end].to_lowercase();
         let mut t = Tokens::new(&lower);
 
-        let genres = find_genres(&mut t);
+        let genre_mentions = find_genres(&mut t);
+        let genres: Vec<&'static GenreProfile> = genre_mentions.iter().map(|(_, g)| *g).collect();
         // Instrument names first: "808s" is a bass, not 808 seconds.
         let instruments: Vec<InstrumentDescriptor> = t
             .take_phrases(
@@ -370,6 +410,34 @@ impl PromptParser {
             duration: durations.first().map(|m| m.words.clone()),
         };
 
+        let mut energy_delta = 0.0f32;
+        let mut moods = Vec::new();
+        for (phrase, delta) in [
+            ("high energy", 0.25f32),
+            ("high-energy", 0.25),
+            ("low energy", -0.25),
+            ("low-energy", -0.25),
+        ] {
+            for i in 0..t.len() {
+                if let Some(n) = t.phrase_at(i, phrase) {
+                    t.claim(i, n);
+                    energy_delta += delta;
+                }
+            }
+        }
+        for i in 0..t.len() {
+            if !t.free(i) {
+                continue;
+            }
+            if let Some((m, e, _)) = MOODS.iter().find(|(m, _, _)| *m == t.words[i]) {
+                if !moods.iter().any(|x| x == m) {
+                    moods.push(m.to_string());
+                    energy_delta += e;
+                }
+                t.claim(i, 1);
+            }
+        }
+
         // Genre: the last named is the head noun; "lo-fi" next to another genre is processing.
         let mut genre_names: Vec<String> = Vec::new();
         for g in &genres {
@@ -387,38 +455,34 @@ impl PromptParser {
         if genre_names.is_empty() && instruments.iter().any(|d| d.descriptor == "breaks") {
             genre_names.push("breakbeat".into());
         }
-        let primary = genre_names
-            .last()
-            .and_then(|g| genre_by_name(g))
-            .unwrap_or_else(default_genre);
-
-        let mut energy = primary.energy;
-        let mut moods = Vec::new();
-        for (phrase, delta) in [
-            ("high energy", 0.25f32),
-            ("high-energy", 0.25),
-            ("low energy", -0.25),
-            ("low-energy", -0.25),
-        ] {
-            for i in 0..t.len() {
-                if let Some(n) = t.phrase_at(i, phrase) {
-                    t.claim(i, n);
-                    energy += delta;
+        let named = genre_names.last().and_then(|g| genre_by_name(g));
+        let (primary, genre_choice) = match named {
+            Some(g) => {
+                let words = genre_mentions
+                    .iter()
+                    .rev()
+                    .find(|(_, m)| m.name == g.name)
+                    .map(|(w, _)| w.clone())
+                    .unwrap_or_else(|| g.name.to_string());
+                (g, GenreChoice::Named { words })
+            }
+            None => {
+                let descriptors: Vec<&str> =
+                    instruments.iter().map(|d| d.descriptor.as_str()).collect();
+                let tempo_word = tempo_words.first().map(|(_, w)| canonical_tempo_word(w));
+                match infer(
+                    &descriptors,
+                    &moods,
+                    &processing,
+                    tempo_bpm,
+                    tempo_word,
+                ) {
+                    Some((g, from)) => (g, GenreChoice::Inferred { from }),
+                    None => (default_genre(), GenreChoice::Default),
                 }
             }
-        }
-        for i in 0..t.len() {
-            if !t.free(i) {
-                continue;
-            }
-            if let Some((m, e, _)) = MOODS.iter().find(|(m, _, _)| *m == t.words[i]) {
-                if !moods.iter().any(|x| x == m) {
-                    moods.push(m.to_string());
-                    energy += e;
-                }
-                t.claim(i, 1);
-            }
-        }
+        };
+        let energy = primary.energy + energy_delta;
 
         let known = |w: &str| {
             FILLER.contains(&w)
@@ -478,6 +542,7 @@ impl PromptParser {
         ParsedPrompt {
             genre: primary.name.to_string(),
             genre_from_prompt: !genre_names.is_empty(),
+            genre_choice,
             genres: genre_names,
             moods,
             tempo_bpm,
@@ -528,13 +593,16 @@ fn canonical_tempo_word(w: &str) -> &'static str {
     }
 }
 
-/// Every genre named, longest phrase first, in prompt order.
-fn find_genres(t: &mut Tokens) -> Vec<&'static GenreProfile> {
+/// Every genre named (with the words naming it), longest phrase first, in prompt order.
+fn find_genres(t: &mut Tokens) -> Vec<(String, &'static GenreProfile)> {
     let table: Vec<(&str, &'static GenreProfile)> = GENRES
         .iter()
         .flat_map(|g| std::iter::once((g.name, g)).chain(g.aliases.iter().map(move |a| (*a, g))))
         .collect();
-    t.take_phrases(&table).into_iter().map(|(_, g)| g).collect()
+    t.take_phrases_sized(&table)
+        .into_iter()
+        .map(|(at, n, g)| (t.text(at, n), g))
+        .collect()
 }
 
 /// Records a mention of the words `from..from + n` and claims them.

@@ -199,7 +199,12 @@ impl TrackGenerator for DrumGen {
                 notes.push(Note {
                     time: time.max(0.0),
                     duration: VOICE_SECONDS[v],
-                    pitch: GM_NOTES[v],
+                    // the genre's percussion: side stick, clave, shaker, cowbell…
+                    pitch: if voice == PERC {
+                        input.intent.perc_note
+                    } else {
+                        GM_NOTES[v]
+                    },
                     velocity,
                     voice,
                     step,

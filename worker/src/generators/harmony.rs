@@ -1,8 +1,12 @@
-//! HarmonyGen: plans the progression with the `harmonygen` ONNX model (next bar's diatonic
-//! degree from the last four chords, the bar's place in its 8-bar phrase, the mode, the genre's
-//! style family and the energy), voices it in close position around middle C with voice
-//! leading (each chord takes the inversion nearest the previous one), and plays it in the
-//! genre's comping rhythm: sustained pads, off-beat stabs, or keys comping.
+//! HarmonyGen: plans the progression — the genre's form as written where it has one (12-bar
+//! blues, the ii–V–I of jazz and bossa), else sampled with the `harmonygen` ONNX model (next
+//! bar's diatonic degree from the last four chords, the bar's place in its 8-bar phrase, the
+//! mode, the genre's style family and the energy), with the key established: every phrase
+//! opens on the tonic and, outside the modal electronic families, closes with a
+//! dominant-to-tonic cadence. Chords are voiced in close position with voice leading (each
+//! takes the inversion nearest the previous one), coloured as the genre colours them
+//! (sevenths, ninths, dominant sevenths, sus2, add9, power chords), and played in the genre's
+//! comping idiom: pads, stabs, keys, power-chord eighths, strums, arpeggios, skanks, montunos.
 //!
 //! Planning runs before any track is generated (the Context Manager's harmonic state): every
 //! other generator reads the chords it chose. Locked stems that bring their own chords
@@ -12,9 +16,9 @@ use super::{GenInput, GenerateError, Note, Part, TrackGenerator, sample};
 use crate::onnx::{Device, ModelSession, OnnxError};
 use crate::step_model::StepModel;
 use resonantgen_shared::language::MusicalIntent;
-use resonantgen_shared::language::genre::HarmonyStyle;
+use resonantgen_shared::language::genre::{ChordColor, HarmonyStyle, genre_by_name};
 use resonantgen_shared::rng::Rng;
-use resonantgen_shared::theory::{Chord, Mode};
+use resonantgen_shared::theory::{Chord, ChordQuality, Key, Mode};
 use resonantgen_shared::{GenerationContext, TrackType};
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -123,8 +127,15 @@ impl HarmonyGen {
         let flag = |b: bool| f32::from(u8::from(b));
         let mode = mode_name(ctx.key.mode);
         let mode_row = m.modes.iter().position(|x| x == mode);
-        let family = m.genre_family.get(&ctx.genre);
-        let family_row = family.and_then(|f| m.families.iter().position(|x| x == f));
+        let family = genre_by_name(&ctx.genre)
+            .map(|g| g.harmony_family.to_string())
+            .or_else(|| m.genre_family.get(&ctx.genre).cloned());
+        let family_row = family
+            .as_ref()
+            .and_then(|f| m.families.iter().position(|x| x == f));
+        // Modal electronic families dwell (i–VII–VI); the rest cadence home at phrase ends.
+        let cadence = !matches!(family.as_deref(), Some("dark_edm" | "edm" | "ambient"))
+            && matches!(ctx.key.mode, Mode::Major | Mode::Minor);
         let mut degrees: Vec<usize> = Vec::with_capacity(bars);
         for bar in 0..bars {
             let mut row = Vec::with_capacity(self.model.row_width());
@@ -137,9 +148,12 @@ impl HarmonyGen {
             row.extend((0..m.families.len()).map(|i| flag(Some(i) == family_row)));
             row.push(energy);
             let probs = self.model.infer(row)?;
-            // A phrase opens on the tonic: the key must be heard first.
-            let d = if bar == 0 {
+            // A phrase opens on the tonic (the key must be heard first) and, where the genre
+            // cadences, closes V → I.
+            let d = if bar == 0 || (cadence && bar + 1 == bars) {
                 0
+            } else if cadence && bar + 2 == bars {
+                4
             } else {
                 sample(&probs, TEMPERATURE, rng, |_| true)
             };
@@ -153,12 +167,21 @@ impl HarmonyGen {
     pub fn plan_progression(
         &self,
         ctx: &mut GenerationContext,
+        color: ChordColor,
         rng: &mut Rng,
     ) -> Result<(), GenerateError> {
         let phrase_bars = self.model.manifest().phrase_bars.max(1);
         let _active = self.model.enter();
-        let main = self.phrase(ctx, phrase_bars, ctx.energy, rng)?;
-        let calm = self.phrase(ctx, phrase_bars, (ctx.energy * 0.6).min(1.0), rng)?;
+        let form = genre_by_name(&ctx.genre)
+            .filter(|g| g.fixed_form && !g.progression.is_empty())
+            .map(|g| g.progression.to_vec());
+        let (main, calm) = match form {
+            Some(form) => (form.clone(), form),
+            None => (
+                self.phrase(ctx, phrase_bars, ctx.energy, rng)?,
+                self.phrase(ctx, phrase_bars, (ctx.energy * 0.6).min(1.0), rng)?,
+            ),
+        };
         let key = ctx.key;
         let chords: Vec<Chord> = (0..ctx.bars as usize)
             .map(|bar| {
@@ -169,9 +192,161 @@ impl HarmonyGen {
                 key.triad(phrase[(bar - start) % phrase.len()])
             })
             .collect();
-        ctx.chord_symbols = chords.iter().map(|c| c.symbol(&key)).collect();
+        ctx.chord_symbols = chords.iter().map(|c| symbol(c, &key, color)).collect();
         ctx.chords = chords;
         Ok(())
+    }
+}
+
+/// A chord's symbol with the genre's colour ("Dm7", "Cmaj9", "E7", "Asus2", "E5").
+pub fn symbol(chord: &Chord, key: &Key, color: ChordColor) -> String {
+    let plain = chord.symbol(key);
+    let root = key.names()[chord.root as usize];
+    use ChordQuality::*;
+    match (color, chord.quality) {
+        (ChordColor::Triad, _) | (_, Augmented) => plain,
+        (ChordColor::RootFifth, _) => format!("{root}5"),
+        (ChordColor::Sus2, Major | Minor) => format!("{root}sus2"),
+        (ChordColor::Add9, Major) => format!("{root}add9"),
+        (ChordColor::Add9, Minor) => format!("{root}madd9"),
+        (ChordColor::Seventh, Major) => format!("{root}maj7"),
+        (ChordColor::Dominant, Major) => format!("{root}7"),
+        (ChordColor::Ninth, Major) => format!("{root}maj9"),
+        (ChordColor::Seventh | ChordColor::Dominant, Minor) => format!("{root}m7"),
+        (ChordColor::Ninth, Minor) => format!("{root}m9"),
+        (ChordColor::Seventh | ChordColor::Dominant | ChordColor::Ninth, Diminished) => {
+            format!("{root}m7b5")
+        }
+        (ChordColor::Sus2 | ChordColor::Add9, Diminished) => plain,
+    }
+}
+
+/// The chord's notes: the voice-led triad (`voice_lead`) with the genre's colour — the
+/// diatonic seventh and ninth above it, the blues' flat seventh, the third turned into a
+/// second — or a power chord (root, fifth, octave) low, where guitars play them.
+pub fn color_voicing(chord: &Chord, key: &Key, color: ChordColor, prev: &[u8]) -> Vec<u8> {
+    let scale = key.scale();
+    let degree = chord.degree as usize;
+    let pc = |steps: usize| scale[(degree + steps) % 7];
+    if color == ChordColor::RootFifth {
+        let mut root = 40 + chord.root;
+        if root > 47 {
+            root -= 12;
+        }
+        let root = root.max(40);
+        return vec![root, root + 7, root + 12];
+    }
+    let triad_prev: Vec<u8> = prev.iter().take(3).copied().collect();
+    let mut v = voice_lead(chord, &triad_prev);
+    let top = v.iter().copied().max().unwrap_or(64);
+    // a pitch class placed just above the lowest note of the voicing
+    let above_low = |pc: u8, v: &[u8]| -> u8 {
+        let low = v.iter().copied().min().unwrap_or(60);
+        let mut p = (low / 12) * 12 + pc;
+        while p <= low {
+            p += 12;
+        }
+        p
+    };
+    let third = (chord.root + if chord.quality == ChordQuality::Minor { 3 } else { 4 }) % 12;
+    match (color, chord.quality) {
+        (ChordColor::Triad, _) | (ChordColor::RootFifth, _) | (_, ChordQuality::Augmented) => {}
+        (ChordColor::Sus2, ChordQuality::Major | ChordQuality::Minor) => {
+            let second = pc(1);
+            for p in v.iter_mut() {
+                if *p % 12 == third {
+                    *p = (*p as i32 - ((third + 12 - second) % 12) as i32) as u8;
+                }
+            }
+            v.sort_unstable();
+        }
+        (ChordColor::Sus2, ChordQuality::Diminished) => {}
+        (ChordColor::Add9, _) => {
+            let mut ninth = above_low(pc(1), &v) + 12;
+            while ninth > top + 7 && ninth >= 12 {
+                ninth -= 12;
+            }
+            v.push(ninth);
+        }
+        (ChordColor::Seventh | ChordColor::Ninth | ChordColor::Dominant, _) => {
+            let seventh = if color == ChordColor::Dominant && chord.quality == ChordQuality::Major
+            {
+                (chord.root + 10) % 12
+            } else {
+                pc(6)
+            };
+            v.push(above_low(seventh, &v));
+            if color == ChordColor::Ninth {
+                v.push(above_low(pc(1), &v) + 12);
+            }
+        }
+    }
+    v.sort_unstable();
+    v.dedup();
+    // keep the voicing in the keys' sweet spot
+    while v.last().is_some_and(|p| *p > 81) {
+        v.iter_mut().for_each(|p| *p -= 12);
+    }
+    v
+}
+
+/// One chord hit: (step within the bar, length in steps, velocity, which voicing notes: all,
+/// or the one at this index cycling upward).
+type Hit = (usize, f64, f32, Option<usize>);
+
+/// The comping rhythm of a bar in `style`.
+fn hits(style: HarmonyStyle, bar: usize, offbeat_skank: bool, rng: &mut Rng) -> Vec<Hit> {
+    match style {
+        HarmonyStyle::Pad => vec![(0, 16.0, 0.7, None)],
+        HarmonyStyle::Stabs => [2usize, 6, 10, 14]
+            .iter()
+            .filter(|_| rng.chance(0.85))
+            .map(|s| (*s, 1.0, 0.8, None))
+            .collect(),
+        HarmonyStyle::Keys => {
+            let pattern: &[(usize, f64)] = if bar % 2 == 0 {
+                &[(0, 5.5), (6, 4.0), (10, 6.0)]
+            } else {
+                &[(0, 3.5), (3, 3.0), (8, 8.0)]
+            };
+            pattern.iter().map(|(s, d)| (*s, *d, 0.75, None)).collect()
+        }
+        // palm-muted eighths, the downbeats accented, the last eighth let ring
+        HarmonyStyle::Power => (0..8)
+            .map(|i| {
+                let accent = if i % 2 == 0 { 0.9 } else { 0.72 };
+                (i * 2, if i == 7 { 2.0 } else { 1.4 }, accent, None)
+            })
+            .collect(),
+        // D . D U . U D U
+        HarmonyStyle::Strum => [(0, 0.85), (4, 0.8), (6, 0.6), (10, 0.6), (12, 0.8), (14, 0.6)]
+            .iter()
+            .map(|(s, v)| (*s, 2.0, *v, None))
+            .collect(),
+        HarmonyStyle::Arpeggio => {
+            const UP_DOWN: [usize; 8] = [0, 1, 2, 3, 2, 1, 2, 3];
+            UP_DOWN
+                .iter()
+                .enumerate()
+                .map(|(i, n)| (i * 2, 6.0, if i == 0 { 0.8 } else { 0.62 }, Some(*n)))
+                .collect()
+        }
+        HarmonyStyle::Skank => {
+            let steps: &[usize] = if offbeat_skank {
+                &[2, 6, 10, 14]
+            } else {
+                &[4, 12]
+            };
+            steps.iter().map(|s| (*s, 0.9, 0.8, None)).collect()
+        }
+        HarmonyStyle::Montuno => {
+            let steps: &[usize] = if bar % 2 == 0 {
+                &[0, 3, 6, 8, 10, 13]
+            } else {
+                &[2, 4, 7, 10, 12, 14]
+            };
+            steps.iter().map(|s| (*s, 1.5, 0.78, None)).collect()
+        }
     }
 }
 
@@ -195,52 +370,59 @@ impl TrackGenerator for HarmonyGen {
     fn plan(
         &self,
         ctx: &mut GenerationContext,
-        _intent: &MusicalIntent,
+        intent: &MusicalIntent,
         rng: &mut Rng,
     ) -> Result<(), GenerateError> {
-        self.plan_progression(ctx, rng)
+        self.plan_progression(ctx, intent.chord_color, rng)
     }
 
     fn generate(&self, input: &GenInput<'_>, rng: &mut Rng) -> Result<Part, GenerateError> {
         let ctx = input.ctx;
         let style = input.intent.harmony_style;
+        let color = input.intent.chord_color;
+        let offbeat_skank = input.intent.drum_style == "ska";
         let step_s = ctx.seconds_per_step();
         let mut notes = Vec::new();
         let mut prev: Vec<u8> = Vec::new();
         for bar in 0..ctx.bars as usize {
             let chord = ctx.chords[bar];
-            let voicing = voice_lead(&chord, &prev);
-            let hits: Vec<(usize, f64, f32)> = match style {
-                HarmonyStyle::Pad => vec![(0, 16.0, 0.7)],
-                HarmonyStyle::Stabs => [2usize, 6, 10, 14]
-                    .iter()
-                    .filter(|_| rng.chance(0.85))
-                    .map(|s| (*s, 1.0, 0.8))
-                    .collect(),
-                HarmonyStyle::Keys => {
-                    let pattern: &[(usize, f64)] = if bar % 2 == 0 {
-                        &[(0, 5.5), (6, 4.0), (10, 6.0)]
-                    } else {
-                        &[(0, 3.5), (3, 3.0), (8, 8.0)]
-                    };
-                    pattern.iter().map(|(s, d)| (*s, *d, 0.75)).collect()
+            let mut voicing = color_voicing(&chord, &ctx.key, color, &prev);
+            let led = voicing.clone();
+            if style == HarmonyStyle::Arpeggio {
+                // broken chords rise from the root an octave below
+                if let Some(low) = voicing.first().copied() {
+                    let mut root = (low / 12) * 12 + chord.root;
+                    while root >= low {
+                        root -= 12;
+                    }
+                    voicing.insert(0, root);
                 }
-            };
-            for (s, dur, vel) in hits {
+            }
+            for (s, dur, vel, which) in hits(style, bar, offbeat_skank, rng) {
                 let step = bar * 16 + s;
-                for (i, p) in voicing.iter().enumerate() {
+                let chosen: Vec<(usize, u8)> = match which {
+                    Some(i) => vec![(0, voicing[i % voicing.len()])],
+                    None => voicing.iter().copied().enumerate().collect(),
+                };
+                // a strum rolls the chord: 12 ms a string, upstrokes from the top
+                let roll = if style == HarmonyStyle::Strum { 0.012 } else { 0.004 };
+                let up = style == HarmonyStyle::Strum && s % 4 != 0;
+                let n = chosen.len();
+                for (i, p) in chosen {
+                    let order = if up { n - 1 - i } else { i };
                     notes.push(Note {
-                        time: ctx.step_time(step) + i as f64 * 0.004,
+                        time: ctx.step_time(step) + order as f64 * roll,
                         duration: dur * step_s,
-                        pitch: *p,
+                        pitch: p,
                         velocity: vel * (0.92 + 0.08 * rng.f32()),
                         voice: 0,
                         step,
                     });
                 }
             }
-            prev = voicing;
+            prev = led;
         }
+        notes.sort_by(|a, b| a.time.total_cmp(&b.time));
         Ok(Part {
             track: TrackType::Harmony,
             style: format!("{style:?}").to_lowercase(),

@@ -12,6 +12,8 @@ use super::{GenInput, GenerateError, Note, Part, TrackGenerator, sample};
 use crate::onnx::{Device, ModelSession, OnnxError};
 use crate::step_model::StepModel;
 use resonantgen_shared::TrackType;
+use resonantgen_shared::instrument::Instrument;
+use resonantgen_shared::language::genre::Phrasing;
 use resonantgen_shared::rng::Rng;
 use resonantgen_shared::theory::{Chord, Key};
 use serde::Deserialize;
@@ -141,6 +143,8 @@ impl TrackGenerator for MelodyGen {
         // The tonic the token range starts from: G3..F#4, so tunes sit around C5.
         let tonic = i32::from(key.tonic);
         let base = if tonic <= 6 { 60 + tonic } else { 48 + tonic };
+        // Low leads (tenor sax, trombone, cello, horn) play an octave down, where they sing.
+        let base = base - 12 * i32::from(low_lead(input.intent.instrument(track)));
         if input
             .intent
             .tracks
@@ -257,6 +261,7 @@ impl TrackGenerator for MelodyGen {
                 tokens.push(tok);
             }
         }
+        phrase(&mut tokens, input.intent.phrasing, &key, tonic, range);
 
         let step_s = ctx.seconds_per_step();
         let mut notes = Vec::new();
@@ -292,6 +297,47 @@ impl TrackGenerator for MelodyGen {
             style,
             notes,
         })
+    }
+}
+
+/// Leads that sit an octave below the others.
+fn low_lead(instrument: Instrument) -> bool {
+    matches!(
+        instrument,
+        Instrument::TenorSax | Instrument::Trombone | Instrument::Cello | Instrument::FrenchHorn
+    )
+}
+
+/// The genre's phrasing over the sampled line: singable leads tie their off-beat sixteenths
+/// into the note before (longer, breathing notes); bebop lines approach each on-beat chord
+/// tone from a semitone below, on the sixteenth before it.
+fn phrase(tokens: &mut [usize], phrasing: Phrasing, key: &Key, tonic: i32, range: i32) {
+    match phrasing {
+        Phrasing::Singable => {
+            for i in 1..tokens.len() {
+                if i % 2 == 1 && tokens[i] >= 2 && tokens[i - 1] != REST {
+                    tokens[i] = HOLD;
+                }
+            }
+        }
+        Phrasing::Bebop => {
+            for i in 2..tokens.len() {
+                let target = tokens[i];
+                if i % 4 != 0 || target < 3 {
+                    continue;
+                }
+                // only where the sixteenth before is a held or silent one
+                if tokens[i - 1] != HOLD && tokens[i - 1] != REST {
+                    continue;
+                }
+                let k = target as i32 - 2 - 1;
+                let pc = (tonic + k).rem_euclid(12) as u8;
+                if k >= 0 && k <= range && !key.contains(pc) {
+                    tokens[i - 1] = k as usize + 2;
+                }
+            }
+        }
+        Phrasing::Hook | Phrasing::Riff => {}
     }
 }
 

@@ -11,7 +11,15 @@ use crate::generators::drums::{
 use resonantgen_shared::rng::Rng;
 use std::collections::BTreeMap;
 
-pub fn render(part: &Part, frames: usize, sr: f32, rng: &mut Rng) -> BTreeMap<String, StereoBuf> {
+/// Renders the kit; `tight` voices the 808/breaks machines (a short punchy kick that leaves
+/// the low end to the bass), else the 909 (a kick with boom).
+pub fn render(
+    part: &Part,
+    frames: usize,
+    sr: f32,
+    tight: bool,
+    rng: &mut Rng,
+) -> BTreeMap<String, StereoBuf> {
     let mut chans: BTreeMap<String, StereoBuf> = BTreeMap::new();
     for name in ["kick", "snare", "clap", "hats", "cymbals", "toms", "perc"] {
         chans.insert(name.to_string(), StereoBuf::new(frames));
@@ -19,10 +27,11 @@ pub fn render(part: &Part, frames: usize, sr: f32, rng: &mut Rng) -> BTreeMap<St
     let mut noise = Noise(Rng::new(rng.next_u32() as u64, 11));
     // Where the bass plays with the kick (kick-locked lines, 808s), the kick is tight and
     // punchy and leaves the low end to the bass; four-on-the-floor kicks keep their boom.
-    let tight = matches!(
-        part.style.as_str(),
-        "trap" | "dubstep" | "hip_hop" | "lofi" | "drum_and_bass" | "garage" | "breakbeat"
-    );
+    let tight = tight
+        || matches!(
+            part.style.as_str(),
+            "trap" | "dubstep" | "hip_hop" | "lofi" | "drum_and_bass" | "garage" | "breakbeat"
+        );
     for note in &part.notes {
         let start = (note.time * f64::from(sr)).round() as usize;
         if start >= frames {

@@ -1,17 +1,19 @@
 //! Rendering: the decode side of the symbolic codec (`codec.rs`). Each `Part` is played by the
-//! instrument the intent chose (`instruments`): our synthesizers or sampled SoundFont
-//! instruments, into stereo buffers of exactly the context's length; drums also come out per
-//! channel.
+//! instrument the intent chose (`instruments` resolves it): sampled SoundFont instruments
+//! brought to the track's level (`level`), or our synthesizers, into stereo buffers of
+//! exactly the context's length; drums also come out per channel.
 
 pub mod drums;
 pub mod dsp;
 pub mod instruments;
+pub mod level;
 pub mod sampler;
 pub mod synth;
 
-pub use instruments::Instrument;
+pub use instruments::Played;
 
 use crate::generators::Part;
+use resonantgen_shared::instrument::SynthVoice;
 use resonantgen_shared::rng::Rng;
 use resonantgen_shared::{GenerationContext, TrackType};
 use std::collections::BTreeMap;
@@ -65,19 +67,32 @@ impl StereoBuf {
     }
 }
 
-/// Renders one part with our synthesizers (the instrument its style names).
+/// Renders one part with our synthesizers (the voice its intent would fall back to).
 pub fn render_part(part: &Part, ctx: &GenerationContext) -> Rendered {
-    render_with(part, ctx, &Instrument::Synth(String::new()))
+    let voice = match part.track {
+        TrackType::Drums => SynthVoice::Machine909,
+        TrackType::Bass => SynthVoice::Analog,
+        TrackType::Harmony => match part.style.as_str() {
+            "pad" => SynthVoice::Pad,
+            "stabs" => SynthVoice::Stabs,
+            _ => SynthVoice::FmPiano,
+        },
+        TrackType::Melody => match part.style.as_str() {
+            "pluck" => SynthVoice::Pluck,
+            "bell" => SynthVoice::Bell,
+            "square" => SynthVoice::Square,
+            _ => SynthVoice::Saw,
+        },
+    };
+    render_synth(part, ctx, voice)
 }
 
-/// Renders one part with `instrument`; a sampled instrument whose SoundFont cannot be
-/// played falls back to the synthesizer.
-pub fn render_with(part: &Part, ctx: &GenerationContext, instrument: &Instrument) -> Rendered {
+/// Renders one part the way it is `played`; a sampled instrument whose SoundFont cannot be
+/// played falls back to its synthesizer.
+pub fn render_with(part: &Part, ctx: &GenerationContext, played: &Played) -> Rendered {
     let frames = ctx.total_frames();
-    let sr = ctx.sample_rate as f32;
-    let mut rng = Rng::derive(ctx.seed, &format!("render:{}", part.track));
-    let sampled = match instrument {
-        Instrument::Sampled { patch, .. } => sampler::soundfont().and_then(|sf| {
+    let sampled = match played {
+        Played::Sampled { patch, .. } => sampler::soundfont().and_then(|sf| {
             if patch.drums {
                 sampled_drums(part, &sf, *patch, frames, ctx.sample_rate)
             } else {
@@ -85,29 +100,79 @@ pub fn render_with(part: &Part, ctx: &GenerationContext, instrument: &Instrument
                     .map(|b| (b, BTreeMap::new()))
             }
         }),
-        Instrument::Synth(_) => None,
+        Played::Synth { .. } => None,
     };
-    let voice = match instrument {
-        Instrument::Synth(v) => v.as_str(),
-        Instrument::Sampled { .. } => "",
+    let Some((mut out, mut channels)) = sampled else {
+        let voice = played
+            .synth_voice()
+            .unwrap_or(played.instrument().spec().fallback);
+        return render_synth(part, ctx, voice);
     };
-    let (mut out, channels) = match (sampled, part.track) {
-        (Some(done), _) => done,
-        (None, TrackType::Drums) => {
-            let chans = drums::render(part, frames, sr, &mut rng);
+    // SoundFont programs differ in level by 20 dB; bring each to the level the mix expects
+    // of the track, keeping the part's own dynamics.
+    let gain = level::gain_to(&out.data, ctx.sample_rate, level::target_rms_db(part.track));
+    for s in out.data.iter_mut() {
+        *s *= gain;
+    }
+    for buf in channels.values_mut() {
+        for s in buf.data.iter_mut() {
+            *s *= gain;
+        }
+    }
+    finish(out, channels, ctx.sample_rate as f32)
+}
+
+/// Renders one part with a synthesizer voice.
+fn render_synth(part: &Part, ctx: &GenerationContext, voice: SynthVoice) -> Rendered {
+    let frames = ctx.total_frames();
+    let sr = ctx.sample_rate as f32;
+    let mut rng = Rng::derive(ctx.seed, &format!("render:{}", part.track));
+    let (out, channels) = match part.track {
+        TrackType::Drums => {
+            let tight = !matches!(voice, SynthVoice::Machine909);
+            let chans = drums::render(part, frames, sr, tight, &mut rng);
             let mut sum = StereoBuf::new(frames);
             for buf in chans.values() {
                 sum.mix_in(buf, 1.0);
             }
             (sum, chans)
         }
-        (None, TrackType::Bass) => (
-            synth::bass(part, frames, sr, voice, &mut rng),
-            BTreeMap::new(),
-        ),
-        (None, TrackType::Harmony) => (synth::harmony(part, frames, sr, &mut rng), BTreeMap::new()),
-        (None, TrackType::Melody) => (synth::lead(part, frames, sr, &mut rng), BTreeMap::new()),
+        TrackType::Bass => {
+            let name = match voice {
+                SynthVoice::Sub => "sub",
+                SynthVoice::Reese => "reese",
+                SynthVoice::Acid => "acid",
+                SynthVoice::FmBass => "fm",
+                SynthVoice::Bass808 => "808",
+                SynthVoice::Pulse => "pulse",
+                SynthVoice::Wobble => "wobble",
+                _ => "subtractive",
+            };
+            (synth::bass(part, frames, sr, name, &mut rng), BTreeMap::new())
+        }
+        TrackType::Harmony => {
+            let name = match voice {
+                SynthVoice::Pad | SynthVoice::Supersaw => "pad",
+                SynthVoice::Stabs | SynthVoice::Saw | SynthVoice::Square => "stabs",
+                _ => "keys",
+            };
+            (synth::harmony(part, frames, sr, name, &mut rng), BTreeMap::new())
+        }
+        TrackType::Melody => {
+            let name = match voice {
+                SynthVoice::Pluck => "pluck",
+                SynthVoice::Bell => "bell",
+                SynthVoice::Square | SynthVoice::Pulse => "square",
+                _ => "saw",
+            };
+            (synth::lead(part, frames, sr, name, &mut rng), BTreeMap::new())
+        }
     };
+    finish(out, channels, sr)
+}
+
+/// A short fade at the end of every buffer, so a cut never clicks.
+fn finish(mut out: StereoBuf, channels: BTreeMap<String, StereoBuf>, sr: f32) -> Rendered {
     out.fade_out(0.01, sr);
     Rendered {
         stereo: out.data,

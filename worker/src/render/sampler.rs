@@ -1,8 +1,9 @@
-//! Sampled acoustic instruments: a General MIDI SoundFont (Debian's fluid-soundfont-gm,
-//! installed by the ops scripts) played by rustysynth — piano, acoustic and jazz kits,
-//! upright/electric/slap bass, nylon and steel guitars, strings, brass, organ, flute. The
-//! SoundFont is loaded once per process and shared by every job; when it is missing the
-//! instrument chooser falls back to the synthesizers and says so once in the log.
+//! Sampled instruments: a General MIDI SoundFont played by rustysynth — by default MuseScore
+//! General (Debian's musescore-general-soundfont-lossless, MIT; installed by the ops
+//! scripts), else FluidR3 GM (fluid-soundfont-gm, MIT): the GM2 drum kits (standard, room,
+//! power, jazz, brush, orchestra, electronic, TR-808) and every GM program. The SoundFont is
+//! loaded once per process and shared by every job; when none is installed the instruments
+//! fall back to the synthesizers and say so (once in the log, and in each response).
 
 use super::StereoBuf;
 use crate::generators::Note;
@@ -17,6 +18,8 @@ pub fn soundfont_path() -> Option<PathBuf> {
         .into_iter()
         .chain(
             [
+                "/usr/share/sounds/sf2/MuseScore_General_Full.sf2",
+                "/usr/share/sounds/sf2/MuseScore_General.sf2",
                 "/usr/share/sounds/sf2/FluidR3_GM.sf2",
                 "/usr/share/sounds/sf2/default-GM.sf2",
             ]
@@ -25,14 +28,33 @@ pub fn soundfont_path() -> Option<PathBuf> {
         .find(|p| p.is_file())
 }
 
+/// The sound source a response names: the SoundFont's name and the licence of its samples.
+pub fn source() -> Option<String> {
+    soundfont()?;
+    let path = soundfont_path()?;
+    let file = path.file_name()?.to_string_lossy().to_string();
+    let canonical = std::fs::canonicalize(&path).unwrap_or(path);
+    let real = canonical
+        .file_name()
+        .map(|f| f.to_string_lossy().to_string())
+        .unwrap_or_else(|| file.clone());
+    Some(if real.starts_with("MuseScore_General") {
+        "MuseScore General SoundFont, MIT".to_string()
+    } else if real.starts_with("FluidR3") {
+        "FluidR3 GM SoundFont, MIT".to_string()
+    } else {
+        format!("SoundFont {file}: see its licence")
+    })
+}
+
 /// The shared SoundFont, loaded on first use (`None` when there is none or it is unreadable).
 pub fn soundfont() -> Option<Arc<SoundFont>> {
     static SF: OnceLock<Option<Arc<SoundFont>>> = OnceLock::new();
     SF.get_or_init(|| {
         let Some(path) = soundfont_path() else {
             tracing::warn!(
-                "no General MIDI SoundFont (install fluid-soundfont-gm or set \
-                 RESONANTGEN_SOUNDFONT): acoustic instruments fall back to synthesizers"
+                "no General MIDI SoundFont (install musescore-general-soundfont-lossless \
+                 or set RESONANTGEN_SOUNDFONT): acoustic instruments fall back to synthesizers"
             );
             return None;
         };
@@ -55,13 +77,13 @@ pub fn soundfont() -> Option<Arc<SoundFont>> {
     .clone()
 }
 
-/// A General MIDI patch: `program` on a melodic channel, or a drum kit (`drums`), with the
-/// gain that brings it to the level of our synthesized voices.
+/// A General MIDI patch: `program` of `bank` on a melodic channel, or a drum kit (`drums`,
+/// bank 128) on channel 10.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Patch {
+    pub bank: u8,
     pub program: u8,
     pub drums: bool,
-    pub gain: f32,
 }
 
 /// Plays `notes` on `patch` into a stereo buffer of `frames`. Notes must be in time order.
@@ -78,6 +100,10 @@ pub fn play(
     settings.maximum_polyphony = 96;
     let mut synth = Synthesizer::new(sf, &settings).ok()?;
     let channel = if patch.drums { 9 } else { 0 };
+    if !patch.drums {
+        // bank select (CC 0); rustysynth puts channel 10 on the drum bank itself
+        synth.process_midi_message(channel, 0xB0, 0, i32::from(patch.bank));
+    }
     synth.process_midi_message(channel, 0xC0, i32::from(patch.program), 0);
     // Events: (frame, on?, key, velocity)
     let sr = f64::from(sample_rate);
@@ -111,8 +137,8 @@ pub fn play(
     }
     let mut out = StereoBuf::new(frames);
     for i in 0..frames {
-        out.data[i * 2] = left[i] * patch.gain;
-        out.data[i * 2 + 1] = right[i] * patch.gain;
+        out.data[i * 2] = left[i];
+        out.data[i * 2 + 1] = right[i];
     }
     Some(out)
 }

@@ -114,9 +114,11 @@ pub fn bass(part: &Part, frames: usize, sr: f32, voice: &str, _rng: &mut Rng) ->
     buf
 }
 
-pub fn harmony(part: &Part, frames: usize, sr: f32, rng: &mut Rng) -> StereoBuf {
+/// The chord synthesizers, by voice: "pad" (detuned saws), "stabs", else the FM electric
+/// piano.
+pub fn harmony(part: &Part, frames: usize, sr: f32, voice: &str, rng: &mut Rng) -> StereoBuf {
     let mut buf = StereoBuf::new(frames);
-    match part.style.as_str() {
+    match voice {
         "pad" => {
             let env = Adsr {
                 attack: 0.35,
@@ -225,9 +227,10 @@ pub fn harmony(part: &Part, frames: usize, sr: f32, rng: &mut Rng) -> StereoBuf 
     buf
 }
 
-pub fn lead(part: &Part, frames: usize, sr: f32, _rng: &mut Rng) -> StereoBuf {
+/// The lead synthesizers, by voice: "pluck", "bell", "square", else a saw.
+pub fn lead(part: &Part, frames: usize, sr: f32, voice: &str, _rng: &mut Rng) -> StereoBuf {
     let mut dry = StereoBuf::new(frames);
-    let style = part.style.clone();
+    let style = voice.to_string();
     let env = match style.as_str() {
         "pluck" => Adsr {
             attack: 0.002,

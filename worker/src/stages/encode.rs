@@ -11,14 +11,14 @@ use resonantgen_shared::rng::fnv1a;
 pub async fn run(job: &mut Job<'_>) -> Result<(), JobError> {
     let mixed = job.mixed()?;
     let parts = job.parts.clone();
-    let (sr, bits, tempo, seed) = (
-        job.ctx.sample_rate,
-        job.ctx.bit_depth,
-        job.ctx.tempo_bpm,
-        job.seed,
-    );
+    let (sr, bits, seed) = (job.ctx.sample_rate, job.ctx.bit_depth, job.seed);
     let keys = job.keys.clone();
     let locked: Vec<TrackType> = job.locked.keys().cloned().collect();
+    // Each MIDI file names and programs the instrument that rendered its part.
+    let metas: Vec<(TrackType, midi::MidiMeta)> = parts
+        .keys()
+        .map(|t| (*t, midi::MidiMeta::for_track(&job.ctx, &job.intent, *t)))
+        .collect();
     job.encoded = blocking("encode", move || {
         let mut out = Vec::new();
         // Dither noise seeded per object: the same request encodes to the same bytes.
@@ -36,8 +36,11 @@ pub async fn run(job: &mut Job<'_>) -> Result<(), JobError> {
         for (channel, data) in &mixed.channels {
             out.push((keys.channel(&drums, channel), wav(data, channel)?));
         }
-        for (track, part) in parts.iter() {
-            let bytes = midi::part_to_midi(part, tempo)
+        for (track, meta) in &metas {
+            let Some(part) = parts.get(track) else {
+                continue;
+            };
+            let bytes = midi::part_to_midi_with(part, meta)
                 .map_err(|e| JobError::Permanent(format!("midi {track}: {e}")))?;
             out.push((keys.midi(track), bytes));
         }

@@ -52,9 +52,15 @@ fn response(p: &Pipeline, job: &Job<'_>) -> Result<GenerationResponse, JobError>
                 locked: stem.is_some(),
                 source: stem.map(|s| s.source.clone()),
                 events: job.parts.get(track).map(|p| p.notes.len()).unwrap_or(0),
-                instrument: stem
-                    .is_none()
-                    .then(|| crate::render::instruments::choose(track, intent, soundfont).name()),
+                instrument: stem.is_none().then(|| {
+                    let played = crate::render::instruments::choose(*track, intent, soundfont);
+                    match (played, crate::render::sampler::source()) {
+                        (crate::render::Played::Sampled { .. }, Some(source)) => {
+                            format!("{} ({source})", played.name())
+                        }
+                        _ => played.name(),
+                    }
+                }),
                 processing: if stem.is_none() {
                     intent
                         .tracks
