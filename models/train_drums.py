@@ -126,7 +126,7 @@ def main():
     voices, genres, patterns = load_library(os.path.join(OUT, "patterns.json"))
     X, Y, G = build_dataset(rng, voices, genres, patterns, seqs_per_genre=24, n_bars=32)
     params, train_loss, val_loss, (n_tr, n_va) = train_mlp(
-        X, Y, "sigmoid", hidden=128, epochs=12, rng=rng, groups=G
+        X, Y, "sigmoid", hidden=192, epochs=16, rng=rng, groups=G, lr_final=3e-4
     )
     inputs = [
         ("history", HISTORY * len(voices)),
@@ -158,7 +158,7 @@ def main():
             "history_steps": HISTORY,
             "steps_per_bar": STEPS_PER_BAR,
             "phrase_bars": PHRASE_BARS,
-            "architecture": "concat -> dense 128 relu -> dense sigmoid",
+            "architecture": "concat -> dense 192 relu -> dense sigmoid",
             "training": {
                 "data": "models/drums/patterns.json genre pattern library, expanded with seeded human variation, crashes and fills (train_drums.py)",
                 "samples_train": n_tr,

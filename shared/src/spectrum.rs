@@ -41,7 +41,7 @@ pub fn allocate(intent: &MusicalIntent) -> BTreeMap<TrackType, Band> {
     };
     // A played bass (upright, electric, contrabass) keeps its harmonics: they are its sound.
     let bass = match intent.tracks.get(&TrackType::Bass) {
-        Some(t) if t.instrument.sampled() => Band::new(bass.low_hz.min(40.0), 3000.0),
+        Some(t) if t.instrument.sampled() => Band::new(bass.low_hz, bass.high_hz.max(3000.0)),
         _ => bass,
     };
     BTreeMap::from([

@@ -5,7 +5,8 @@
 
 use crate::mix::{MixResult, TRUE_PEAK_CEILING_DBTP};
 use resonantgen_shared::GenerationContext;
-pub use resonantgen_shared::features::{estimate_tempo, tempo_error};
+pub use resonantgen_shared::analysis::{estimate_tempo, estimate_tempo_with};
+pub use resonantgen_shared::features::tempo_error;
 use resonantgen_shared::theory::Key;
 
 /// Largest relative tempo error of the drums before it is flagged.

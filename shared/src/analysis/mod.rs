@@ -128,6 +128,30 @@ impl Default for Hints {
     }
 }
 
+/// Tempo (bpm) of interleaved stereo — the drum stem QA measures — by the one tempo
+/// estimator the analysis uses (`tempo::estimate`) with the listener's prior; `None` when
+/// there is no pulse (silence, drones) or the audio is shorter than a beat can show.
+pub fn estimate_tempo(stereo: &[f32], sample_rate: u32) -> Option<f64> {
+    estimate_tempo_with(stereo, sample_rate, &Hints::default())
+}
+
+/// [`estimate_tempo`] with what is known beforehand (the genre's tempo range).
+pub fn estimate_tempo_with(stereo: &[f32], sample_rate: u32, hints: &Hints) -> Option<f64> {
+    if !(MIN_SAMPLE_RATE..=MAX_SAMPLE_RATE).contains(&sample_rate)
+        || stereo.len() < 2
+        || stereo.iter().any(|v| !v.is_finite())
+    {
+        return None;
+    }
+    let mono = downmix(stereo, 2);
+    if mono.len() as f64 / f64::from(sample_rate) < MIN_SECONDS {
+        return None;
+    }
+    let x = resample::resample(&mono, sample_rate, WORKING_RATE);
+    let env = onset::OnsetEnvelope::compute(&x, WORKING_RATE);
+    tempo::estimate(&env, hints.tempo).map(|t| t.bpm)
+}
+
 /// Analyses interleaved `samples` of any channel count at any rate from 8 to 192 kHz.
 pub fn analyze(
     samples: &[f32],
@@ -321,6 +345,41 @@ fn bars(beats: &[f64], downbeat: usize, duration: f64) -> Vec<(f64, f64)> {
         i += BEATS_PER_BAR;
     }
     out
+}
+
+#[cfg(test)]
+mod tempo_tests {
+    use super::*;
+    use crate::features::tempo_error;
+
+    fn clicks(bpm: f64, seconds: f64, sr: u32) -> Vec<f32> {
+        let frames = (seconds * f64::from(sr)) as usize;
+        let mut out = vec![0.0f32; frames * 2];
+        let period = 60.0 / bpm * f64::from(sr);
+        let mut t = 0.0;
+        while (t as usize) < frames {
+            for i in 0..400.min(frames - t as usize) {
+                let v = (-(i as f32) / 60.0).exp() * ((i as f32) * 0.3).sin();
+                out[(t as usize + i) * 2] += v;
+                out[(t as usize + i) * 2 + 1] += v;
+            }
+            t += period;
+        }
+        out
+    }
+
+    #[test]
+    fn finds_click_tempi_within_one_percent() {
+        for bpm in [70.0, 90.0, 124.0, 128.0, 140.0, 174.0] {
+            let est = estimate_tempo(&clicks(bpm, 20.0, 44_100), 44_100).unwrap();
+            assert!(tempo_error(est, bpm) < 0.01, "{bpm}: {est}");
+        }
+    }
+
+    #[test]
+    fn silence_has_no_tempo() {
+        assert_eq!(estimate_tempo(&vec![0.0; 44_100 * 4], 44_100), None);
+    }
 }
 
 #[cfg(test)]

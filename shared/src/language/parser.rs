@@ -451,6 +451,12 @@ impl PromptParser {
                 processing.push("lo-fi".into());
             }
         }
+        // "folk ballad", "rock ballad": next to a genre, a ballad is the song's form — slower
+        // and softer — not the genre.
+        if genre_names.len() > 1 && genre_names.iter().any(|g| g == "ballad") {
+            genre_names.retain(|g| g != "ballad");
+            energy_delta -= 0.15;
+        }
         // "breaks" alone names the genre; next to one it describes the drums.
         if genre_names.is_empty() && instruments.iter().any(|d| d.descriptor == "breaks") {
             genre_names.push("breakbeat".into());

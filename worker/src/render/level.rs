@@ -36,10 +36,10 @@ pub fn gated_rms_db(stereo: &[f32], sample_rate: u32) -> Option<f32> {
     Some(10.0 * (sum / n.max(1) as f32).log10())
 }
 
-/// The gain that brings `stereo` to `target_db` gated RMS (1 for silence), within ±32 dB.
+/// The gain that brings `stereo` to `target_db` gated RMS (1 for silence), within ±40 dB.
 pub fn gain_to(stereo: &[f32], sample_rate: u32, target_db: f32) -> f32 {
     match gated_rms_db(stereo, sample_rate) {
-        Some(db) => 10f32.powf(((target_db - db).clamp(-32.0, 32.0)) / 20.0),
+        Some(db) => 10f32.powf(((target_db - db).clamp(-40.0, 40.0)) / 20.0),
         None => 1.0,
     }
 }

@@ -86,8 +86,64 @@ pub struct Patch {
     pub drums: bool,
 }
 
-/// Plays `notes` on `patch` into a stereo buffer of `frames`. Notes must be in time order.
+/// RMS a reference note of every patch is brought to (about what FluidR3's programs give).
+const REFERENCE_RMS: f32 = 0.025;
+
+/// The gain that brings `patch` to the reference level: the SoundFont's presets differ by up
+/// to 30 dB under rustysynth (MuseScore General's grand piano relies on attenuation
+/// modulators rustysynth does not apply). Measured once per patch on a reference note (a
+/// middle C, or kick–snare–hat on a kit, at velocity 100) and cached.
+fn calibration(sf: &Arc<SoundFont>, patch: Patch, sample_rate: u32) -> f32 {
+    type Key = (u8, u8, bool, u32);
+    static CACHE: OnceLock<std::sync::Mutex<std::collections::HashMap<Key, f32>>> =
+        OnceLock::new();
+    let key = (patch.bank, patch.program, patch.drums, sample_rate);
+    let cache = CACHE.get_or_init(Default::default);
+    if let Some(g) = cache.lock().ok().and_then(|c| c.get(&key).copied()) {
+        return g;
+    }
+    let at = |time: f64, pitch: u8| Note {
+        time,
+        duration: 0.8,
+        pitch,
+        velocity: 100.0 / 127.0,
+        voice: 0,
+        step: 0,
+    };
+    let reference: Vec<Note> = if patch.drums {
+        vec![at(0.0, 36), at(0.25, 38), at(0.5, 42)]
+    } else {
+        vec![at(0.0, 60)]
+    };
+    let gain = render(sf, patch, &reference, sample_rate as usize, sample_rate)
+        .and_then(|b| {
+            let rms = (b.data.iter().map(|s| s * s).sum::<f32>() / b.data.len() as f32).sqrt();
+            (rms > 1e-7).then(|| (REFERENCE_RMS / rms).clamp(0.05, 100.0))
+        })
+        .unwrap_or(1.0);
+    if let Ok(mut c) = cache.lock() {
+        c.insert(key, gain);
+    }
+    gain
+}
+
+/// Plays `notes` on `patch` into a stereo buffer of `frames`, at the patch's calibrated
+/// level. Notes must be in time order.
 pub fn play(
+    sf: &Arc<SoundFont>,
+    patch: Patch,
+    notes: &[Note],
+    frames: usize,
+    sample_rate: u32,
+) -> Option<StereoBuf> {
+    let gain = calibration(sf, patch, sample_rate);
+    let mut out = render(sf, patch, notes, frames, sample_rate)?;
+    out.data.iter_mut().for_each(|s| *s *= gain);
+    Some(out)
+}
+
+/// The SoundFont's own output for `notes` on `patch`.
+fn render(
     sf: &Arc<SoundFont>,
     patch: Patch,
     notes: &[Note],

@@ -16,7 +16,10 @@ pub async fn run(job: &mut Job<'_>) -> Result<(), JobError> {
     let measured_tempo = mixed
         .stems
         .get(&drums)
-        .and_then(|d| qa::estimate_tempo(d, sr));
+        .and_then(|d| {
+            let hints = resonantgen_shared::analysis::Hints::for_genre(&ctx.genre, ctx.tempo_bpm);
+            qa::estimate_tempo_with(d, sr, &hints)
+        });
     let frequency_separation = match (mixed.stems.get(&drums), mixed.stems.get(&bass)) {
         (Some(d), Some(b)) => resonantgen_shared::features::separation(
             &resonantgen_shared::features::to_mono(d),
