@@ -28,10 +28,13 @@ ensure_tools() {
   command -v cc >/dev/null || apt_install build-essential
 }
 
-# The General MIDI SoundFont the sampled instruments play (Debian's fluid-soundfont-gm).
+# The General MIDI SoundFont the sampled instruments play: MuseScore General (Debian's
+# musescore-general-soundfont-lossless, MIT; ~330 MB download, 490 MB on disk). Without it
+# the worker plays FluidR3 GM if present, else its synthesizers (and says so).
 ensure_soundfont() {
   if [ -n "${RESONANTGEN_SOUNDFONT:-}" ] && [ -f "$RESONANTGEN_SOUNDFONT" ]; then return; fi
-  [ -f /usr/share/sounds/sf2/FluidR3_GM.sf2 ] || apt_install fluid-soundfont-gm
+  [ -f /usr/share/sounds/sf2/MuseScore_General_Full.sf2 ] \
+    || apt_install --no-install-recommends musescore-general-soundfont-lossless
 }
 
 # promtool (checks the Prometheus config and unit-tests the alert rules, tests/tests/ops.rs),

@@ -263,12 +263,7 @@ impl Instrument {
             .iter()
             .copied()
             .find(|i| i.name().eq_ignore_ascii_case(&n))
-            .or_else(|| {
-                LEGACY_NAMES
-                    .iter()
-                    .find(|(l, _)| *l == n)
-                    .map(|(_, i)| *i)
-            })
+            .or_else(|| LEGACY_NAMES.iter().find(|(l, _)| *l == n).map(|(_, i)| *i))
             .ok_or_else(|| UnknownInstrument(name.to_string()))
     }
 

@@ -497,3 +497,86 @@ fn midi_puts_drums_on_the_gm_drum_channel() {
         assert_eq!(on, part.notes.len(), "{track}: one note-on per note");
     }
 }
+
+/// Every MIDI file carries the GM program of the instrument that renders its part (the kit
+/// program for drums, on channel 10), the track's name, the tempo, and the time and key
+/// signatures — across genres whose palettes differ on every track.
+#[test]
+fn midi_carries_the_program_of_the_instrument_that_renders_it() {
+    use midly::{MetaMessage, MidiMessage, Smf, TrackEventKind};
+    use resonantgen_shared::instrument::Sound;
+    use resonantgen_worker::midi::{MidiMeta, part_to_midi_with};
+    use resonantgen_worker::render::instruments;
+    for prompt in [
+        "jazz trio",
+        "metal",
+        "techno",
+        "country with fiddle",
+        "cinematic",
+    ] {
+        let (ctx, intent) = mapped(prompt, 8.0, 2);
+        let parts = registry()
+            .generate_all(&ctx, &intent, &all(), |_, _| {})
+            .unwrap();
+        for (track, part) in &parts {
+            let played = instruments::choose(*track, &intent, true);
+            let spec = played.instrument().spec();
+            // what renders it is what the MIDI names
+            match spec.sound {
+                Sound::Kit(p) | Sound::Program(p) | Sound::Variation(p) => {
+                    assert_eq!(p, spec.gm_program, "{prompt} {track}")
+                }
+                Sound::Synth(_) => {}
+            }
+            let meta = MidiMeta::for_track(&ctx, &intent, *track);
+            let bytes = part_to_midi_with(part, &meta).unwrap();
+            let smf = Smf::parse(&bytes).unwrap();
+            let (mut program, mut name, mut tempo, mut ts, mut ks) =
+                (None, None, false, false, false);
+            let mut channels = std::collections::BTreeSet::new();
+            for ev in smf.tracks.iter().flatten() {
+                match ev.kind {
+                    TrackEventKind::Midi {
+                        channel,
+                        message: MidiMessage::ProgramChange { program: p },
+                    } => {
+                        program = Some(p.as_int());
+                        channels.insert(channel.as_int());
+                    }
+                    TrackEventKind::Midi { channel, .. } => {
+                        channels.insert(channel.as_int());
+                    }
+                    TrackEventKind::Meta(MetaMessage::TrackName(n)) => {
+                        name = Some(String::from_utf8_lossy(n).to_string())
+                    }
+                    TrackEventKind::Meta(MetaMessage::Tempo(_)) => tempo = true,
+                    TrackEventKind::Meta(MetaMessage::TimeSignature(n, ..)) => {
+                        ts = u32::from(n) == ctx.beats_per_bar
+                    }
+                    TrackEventKind::Meta(MetaMessage::KeySignature(_, minor)) => {
+                        ks = minor == (ctx.key.mode == resonantgen_shared::theory::Mode::Minor)
+                    }
+                    _ => {}
+                }
+            }
+            assert_eq!(program, Some(spec.gm_program), "{prompt} {track}");
+            let want_channel = if *track == TrackType::Drums { 9 } else { 0 };
+            assert_eq!(
+                channels.into_iter().collect::<Vec<_>>(),
+                [want_channel],
+                "{prompt} {track}"
+            );
+            let name = name.unwrap_or_default();
+            assert!(name.contains(spec.name), "{prompt} {track}: '{name}'");
+            assert!(
+                tempo && ts && ks,
+                "{prompt} {track}: tempo {tempo} ts {ts} ks {ks}"
+            );
+        }
+    }
+    // and the palettes really differ: a jazz lead is a tenor sax, a techno lead a synth
+    let (_, jazz) = mapped("jazz trio", 8.0, 2);
+    assert_eq!(jazz.instrument(TrackType::Melody).spec().gm_program, 66);
+    let (_, metal) = mapped("metal", 8.0, 2);
+    assert_eq!(metal.instrument(TrackType::Harmony).spec().gm_program, 30);
+}

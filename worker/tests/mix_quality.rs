@@ -137,14 +137,15 @@ fn other_formats_and_loudness_targets() {
 }
 
 /// The sampled instruments really come from the SoundFont, at the right pitch. ops/test.sh
-/// installs fluid-soundfont-gm; without it this fails rather than passing on a fallback.
+/// installs musescore-general-soundfont-lossless; without a SoundFont this fails rather than
+/// passing on a fallback.
 #[test]
 fn sampled_instruments_play_in_tune_from_the_soundfont() {
     use resonantgen_worker::generators::Note;
     use resonantgen_worker::render::sampler::{self, Patch};
     let sf = sampler::soundfont().expect(
-        "no General MIDI SoundFont: install fluid-soundfont-gm (ops/test.sh does) or set \
-         RESONANTGEN_SOUNDFONT",
+        "no General MIDI SoundFont: install musescore-general-soundfont-lossless (ops/test.sh \
+         does) or set RESONANTGEN_SOUNDFONT",
     );
     let sr = 44_100u32;
     for (program, pitch, name) in [

@@ -254,11 +254,12 @@ impl MusicalIntentExtractor {
         } else {
             None
         };
-        let harmony_style = named_style.unwrap_or(if fits(genre.harmony_style, harmony_instrument) {
-            genre.harmony_style
-        } else {
-            natural_style(harmony_instrument)
-        });
+        let harmony_style =
+            named_style.unwrap_or(if fits(genre.harmony_style, harmony_instrument) {
+                genre.harmony_style
+            } else {
+                natural_style(harmony_instrument)
+            });
         let chord_color = if has(TrackType::Harmony, &["jazzy"]) {
             ChordColor::Ninth
         } else if harmony_style == HarmonyStyle::Power {

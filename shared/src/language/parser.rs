@@ -476,13 +476,7 @@ impl PromptParser {
                 let descriptors: Vec<&str> =
                     instruments.iter().map(|d| d.descriptor.as_str()).collect();
                 let tempo_word = tempo_words.first().map(|(_, w)| canonical_tempo_word(w));
-                match infer(
-                    &descriptors,
-                    &moods,
-                    &processing,
-                    tempo_bpm,
-                    tempo_word,
-                ) {
+                match infer(&descriptors, &moods, &processing, tempo_bpm, tempo_word) {
                     Some((g, from)) => (g, GenreChoice::Inferred { from }),
                     None => (default_genre(), GenreChoice::Default),
                 }

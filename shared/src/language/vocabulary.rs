@@ -212,6 +212,7 @@ pub const DESCRIPTORS: &[(&str, TrackType, &str)] = &[
     ("sax", TrackType::Melody, "sax"),
     ("alto sax", TrackType::Melody, "alto sax"),
     ("trumpet", TrackType::Melody, "trumpet"),
+    ("trumpets", TrackType::Melody, "trumpet"),
     ("trombone", TrackType::Melody, "trombone"),
     ("french horn", TrackType::Melody, "horn"),
     ("clarinet", TrackType::Melody, "clarinet"),

@@ -248,7 +248,13 @@ pub fn color_voicing(chord: &Chord, key: &Key, color: ChordColor, prev: &[u8]) -
         }
         p
     };
-    let third = (chord.root + if chord.quality == ChordQuality::Minor { 3 } else { 4 }) % 12;
+    let third = (chord.root
+        + if chord.quality == ChordQuality::Minor {
+            3
+        } else {
+            4
+        })
+        % 12;
     match (color, chord.quality) {
         (ChordColor::Triad, _) | (ChordColor::RootFifth, _) | (_, ChordQuality::Augmented) => {}
         (ChordColor::Sus2, ChordQuality::Major | ChordQuality::Minor) => {
@@ -269,8 +275,7 @@ pub fn color_voicing(chord: &Chord, key: &Key, color: ChordColor, prev: &[u8]) -
             v.push(ninth);
         }
         (ChordColor::Seventh | ChordColor::Ninth | ChordColor::Dominant, _) => {
-            let seventh = if color == ChordColor::Dominant && chord.quality == ChordQuality::Major
-            {
+            let seventh = if color == ChordColor::Dominant && chord.quality == ChordQuality::Major {
                 (chord.root + 10) % 12
             } else {
                 pc(6)
@@ -304,7 +309,7 @@ fn hits(style: HarmonyStyle, bar: usize, offbeat_skank: bool, rng: &mut Rng) -> 
             .map(|s| (*s, 1.0, 0.8, None))
             .collect(),
         HarmonyStyle::Keys => {
-            let pattern: &[(usize, f64)] = if bar % 2 == 0 {
+            let pattern: &[(usize, f64)] = if bar.is_multiple_of(2) {
                 &[(0, 5.5), (6, 4.0), (10, 6.0)]
             } else {
                 &[(0, 3.5), (3, 3.0), (8, 8.0)]
@@ -319,10 +324,17 @@ fn hits(style: HarmonyStyle, bar: usize, offbeat_skank: bool, rng: &mut Rng) -> 
             })
             .collect(),
         // D . D U . U D U
-        HarmonyStyle::Strum => [(0, 0.85), (4, 0.8), (6, 0.6), (10, 0.6), (12, 0.8), (14, 0.6)]
-            .iter()
-            .map(|(s, v)| (*s, 2.0, *v, None))
-            .collect(),
+        HarmonyStyle::Strum => [
+            (0, 0.85),
+            (4, 0.8),
+            (6, 0.6),
+            (10, 0.6),
+            (12, 0.8),
+            (14, 0.6),
+        ]
+        .iter()
+        .map(|(s, v)| (*s, 2.0, *v, None))
+        .collect(),
         HarmonyStyle::Arpeggio => {
             const UP_DOWN: [usize; 8] = [0, 1, 2, 3, 2, 1, 2, 3];
             UP_DOWN
@@ -340,7 +352,7 @@ fn hits(style: HarmonyStyle, bar: usize, offbeat_skank: bool, rng: &mut Rng) -> 
             steps.iter().map(|s| (*s, 0.9, 0.8, None)).collect()
         }
         HarmonyStyle::Montuno => {
-            let steps: &[usize] = if bar % 2 == 0 {
+            let steps: &[usize] = if bar.is_multiple_of(2) {
                 &[0, 3, 6, 8, 10, 13]
             } else {
                 &[2, 4, 7, 10, 12, 14]
@@ -405,7 +417,11 @@ impl TrackGenerator for HarmonyGen {
                     None => voicing.iter().copied().enumerate().collect(),
                 };
                 // a strum rolls the chord: 12 ms a string, upstrokes from the top
-                let roll = if style == HarmonyStyle::Strum { 0.012 } else { 0.004 };
+                let roll = if style == HarmonyStyle::Strum {
+                    0.012
+                } else {
+                    0.004
+                };
                 let up = style == HarmonyStyle::Strum && s % 4 != 0;
                 let n = chosen.len();
                 for (i, p) in chosen {

@@ -154,7 +154,10 @@ mod tests {
         assert_eq!(pick("techno", Drums), "synth 909 drum machine");
         assert_eq!(pick("trap", Drums), "synth 808 drum machine");
         assert_eq!(pick("house with piano chords", Harmony), "sampled piano");
-        assert_eq!(pick("cinematic with strings", Harmony), "sampled slow strings");
+        assert_eq!(
+            pick("cinematic with strings", Harmony),
+            "sampled slow strings"
+        );
         // without a SoundFont, the synthesizers stand in and say so
         let intent = MusicalIntentExtractor::extract(&PromptParser::parse("jazz trio"));
         let drums = choose(Drums, &intent, false);

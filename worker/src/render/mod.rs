@@ -148,7 +148,10 @@ fn render_synth(part: &Part, ctx: &GenerationContext, voice: SynthVoice) -> Rend
                 SynthVoice::Wobble => "wobble",
                 _ => "subtractive",
             };
-            (synth::bass(part, frames, sr, name, &mut rng), BTreeMap::new())
+            (
+                synth::bass(part, frames, sr, name, &mut rng),
+                BTreeMap::new(),
+            )
         }
         TrackType::Harmony => {
             let name = match voice {
@@ -156,7 +159,10 @@ fn render_synth(part: &Part, ctx: &GenerationContext, voice: SynthVoice) -> Rend
                 SynthVoice::Stabs | SynthVoice::Saw | SynthVoice::Square => "stabs",
                 _ => "keys",
             };
-            (synth::harmony(part, frames, sr, name, &mut rng), BTreeMap::new())
+            (
+                synth::harmony(part, frames, sr, name, &mut rng),
+                BTreeMap::new(),
+            )
         }
         TrackType::Melody => {
             let name = match voice {
@@ -165,7 +171,10 @@ fn render_synth(part: &Part, ctx: &GenerationContext, voice: SynthVoice) -> Rend
                 SynthVoice::Square | SynthVoice::Pulse => "square",
                 _ => "saw",
             };
-            (synth::lead(part, frames, sr, name, &mut rng), BTreeMap::new())
+            (
+                synth::lead(part, frames, sr, name, &mut rng),
+                BTreeMap::new(),
+            )
         }
     };
     finish(out, channels, sr)

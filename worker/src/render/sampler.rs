@@ -95,8 +95,7 @@ const REFERENCE_RMS: f32 = 0.025;
 /// middle C, or kick–snare–hat on a kit, at velocity 100) and cached.
 fn calibration(sf: &Arc<SoundFont>, patch: Patch, sample_rate: u32) -> f32 {
     type Key = (u8, u8, bool, u32);
-    static CACHE: OnceLock<std::sync::Mutex<std::collections::HashMap<Key, f32>>> =
-        OnceLock::new();
+    static CACHE: OnceLock<std::sync::Mutex<std::collections::HashMap<Key, f32>>> = OnceLock::new();
     let key = (patch.bank, patch.program, patch.drums, sample_rate);
     let cache = CACHE.get_or_init(Default::default);
     if let Some(g) = cache.lock().ok().and_then(|c| c.get(&key).copied()) {

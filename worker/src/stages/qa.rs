@@ -13,13 +13,10 @@ pub async fn run(job: &mut Job<'_>) -> Result<(), JobError> {
     let (ctx, sr) = (&job.ctx, job.ctx.sample_rate);
     let frames = ctx.total_frames();
     let (drums, bass) = (TrackType::Drums, TrackType::Bass);
-    let measured_tempo = mixed
-        .stems
-        .get(&drums)
-        .and_then(|d| {
-            let hints = resonantgen_shared::analysis::Hints::for_genre(&ctx.genre, ctx.tempo_bpm);
-            qa::estimate_tempo_with(d, sr, &hints)
-        });
+    let measured_tempo = mixed.stems.get(&drums).and_then(|d| {
+        let hints = resonantgen_shared::analysis::Hints::for_genre(&ctx.genre, ctx.tempo_bpm);
+        qa::estimate_tempo_with(d, sr, &hints)
+    });
     let frequency_separation = match (mixed.stems.get(&drums), mixed.stems.get(&bass)) {
         (Some(d), Some(b)) => resonantgen_shared::features::separation(
             &resonantgen_shared::features::to_mono(d),
