@@ -88,7 +88,10 @@ async fn submit_render_store_record() {
         ["distortion", "compression", "clipper"]
     );
     // ... and what played it.
-    assert_eq!(resp.tracks[&bass].instrument.as_deref(), Some("synth acid"));
+    assert_eq!(
+        resp.tracks[&bass].instrument.as_deref(),
+        Some("synth acid bass")
+    );
     assert_eq!(
         resp.tracks[&bass].processing,
         resp.intent.tracks[&bass].processing
