@@ -62,7 +62,7 @@ done
 say "submitted ${#ids[@]}; rendering"
 "$BIN/resonantgen-worker" --drain --concurrency 2 --metrics-addr off 2>"$outdir/worker.log"
 
-table="$gallery/table.md"
+table="$outdir/table.md"
 : >"$table"
 for i in "${!prompts[@]}"; do
   slug="${prompts[$i]%%|*}"
@@ -83,4 +83,4 @@ print(f"| {sys.argv[2]} | {sys.argv[3]} | {r['context']['genre']} | {r['context'
       f"{key(r['context']['key'])} / {key(qa.get('measured_key'))} | {r['mix']['integrated_lufs']:.1f} | {inst} |")
 PY
 done
-say "wrote $gallery (PNGs) and $table"
+say "wrote $gallery (PNGs) and $table (the rows of docs/gallery/README.md)"
