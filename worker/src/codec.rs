@@ -26,7 +26,7 @@ pub struct Symbolic;
 
 impl Codec for Symbolic {
     fn decode(&self, part: &Part, ctx: &GenerationContext, intent: &MusicalIntent) -> Rendered {
-        let soundfont = render::sampler::soundfont().is_some();
+        let soundfont = render::sampler::available();
         let played = render::instruments::choose(part.track, intent, soundfont);
         render::render_with(part, ctx, &played)
     }

@@ -4,7 +4,11 @@
 //! back), the step, the chord, the scale, the density and the place in the phrase. The
 //! generator adds the songwriter's structure: every second four-bar phrase restates the one
 //! before it, moved diatonically onto its chords, and answers it with a new last bar; every
-//! note stays in the key's scale and the strong beats land on chord tones.
+//! note stays in the key's scale and the strong beats land on chord tones. The genre's
+//! phrasing shapes the line: riffs (rock, metal, funk, blues) come back every second bar,
+//! singable leads (ballads, soul, folk, orchestral) tie their off-beat sixteenths into longer
+//! notes, bebop lines (jazz) approach on-beat notes chromatically from below; low leads
+//! (tenor sax, trombone, cello, horn) sit an octave down.
 //! Arpeggiated leads (the intent's "arpeggio" pattern) are an instrument idiom, not a tune,
 //! and are played straight from the chords.
 
@@ -188,9 +192,18 @@ impl TrackGenerator for MelodyGen {
             let in_section = bar - start;
             let chord = ctx.chords[bar];
             // Restate the previous phrase (bars 1-3 of every second phrase), moved onto the
-            // new chords; its last bar is left to the model: the answer.
-            if (in_section / 4) % 2 == 1 && in_section % 4 < 3 {
-                let then = ctx.chords[bar - 4];
+            // new chords; its last bar is left to the model: the answer. A riff genre restates
+            // every bar's riff in the bar after it.
+            let riff = input.intent.phrasing == Phrasing::Riff;
+            let echo = if riff && in_section % 2 == 1 {
+                Some(bar - 1)
+            } else if (in_section / 4) % 2 == 1 && in_section % 4 < 3 {
+                Some(bar - 4)
+            } else {
+                None
+            };
+            if let Some(from) = echo {
+                let then = ctx.chords[from];
                 let steps = i32::from(chord.degree) - i32::from(then.degree);
                 let steps = if steps > 3 {
                     steps - 7
@@ -200,7 +213,7 @@ impl TrackGenerator for MelodyGen {
                     steps
                 };
                 for s in 0..16 {
-                    let tok = tokens[(bar - 4) * 16 + s];
+                    let tok = tokens[from * 16 + s];
                     tokens.push(if tok >= 2 {
                         let mut k = shift_diatonic(tok as i32 - 2, steps, &key);
                         if s % 8 == 0 {

@@ -30,7 +30,9 @@ pub fn soundfont_path() -> Option<PathBuf> {
 
 /// The sound source a response names: the SoundFont's name and the licence of its samples.
 pub fn source() -> Option<String> {
-    soundfont()?;
+    if !available() {
+        return None;
+    }
     let path = soundfont_path()?;
     let file = path.file_name()?.to_string_lossy().to_string();
     let canonical = std::fs::canonicalize(&path).unwrap_or(path);
@@ -47,9 +49,19 @@ pub fn source() -> Option<String> {
     })
 }
 
+static SF: OnceLock<Option<Arc<SoundFont>>> = OnceLock::new();
+
+/// Whether sampled instruments can be played here, without loading the SoundFont (490 MB):
+/// a job of synthesizers only never pays for it.
+pub fn available() -> bool {
+    match SF.get() {
+        Some(loaded) => loaded.is_some(),
+        None => soundfont_path().is_some(),
+    }
+}
+
 /// The shared SoundFont, loaded on first use (`None` when there is none or it is unreadable).
 pub fn soundfont() -> Option<Arc<SoundFont>> {
-    static SF: OnceLock<Option<Arc<SoundFont>>> = OnceLock::new();
     SF.get_or_init(|| {
         let Some(path) = soundfont_path() else {
             tracing::warn!(

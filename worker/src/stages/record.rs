@@ -22,7 +22,7 @@ fn response(p: &Pipeline, job: &Job<'_>) -> Result<GenerationResponse, JobError>
             .ok_or_else(|| JobError::Permanent(format!("internal error: {key} was not stored")))
     };
     let mut tracks = BTreeMap::new();
-    let soundfont = crate::render::sampler::soundfont().is_some();
+    let soundfont = crate::render::sampler::available();
     for (track, data) in &mixed.stems {
         let stem = job.locked.get(track);
         let channels = if matches!(track, TrackType::Drums) && stem.is_none() {
