@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Renders docs/gallery/: one 30 s render per genre family through the product's own path
-# (submit → worker → fetch), a mel-spectrogram PNG of each mix and a table of what played
+# (submit → worker → fetch), a mel-spectrogram PNG of each mix and its stems (ops/spectrogram.py) and a table of what played
 # it. A development aid for judging the sound (CI never runs it); the WAVs stay in
 # out/gallery/ (not committed), reproducible from the fixed seeds.
 #
@@ -71,7 +71,7 @@ for i in "${!prompts[@]}"; do
   "$BIN/resonantgen" wait "$id" --timeout 600 >/dev/null
   rm -rf "$outdir/$slug"
   "$BIN/resonantgen" fetch "$id" -o "$outdir/$slug" >/dev/null
-  "$venv/bin/python" "$ROOT/ops/melspec.py" "$outdir/$slug/mix.wav" "$gallery/$slug.png" "$prompt"
+  "$venv/bin/python" "$ROOT/ops/spectrogram.py" "$outdir/$slug" "$gallery/$slug.png" "$prompt"
   python3 - "$outdir/$slug/response.json" "$slug" "$prompt" >>"$table" <<'PY'
 import json, sys
 r = json.load(open(sys.argv[1]))

@@ -60,28 +60,12 @@ impl Played {
     }
 }
 
+/// The name of a synthesizer voice: that of the instrument it is in the table.
 fn voice_name(v: SynthVoice) -> &'static str {
-    match v {
-        SynthVoice::Machine909 => "909 drum machine",
-        SynthVoice::Machine808 => "808 drum machine",
-        SynthVoice::MachineBreaks => "breakbeat kit",
-        SynthVoice::Sub => "sub bass",
-        SynthVoice::Reese => "reese bass",
-        SynthVoice::Acid => "acid bass",
-        SynthVoice::FmBass => "fm bass",
-        SynthVoice::Bass808 => "808 bass",
-        SynthVoice::Pulse => "pulse bass",
-        SynthVoice::Wobble => "wobble bass",
-        SynthVoice::Analog => "analog bass",
-        SynthVoice::Pad => "pad",
-        SynthVoice::Supersaw => "supersaw",
-        SynthVoice::Stabs => "saw stabs",
-        SynthVoice::FmPiano => "fm electric piano",
-        SynthVoice::Pluck => "pluck",
-        SynthVoice::Saw => "saw lead",
-        SynthVoice::Square => "square lead",
-        SynthVoice::Bell => "bell",
-    }
+    Instrument::ALL
+        .iter()
+        .find(|i| i.spec().sound == Sound::Synth(v))
+        .map_or("synthesizer", |i| i.name())
 }
 
 /// How `instrument` is played here; `soundfont` says whether a SoundFont is installed.

@@ -33,6 +33,12 @@ pub fn source() -> Option<String> {
     if !available() {
         return None;
     }
+    // the path and its name do not change while the process runs: read them once
+    static SOURCE: OnceLock<Option<String>> = OnceLock::new();
+    SOURCE.get_or_init(describe_source).clone()
+}
+
+fn describe_source() -> Option<String> {
     let path = soundfont_path()?;
     let file = path.file_name()?.to_string_lossy().to_string();
     let canonical = std::fs::canonicalize(&path).unwrap_or(path);
