@@ -19,6 +19,8 @@ apt_install() {
   say "installing $* (apt)"
   if [ -z "${RG_APT_UPDATED:-}" ]; then as_root apt-get update -qq >&2; RG_APT_UPDATED=1; fi
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >&2
+  # The downloaded .debs (the SoundFont's alone is ~330 MB) are not needed once installed.
+  as_root apt-get clean >&2 || true
 }
 
 ensure_tools() {
