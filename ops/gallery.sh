@@ -4,7 +4,8 @@
 # it. A development aid for judging the sound (CI never runs it); the WAVs stay in
 # out/gallery/ (not committed), reproducible from the fixed seeds.
 #
-#   ops/gallery.sh
+#   ops/gallery.sh              # every genre family
+#   ops/gallery.sh jazz blues   # only these rows (slugs below)
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 
@@ -49,6 +50,15 @@ prompts=(
   "cinematic|cinematic orchestral score, epic"
   "ambient|ambient soundscape, calm"
 )
+
+if [ $# -gt 0 ]; then
+  chosen=()
+  for entry in "${prompts[@]}"; do
+    for slug in "$@"; do [ "${entry%%|*}" = "$slug" ] && chosen+=("$entry"); done
+  done
+  [ ${#chosen[@]} -gt 0 ] || die "no gallery row named: $*"
+  prompts=("${chosen[@]}")
+fi
 
 gallery="$ROOT/docs/gallery"
 outdir="$ROOT/out/gallery"

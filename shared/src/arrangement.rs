@@ -83,15 +83,17 @@ pub fn plan(bars: u32, song_form: bool, looped: bool) -> Vec<Section> {
             v
         }
     };
+    // Bars left over past the last whole phrase go to the last peak, not the outro: a
+    // 15-bar piece is intro 4, chorus 7, outro 4, not a 7-bar outro.
+    let last_peak = layout.iter().rposition(|(name, _, _)| *name == peak);
+    let whole: u32 = layout.iter().map(|(_, p, _)| p * phrase).sum();
     let mut out = Vec::new();
     let mut start = 0;
-    let count = layout.len();
     for (i, (name, p, energy)) in layout.into_iter().enumerate() {
-        let len = if i + 1 == count {
-            bars - start
-        } else {
-            p * phrase
-        };
+        let mut len = p * phrase;
+        if Some(i) == last_peak {
+            len += bars - whole;
+        }
         out.push(Section::new(name, start, len, energy));
         start += len;
     }
@@ -138,6 +140,10 @@ mod tests {
             names(&plan(32, true, false))[..3],
             ["intro", "verse", "chorus"]
         );
+        // Bars past the last phrase lengthen the peak, not the outro.
+        let p = plan(15, true, false);
+        assert_eq!(names(&p), ["intro", "chorus", "outro"]);
+        assert_eq!(p.iter().map(|s| s.bars).collect::<Vec<_>>(), [4, 7, 4]);
         let p = plan(64, false, false);
         let drop = p.iter().find(|s| s.name == "drop").unwrap();
         let breakdown = p.iter().find(|s| s.name == "breakdown").unwrap();

@@ -26,7 +26,11 @@ pub struct GenerationContext {
     pub sections: Vec<Section>,
     /// Chord symbols per bar, for people.
     pub chord_symbols: Vec<String>,
+    /// 0 = straight, 1 = triplet swing of the note value `swing_unit` names.
     pub swing: f32,
+    /// Which notes swing: the off-16ths (house, hip hop) or the off-8ths (jazz, blues).
+    #[serde(default)]
+    pub swing_unit: SwingUnit,
     pub energy: f32,
     pub sample_rate: u32,
     pub bit_depth: u16,
@@ -43,6 +47,18 @@ pub struct GenerationContext {
     pub seed: u64,
     /// Where a request parameter overrode what the prompt said.
     pub conflicts: Vec<String>,
+}
+
+/// The note value swing delays the off-beat of.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SwingUnit {
+    /// Swung 16ths: the second 16th of each 8th is late (house, garage, hip hop).
+    #[default]
+    Sixteenth,
+    /// Swung 8ths: the "and" of each beat is late and the 16ths between move with it
+    /// (jazz ride, blues shuffle, bebop lines).
+    Eighth,
 }
 
 fn default_loudness() -> f64 {
@@ -84,14 +100,34 @@ impl GenerationContext {
         (self.duration_seconds * f64::from(self.sample_rate)).round() as usize
     }
 
-    /// Start time of a 16th step in seconds, with swing applied to the off-16ths.
+    /// Start time of a 16th step in seconds, with swing applied to the off-16ths or, for
+    /// swung 8ths, to the "and" of each beat (at full swing on the beat's last triplet), the
+    /// 16ths either side of it halfway between their neighbours.
     pub fn step_time(&self, step: usize) -> f64 {
-        let base = self.grid_offset_seconds + step as f64 * self.seconds_per_step();
-        if step % 2 == 1 {
-            base + f64::from(self.swing) * self.seconds_per_step() / 3.0
-        } else {
-            base
+        let sps = self.seconds_per_step();
+        let base = self.grid_offset_seconds + step as f64 * sps;
+        let swing = f64::from(self.swing);
+        match self.swing_unit {
+            SwingUnit::Sixteenth if step % 2 == 1 => base + swing * sps / 3.0,
+            SwingUnit::Sixteenth => base,
+            SwingUnit::Eighth => {
+                // Where the "and" falls, in 16th steps from the beat (2 straight, 8/3 triplet).
+                let and = 2.0 + swing * 2.0 / 3.0;
+                let at = match step % 4 {
+                    0 => 0.0,
+                    1 => and / 2.0,
+                    2 => and,
+                    _ => and + (4.0 - and) / 2.0,
+                };
+                base + (at - (step % 4) as f64) * sps
+            }
         }
+    }
+
+    /// How long `len` steps from `step` last on the swung grid (a swung "and" is short, the
+    /// note before it long).
+    pub fn steps_duration(&self, step: usize, len: usize) -> f64 {
+        self.step_time(step + len) - self.step_time(step)
     }
 
     /// Changes the tempo (and with it the bar count), continuing `progression` — the chords
@@ -190,5 +226,20 @@ mod tests {
         assert_eq!(c.genre, "hip hop");
         assert_eq!(c.tempo_bpm, 90.0);
         assert!(c.swing > 0.0);
+    }
+
+    #[test]
+    fn swung_eighths_put_the_and_on_the_last_triplet() {
+        let r = req("jazz at 120 bpm");
+        let mut c = GenerationContext::resolve(&r, &PromptParser::parse(&r.prompt), 1).unwrap();
+        assert_eq!(c.swing_unit, SwingUnit::Eighth);
+        c.swing = 1.0;
+        let beat = 0.5;
+        let at = |c: &GenerationContext, s: usize| c.step_time(s) / beat;
+        assert!((at(&c, 2) - 2.0 / 3.0).abs() < 1e-9, "{}", at(&c, 2));
+        assert!((0..4).all(|s| at(&c, s) < at(&c, s + 1)));
+        assert!((at(&c, 4) - 1.0).abs() < 1e-9);
+        c.swing = 0.0;
+        assert!((at(&c, 3) - 0.75).abs() < 1e-9, "straight is the grid");
     }
 }

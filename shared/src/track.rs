@@ -14,8 +14,6 @@ pub struct TrackSpec {
     pub name: &'static str,
     /// Generation order: a track reads the context written by tracks of lower order.
     pub order: u8,
-    /// Mix gain in dB before the master bus.
-    pub gain_db: f32,
     /// The kick's sidechain ducks it, so the low end belongs to one of them at a time.
     pub ducked: bool,
     /// It sounds in the key (QA measures the key of the pitched stems together).
@@ -60,28 +58,24 @@ impl TrackType {
             TrackType::Drums => &TrackSpec {
                 name: "drums",
                 order: 0,
-                gain_db: -3.0,
                 ducked: false,
                 pitched: false,
             },
             TrackType::Bass => &TrackSpec {
                 name: "bass",
                 order: 1,
-                gain_db: 0.0,
                 ducked: true,
                 pitched: true,
             },
             TrackType::Harmony => &TrackSpec {
                 name: "harmony",
                 order: 2,
-                gain_db: -1.0,
                 ducked: true,
                 pitched: true,
             },
             TrackType::Melody => &TrackSpec {
                 name: "melody",
                 order: 3,
-                gain_db: -4.0,
                 ducked: false,
                 pitched: true,
             },

@@ -256,8 +256,9 @@ pub fn adopt_sidecar(
         ctx.key = sidecar.key;
         taken.push("key");
     }
-    if ctx.swing != sidecar.swing {
+    if ctx.swing != sidecar.swing || ctx.swing_unit != sidecar.swing_unit {
         ctx.swing = sidecar.swing;
+        ctx.swing_unit = sidecar.swing_unit;
         taken.push("swing");
     }
     // Chords follow the locked stem's bars, repeating its progression past its end.

@@ -1,5 +1,5 @@
 //! Mix engine: per-stem EQ to the context's frequency allocation, the kick's sidechain,
-//! per-track gain from the registry, master gain toward an EBU R128 integrated
+//! per-track faders from the genre's balance, master gain toward an EBU R128 integrated
 //! loudness target (default -14 LUFS), and a look-ahead limiter that keeps the true peak
 //! (4× oversampled, ebur128) at or below -1 dBTP. Stems are written at their in-mix level, so
 //! summing them gives the mix before the limiter.
@@ -7,6 +7,7 @@
 use crate::processors::{self, ProcessContext};
 use crate::render::dsp::Svf;
 use resonantgen_shared::TrackType;
+use resonantgen_shared::language::Balance;
 use resonantgen_shared::spectrum::Band;
 use std::collections::{BTreeMap, VecDeque};
 
@@ -30,8 +31,9 @@ pub struct MixResult {
     pub true_peak_dbtp: f64,
 }
 
-/// How deep the kick ducks the bass: electronic genres pump hard; played genres duck a little
-/// less, just enough that kick and bass never sound at full level together.
+/// How deep the kick ducks the bass and chords of club music (the genre's `Balance` takes a
+/// share of it: bands barely duck): electronic genres pump hard; beat music played with a
+/// looser feel (hip hop, lo-fi) a little less.
 pub fn duck_depth(intent: &resonantgen_shared::language::MusicalIntent) -> f32 {
     if intent.tracks.values().any(|t| t.humanize >= 0.5) {
         0.8
@@ -137,6 +139,7 @@ pub fn mix(
     frames: usize,
     target_lufs: f64,
     duck_depth: f32,
+    balance: Balance,
 ) -> MixResult {
     let sample_rate = fx.sample_rate;
     let mut stems = stems;
@@ -151,8 +154,9 @@ pub fn mix(
     if let Some(kick) = channels.get("kick") {
         for (track, data) in stems.iter_mut() {
             let locked_track = locked.get(track).copied().unwrap_or(false);
-            if track.spec().ducked && !locked_track {
-                sidechain_duck(data, kick, duck_depth, 0.12, sample_rate);
+            let depth = duck_depth * balance.duck_share(*track);
+            if track.spec().ducked && !locked_track && depth > 0.0 {
+                sidechain_duck(data, kick, depth, 0.12, sample_rate);
             }
         }
     }
@@ -202,7 +206,7 @@ pub fn mix(
         let g = if locked.get(track).copied().unwrap_or(false) {
             1.0
         } else {
-            db(track.spec().gain_db)
+            db(balance.gain_db(*track))
         };
         track_gain.insert(*track, g);
         for (b, s) in bus.iter_mut().zip(data) {
@@ -364,6 +368,7 @@ mod tests {
                 frames,
                 target,
                 0.8,
+                Balance::Club,
             );
             assert!(
                 (r.integrated_lufs - target).abs() <= 1.0,
@@ -431,6 +436,7 @@ mod tests {
             frames,
             -14.0,
             0.8,
+            Balance::Club,
         );
         let sum: Vec<f32> = r.stems[&a]
             .iter()

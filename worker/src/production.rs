@@ -83,5 +83,6 @@ pub fn mixdown(
         ctx.total_frames(),
         ctx.loudness_target,
         duck,
+        intent.balance,
     )
 }

@@ -218,3 +218,44 @@ fn sampled_instruments_play_in_tune_from_the_soundfont() {
     .unwrap();
     assert!(out.data.iter().any(|s| s.abs() > 0.05), "drum kit silent");
 }
+
+#[test]
+fn the_genre_balance_sets_who_is_in_front() {
+    use resonantgen_worker::render::level::gated_rms_db;
+    let level = |r: &MixResult, t: TrackType| gated_rms_db(&r.stems[&t], 44_100).unwrap();
+    // A jazz combo: the soloist in front of the kit.
+    let (_, jazz) = produce("jazz trio", 20.0, 44_100, None);
+    let (lead, kit) = (
+        level(&jazz, TrackType::Melody),
+        level(&jazz, TrackType::Drums),
+    );
+    assert!(
+        lead > kit + 2.0,
+        "jazz: sax {lead:.1} dB vs kit {kit:.1} dB"
+    );
+    // A band does not pump: a double-kick part leaves the rhythm guitars near the kit.
+    let (_, metal) = produce("heavy metal with double kick", 20.0, 44_100, None);
+    let (gtr, kit) = (
+        level(&metal, TrackType::Harmony),
+        level(&metal, TrackType::Drums),
+    );
+    assert!(
+        gtr > kit - 4.0,
+        "metal: guitars {gtr:.1} dB vs kit {kit:.1} dB"
+    );
+    // Club music: kick and bass in front, the lead a colour on top.
+    let (_, techno) = produce(
+        "dark techno with driving bass at 128 bpm",
+        20.0,
+        44_100,
+        None,
+    );
+    let (lead, kit) = (
+        level(&techno, TrackType::Melody),
+        level(&techno, TrackType::Drums),
+    );
+    assert!(
+        lead < kit - 4.0,
+        "techno: lead {lead:.1} dB vs kit {kit:.1} dB"
+    );
+}

@@ -3,6 +3,7 @@
 //! and the palette: one instrument per track (`instrument.rs`), so a jazz prompt gets a ride
 //! kit, an upright bass, piano comping and a tenor sax, and a techno prompt our 909 and acid.
 
+use crate::context::SwingUnit;
 use crate::instrument::Instrument;
 use crate::theory::Mode;
 use serde::{Deserialize, Serialize};
@@ -13,8 +14,10 @@ pub struct GenreProfile {
     pub aliases: &'static [&'static str],
     /// (min, default, max) in bpm.
     pub tempo: (f64, f64, f64),
-    /// 0 = straight 16ths, 1 = full triplet swing of the off-16ths.
+    /// 0 = straight, 1 = full triplet swing of the off-beats `swing_unit` names.
     pub swing: f32,
+    /// Swung 16ths (house, hip hop) or swung 8ths (jazz, blues shuffle).
+    pub swing_unit: SwingUnit,
     /// Time signature numerator over a quarter note.
     pub beats_per_bar: u32,
     /// Typical modes, the default first.
@@ -40,6 +43,8 @@ pub struct GenreProfile {
     pub energy: f32,
     /// Played by people: looser timing, velocity, a kit that drags a little.
     pub live: bool,
+    /// How the tracks sit against each other in the mix.
+    pub balance: Balance,
     /// The palette: the drum kit and the instrument of every pitched track.
     pub kit: Instrument,
     pub bass: Instrument,
@@ -128,6 +133,59 @@ pub enum ChordColor {
     Add9,
 }
 
+/// How the tracks sit against each other in the mix: club music puts kick and bass in
+/// front and the lead on top as a colour; a band or a jazz combo puts the tune in front.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Balance {
+    /// Kick and bass up front, the lead a colour on top (electronic, hip hop).
+    #[default]
+    Club,
+    /// A band: the lead — the singer's part — level with the rhythm section.
+    Band,
+    /// A jazz or blues combo: the soloist in front, the drums behind their ride cymbal.
+    Combo,
+    /// Piano, guitar, strings or an orchestra carry it; drums, where any, far back.
+    Chamber,
+}
+
+impl Balance {
+    /// Fader of a generated track in the mix (dB; the parts themselves are rendered at
+    /// one level per track, `render/level.rs`).
+    pub fn gain_db(self, track: crate::TrackType) -> f32 {
+        use crate::TrackType::{Bass, Drums, Harmony, Melody};
+        match (self, track) {
+            (Balance::Club, Drums) => -3.0,
+            (Balance::Club, Bass) => 0.0,
+            (Balance::Club, Harmony) => -1.0,
+            (Balance::Club, Melody) => -4.0,
+            (Balance::Band, Drums) => -4.0,
+            (Balance::Band, Bass) => -1.0,
+            (Balance::Band, Harmony) => -2.0,
+            (Balance::Band, Melody) => -1.0,
+            (Balance::Combo, Drums) => -8.0,
+            (Balance::Combo, Bass) => -1.0,
+            (Balance::Combo, Harmony) => -3.0,
+            (Balance::Combo, Melody) => 0.0,
+            (Balance::Chamber, Drums) => -9.0,
+            (Balance::Chamber, Bass) => -3.0,
+            (Balance::Chamber, Harmony) => 0.0,
+            (Balance::Chamber, Melody) => -1.0,
+        }
+    }
+
+    /// Share of the club sidechain depth the kick ducks a (ducked) track by: club music
+    /// pumps bass and chords; a band does not pump, its bass only gives the kick a little
+    /// room (a double-kick metal part ducking the guitars 8 dB buried them).
+    pub fn duck_share(self, track: crate::TrackType) -> f32 {
+        match (self, track) {
+            (Balance::Club, _) => 1.0,
+            (_, crate::TrackType::Bass) => 0.5,
+            _ => 0.0,
+        }
+    }
+}
+
 /// How the lead phrases.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -174,6 +232,7 @@ const BASE: GenreProfile = GenreProfile {
     aliases: &[],
     tempo: (60.0, 120.0, 180.0),
     swing: 0.0,
+    swing_unit: SwingUnit::Sixteenth,
     beats_per_bar: 4,
     modes: &[Minor],
     tonic: 9,
@@ -188,6 +247,7 @@ const BASE: GenreProfile = GenreProfile {
     harmony_family: "pop",
     energy: 0.6,
     live: false,
+    balance: Balance::Club,
     kit: I::Machine909,
     bass: I::AnalogBass,
     harmony: I::SynthPad,
@@ -595,6 +655,7 @@ pub const GENRES: &[GenreProfile] = &[
         harmony: I::SynthPad,
         lead: I::SynthBell,
         processing: &["reverb", "wide"],
+        balance: Balance::Chamber,
         ..BASE
     },
     // Hip hop and its neighbours: sampled kits and keys, 808s where the records have them.
@@ -701,6 +762,7 @@ pub const GENRES: &[GenreProfile] = &[
         harmony: I::ElectricPiano,
         lead: I::CleanLead,
         processing: &["warm"],
+        balance: Balance::Band,
         ..BASE
     },
     GenreProfile {
@@ -725,6 +787,7 @@ pub const GENRES: &[GenreProfile] = &[
         lead: I::AltoSax,
         perc_note: TAMBOURINE,
         processing: &["warm"],
+        balance: Balance::Band,
         ..BASE
     },
     // Pop.
@@ -746,6 +809,7 @@ pub const GENRES: &[GenreProfile] = &[
         harmony: I::Piano,
         lead: I::SynthPluck,
         processing: &["compression", "wide"],
+        balance: Balance::Band,
         ..BASE
     },
     GenreProfile {
@@ -766,6 +830,7 @@ pub const GENRES: &[GenreProfile] = &[
         harmony: I::ElectricPiano,
         lead: I::SynthPluck,
         processing: &["compression", "wide"],
+        balance: Balance::Band,
         ..BASE
     },
     GenreProfile {
@@ -787,6 +852,7 @@ pub const GENRES: &[GenreProfile] = &[
         harmony: I::Piano,
         lead: I::Violin,
         processing: &["reverb", "warm"],
+        balance: Balance::Chamber,
         ..BASE
     },
     // Played genres: sampled kits and instruments.
@@ -819,6 +885,7 @@ pub const GENRES: &[GenreProfile] = &[
         harmony: I::OverdriveGuitar,
         lead: I::LeadGuitar,
         processing: &["compression"],
+        balance: Balance::Band,
         ..BASE
     },
     GenreProfile {
@@ -842,6 +909,7 @@ pub const GENRES: &[GenreProfile] = &[
         harmony: I::DistortionGuitar,
         lead: I::LeadGuitar,
         processing: &["compression"],
+        balance: Balance::Band,
         ..BASE
     },
     GenreProfile {
@@ -872,6 +940,7 @@ pub const GENRES: &[GenreProfile] = &[
         harmony: I::DistortionGuitar,
         lead: I::ShredGuitar,
         processing: &["compression"],
+        balance: Balance::Band,
         ..BASE
     },
     GenreProfile {
@@ -884,7 +953,8 @@ pub const GENRES: &[GenreProfile] = &[
             "twelve bar blues",
         ],
         tempo: (70.0, 92.0, 130.0),
-        swing: 0.6,
+        swing: 0.9,
+        swing_unit: SwingUnit::Eighth,
         modes: &[Major],
         tonic: 4,
         drum_style: "shuffle",
@@ -903,6 +973,7 @@ pub const GENRES: &[GenreProfile] = &[
         harmony: I::Piano,
         lead: I::LeadGuitar,
         processing: &["warm"],
+        balance: Balance::Combo,
         ..BASE
     },
     GenreProfile {
@@ -916,7 +987,8 @@ pub const GENRES: &[GenreProfile] = &[
             "big band",
         ],
         tempo: (90.0, 140.0, 220.0),
-        swing: 0.6,
+        swing: 0.75,
+        swing_unit: SwingUnit::Eighth,
         modes: &[Major, Dorian],
         tonic: 2,
         drum_style: "jazz",
@@ -935,6 +1007,7 @@ pub const GENRES: &[GenreProfile] = &[
         harmony: I::Piano,
         lead: I::TenorSax,
         processing: &["warm"],
+        balance: Balance::Combo,
         ..BASE
     },
     GenreProfile {
@@ -959,6 +1032,7 @@ pub const GENRES: &[GenreProfile] = &[
         lead: I::Flute,
         perc_note: SHAKER,
         processing: &["warm"],
+        balance: Balance::Combo,
         ..BASE
     },
     GenreProfile {
@@ -987,6 +1061,7 @@ pub const GENRES: &[GenreProfile] = &[
         lead: I::Trumpet,
         perc_note: CLAVES,
         processing: &["compression"],
+        balance: Balance::Band,
         ..BASE
     },
     GenreProfile {
@@ -1029,6 +1104,7 @@ pub const GENRES: &[GenreProfile] = &[
         harmony: I::CleanGuitar,
         lead: I::OrganLead,
         processing: &["reverb", "warm"],
+        balance: Balance::Band,
         ..BASE
     },
     GenreProfile {
@@ -1049,6 +1125,7 @@ pub const GENRES: &[GenreProfile] = &[
         harmony: I::CleanGuitar,
         lead: I::Trumpet,
         processing: &["compression"],
+        balance: Balance::Band,
         ..BASE
     },
     GenreProfile {
@@ -1072,6 +1149,7 @@ pub const GENRES: &[GenreProfile] = &[
         lead: I::Violin,
         perc_note: TAMBOURINE,
         processing: &["compression", "warm"],
+        balance: Balance::Band,
         ..BASE
     },
     GenreProfile {
@@ -1096,6 +1174,7 @@ pub const GENRES: &[GenreProfile] = &[
         harmony: I::Clavinet,
         lead: I::AltoSax,
         processing: &["compression"],
+        balance: Balance::Band,
         ..BASE
     },
     GenreProfile {
@@ -1118,6 +1197,7 @@ pub const GENRES: &[GenreProfile] = &[
         lead: I::Trumpet,
         perc_note: SHAKER,
         processing: &["warm"],
+        balance: Balance::Band,
         ..BASE
     },
     GenreProfile {
@@ -1162,6 +1242,7 @@ pub const GENRES: &[GenreProfile] = &[
         harmony: I::SteelGuitar,
         lead: I::Fiddle,
         processing: &["warm"],
+        balance: Balance::Band,
         ..BASE
     },
     GenreProfile {
@@ -1184,6 +1265,7 @@ pub const GENRES: &[GenreProfile] = &[
         lead: I::Harmonica,
         perc_note: TAMBOURINE,
         processing: &["warm"],
+        balance: Balance::Chamber,
         ..BASE
     },
     // Orchestral.
@@ -1212,6 +1294,7 @@ pub const GENRES: &[GenreProfile] = &[
         harmony: I::Strings,
         lead: I::Flute,
         processing: &["reverb"],
+        balance: Balance::Chamber,
         ..BASE
     },
     GenreProfile {
@@ -1239,6 +1322,7 @@ pub const GENRES: &[GenreProfile] = &[
         harmony: I::SlowStrings,
         lead: I::FrenchHorn,
         processing: &["reverb", "wide"],
+        balance: Balance::Chamber,
         ..BASE
     },
     GenreProfile {
@@ -1266,6 +1350,7 @@ pub const GENRES: &[GenreProfile] = &[
         harmony: I::BrassSection,
         lead: I::Violin,
         processing: &["reverb", "wide", "compression"],
+        balance: Balance::Band,
         ..BASE
     },
 ];

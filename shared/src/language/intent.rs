@@ -4,7 +4,7 @@
 //! "driving bass" becomes four-on-the-floor off-beats through distortion and compression.
 
 use super::genre::{
-    BassStyle, ChordColor, GenreProfile, HarmonyStyle, LeadStyle, Phrasing, default_genre,
+    Balance, BassStyle, ChordColor, GenreProfile, HarmonyStyle, LeadStyle, Phrasing, default_genre,
     genre_by_name,
 };
 use super::parser::ParsedPrompt;
@@ -51,6 +51,9 @@ pub struct MusicalIntent {
     #[serde(default = "default_perc_note")]
     pub perc_note: u8,
     pub tracks: BTreeMap<TrackType, TrackIntent>,
+    /// How the tracks sit against each other in the mix (the genre's).
+    #[serde(default)]
+    pub balance: Balance,
     /// Processors on the mix bus.
     pub mix_processing: Vec<String>,
 }
@@ -355,6 +358,7 @@ impl MusicalIntentExtractor {
             phrasing: genre.phrasing,
             perc_note: genre.perc_note,
             tracks,
+            balance: genre.balance,
             mix_processing,
         }
     }

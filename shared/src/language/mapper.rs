@@ -237,6 +237,7 @@ pub fn map(
             sections,
             chord_symbols,
             swing: genre.swing,
+            swing_unit: genre.swing_unit,
             energy: parsed.energy,
             sample_rate: request.sample_rate.unwrap_or(44_100),
             bit_depth: request.bit_depth.unwrap_or(16),

@@ -8,7 +8,7 @@ pub mod mapper;
 pub mod parser;
 pub mod vocabulary;
 
-pub use genre::{GenreProfile, genre_by_name};
+pub use genre::{Balance, GenreProfile, genre_by_name};
 pub use intent::{MusicalIntent, MusicalIntentExtractor, TrackIntent};
 pub use mapper::Mapped;
 pub use parser::{InstrumentDescriptor, ParsedPrompt, PromptParser};

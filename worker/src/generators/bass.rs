@@ -157,7 +157,6 @@ impl TrackGenerator for BassGen {
         }
 
         // Tokens to notes: an onset plus the holds after it.
-        let step_s = ctx.seconds_per_step();
         let mut notes = Vec::new();
         let mut step = 0;
         while step < total {
@@ -178,7 +177,7 @@ impl TrackGenerator for BassGen {
             let accent = if step % 4 == 0 { 1.0 } else { 0.86 };
             notes.push(Note {
                 time: ctx.step_time(step),
-                duration: len as f64 * step_s * 0.92,
+                duration: ctx.steps_duration(step, len) * 0.92,
                 pitch,
                 velocity: (0.85 * accent + 0.1 * rng.f32()).min(1.0),
                 voice: 0,

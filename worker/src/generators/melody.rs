@@ -183,8 +183,11 @@ impl TrackGenerator for MelodyGen {
 
         for bar in 0..ctx.bars as usize {
             let name = ctx.section_name(bar);
-            // The lead waits for the drop: intro, build and outro belong to the rhythm section.
-            if matches!(name, "intro" | "build" | "outro") {
+            // An electronic lead waits for the drop: intro, build and outro belong to the
+            // rhythm section. A played tune (riff, bebop head, sung line) rests only in the
+            // intro and plays on to the end.
+            let hook = input.intent.phrasing == Phrasing::Hook;
+            if name == "intro" || (hook && matches!(name, "build" | "outro")) {
                 tokens.extend(std::iter::repeat_n(REST, 16));
                 continue;
             }
@@ -276,7 +279,6 @@ impl TrackGenerator for MelodyGen {
         }
         phrase(&mut tokens, input.intent.phrasing, &key, tonic, range);
 
-        let step_s = ctx.seconds_per_step();
         let mut notes = Vec::new();
         let mut step = 0;
         while step < total {
@@ -297,7 +299,7 @@ impl TrackGenerator for MelodyGen {
             };
             notes.push(Note {
                 time: ctx.step_time(step),
-                duration: len as f64 * step_s * 0.9,
+                duration: ctx.steps_duration(step, len) * 0.9,
                 pitch: (base + tok as i32 - 2).clamp(0, 127) as u8,
                 velocity: accent * (0.92 + 0.08 * rng.f32()),
                 voice: 0,
