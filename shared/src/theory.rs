@@ -256,6 +256,33 @@ impl Chord {
         self.intervals().map(|i| (self.root + i) % 12)
     }
 
+    /// The dominant of a minor key as the harmonic minor has it: the V chord major, its
+    /// third the leading tone (E–G#–B in A minor), which tells the ear the tonic is A, not the
+    /// relative C major. Other chords are returned as they are.
+    pub fn harmonic_dominant(self, key: &Key) -> Chord {
+        if key.mode == Mode::Minor && self.degree == 4 && self.quality == ChordQuality::Minor {
+            Chord {
+                quality: ChordQuality::Major,
+                ..self
+            }
+        } else {
+            self
+        }
+    }
+
+    /// Whether a line may sound `pc` over this chord in `key`: any chord tone, or a note of
+    /// the key that does not rub a semitone against a chord tone from outside the key (no G
+    /// over the E major dominant of A minor).
+    pub fn admits(&self, key: &Key, pc: u8) -> bool {
+        let pc = pc % 12;
+        let tones = self.pitch_classes();
+        if tones.contains(&pc) {
+            return true;
+        }
+        let rubs = |t: u8| (t + 12 - pc) % 12 == 1 || (pc + 12 - t) % 12 == 1;
+        key.contains(pc) && !tones.iter().any(|t| !key.contains(*t) && rubs(*t))
+    }
+
     pub fn symbol(&self, key: &Key) -> String {
         let names = key.names();
         let suffix = match self.quality {
@@ -271,6 +298,21 @@ impl Chord {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_minor_dominant_carries_the_leading_tone() {
+        let a = Key::parse("A minor").unwrap();
+        let v = a.triad(4).harmonic_dominant(&a);
+        assert_eq!(v.symbol(&a), "E");
+        assert!(v.pitch_classes().contains(&8), "G#");
+        assert!(
+            v.admits(&a, 8) && v.admits(&a, 2) && !v.admits(&a, 7),
+            "no G over E major"
+        );
+        let c = Key::parse("C major").unwrap();
+        assert_eq!(c.triad(4).harmonic_dominant(&c), c.triad(4));
+        assert!(c.triad(0).admits(&c, 2) && !c.triad(0).admits(&c, 1));
+    }
 
     #[test]
     fn relative_keys_share_their_notes() {

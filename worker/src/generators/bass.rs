@@ -145,13 +145,15 @@ impl TrackGenerator for BassGen {
 
             let probs = self.model.infer(row)?;
             let prev = history.last().copied().unwrap_or(REST);
-            // Notes stay in the key, except a walking line's chromatic approach on beat 4.
+            // Notes stay in the key (and off the semitones a chord from outside it rubs, such
+            // as G under the E major dominant of A minor), except a walking line's chromatic
+            // approach on beat 4.
             let root_pitch = bass_pitch(chord.root);
             let chromatic_ok = style == BassStyle::Walking && in_bar >= 12;
             let tok = sample(&probs, TEMPERATURE, rng, |t| match t {
                 REST => true,
                 HOLD => prev != REST,
-                t => chromatic_ok || ctx.key.contains((root_pitch + (t - 2) as u8) % 12),
+                t => chromatic_ok || chord.admits(&ctx.key, (root_pitch + (t - 2) as u8) % 12),
             });
             history.push(tok);
         }

@@ -133,9 +133,7 @@ impl HarmonyGen {
         let family_row = family
             .as_ref()
             .and_then(|f| m.families.iter().position(|x| x == f));
-        // Modal electronic families dwell (i–VII–VI); the rest cadence home at phrase ends.
-        let cadence = !matches!(family.as_deref(), Some("dark_edm" | "edm" | "ambient"))
-            && matches!(ctx.key.mode, Mode::Major | Mode::Minor);
+        let cadence = cadences(family.as_deref(), ctx.key.mode);
         let mut degrees: Vec<usize> = Vec::with_capacity(bars);
         for bar in 0..bars {
             let mut row = Vec::with_capacity(self.model.row_width());
@@ -183,7 +181,7 @@ impl HarmonyGen {
             ),
         };
         let key = ctx.key;
-        let chords: Vec<Chord> = (0..ctx.bars as usize)
+        let mut chords: Vec<Chord> = (0..ctx.bars as usize)
             .map(|bar| {
                 let (start, breakdown) = ctx.section_at(bar).map_or((0, false), |s| {
                     (s.start_bar as usize, s.name == "breakdown")
@@ -192,18 +190,60 @@ impl HarmonyGen {
                 key.triad(phrase[(bar - start) % phrase.len()])
             })
             .collect();
+        // Where the genre cadences, the piece and each peak section (drop, chorus) close
+        // V → I even when their length is not a whole phrase (a 7-bar drop would end on the
+        // model's V), and in a minor key the V going home is major: its leading tone is what
+        // makes the ear hear A minor rather than the relative C major.
+        let family = genre_by_name(&ctx.genre).map(|g| g.harmony_family);
+        if cadences(family, key.mode) {
+            let last = chords.len().saturating_sub(1);
+            let ends = ctx
+                .sections
+                .iter()
+                .filter(|s| s.bars >= 4 && matches!(s.name.as_str(), "drop" | "chorus"))
+                .map(|s| (s.start_bar + s.bars) as usize - 1)
+                .chain((chords.len() >= 4).then_some(last));
+            for end in ends.collect::<Vec<_>>() {
+                if end < chords.len() && end >= 1 {
+                    chords[end] = key.triad(0);
+                    chords[end - 1] = key.triad(4);
+                }
+            }
+            for i in 0..chords.len() {
+                let home = chords.get(i + 1).is_none_or(|c| c.degree == 0);
+                if home {
+                    chords[i] = chords[i].harmonic_dominant(&key);
+                }
+            }
+        }
         ctx.chord_symbols = chords.iter().map(|c| symbol(c, &key, color)).collect();
         ctx.chords = chords;
         Ok(())
     }
 }
 
+/// Modal electronic families and hip hop's loops (trap, drill, boom bap) dwell (i–VII–VI,
+/// a two-chord loop); the rest cadence home at phrase ends.
+fn cadences(family: Option<&str>, mode: Mode) -> bool {
+    !matches!(family, Some("dark_edm" | "edm" | "ambient" | "hiphop"))
+        && matches!(mode, Mode::Major | Mode::Minor)
+}
+
 /// A chord's symbol with the genre's colour ("Dm7", "Cmaj9", "E7", "Asus2", "E5").
 pub fn symbol(chord: &Chord, key: &Key, color: ChordColor) -> String {
     let plain = chord.symbol(key);
     let root = key.names()[chord.root as usize];
+    // The seventh the voicing adds is the key's (`color_voicing`): a major chord whose
+    // diatonic seventh is minor (V in major, the harmonic dominant) is a dominant 7th.
+    let scale = key.scale();
+    let dominant = (scale[(chord.degree as usize + 6) % 7] + 12 - chord.root) % 12 == 10;
     use ChordQuality::*;
     match (color, chord.quality) {
+        (ChordColor::Seventh, Major) if dominant => format!("{root}7"),
+        (ChordColor::Ninth, Major) if dominant => {
+            let flat_ninth = (scale[(chord.degree as usize + 1) % 7] + 12 - chord.root) % 12 == 1;
+            format!("{root}{}", if flat_ninth { "7b9" } else { "9" })
+        }
         (ChordColor::Triad, _) | (_, Augmented) => plain,
         (ChordColor::RootFifth, _) => format!("{root}5"),
         (ChordColor::Sus2, Major | Minor) => format!("{root}sus2"),

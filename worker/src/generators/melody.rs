@@ -166,7 +166,6 @@ impl TrackGenerator for MelodyGen {
         let vocab = m.vocab_size;
         let range = m.pitch_range_semitones as i32;
         let flag = |b: bool| f32::from(u8::from(b));
-        let in_scale = |k: i32| key.contains((tonic + k).rem_euclid(12) as u8);
         // The model learned major and minor tunes: modes are conditioned on their parent
         // (dorian, phrygian → minor; lydian, mixolydian → major) and the sampling mask keeps
         // the notes in the real mode.
@@ -271,7 +270,8 @@ impl TrackGenerator for MelodyGen {
                     HOLD => prev != REST,
                     t => {
                         let k = t as i32 - 2;
-                        in_scale(k) && (!strong || tones.contains(&k.rem_euclid(12)))
+                        let pc = (tonic + k).rem_euclid(12) as u8;
+                        chord.admits(&key, pc) && (!strong || tones.contains(&k.rem_euclid(12)))
                     }
                 });
                 tokens.push(tok);
