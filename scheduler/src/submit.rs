@@ -38,6 +38,9 @@ pub struct SubmitArgs {
     /// Integrated loudness of the mix in LUFS (default -14).
     #[arg(long, allow_hyphen_values = true)]
     pub loudness: Option<f64>,
+    /// A seamless loop: whole bars, every tail wrapped onto the start.
+    #[arg(long = "loop")]
+    pub looped: bool,
     #[arg(long)]
     pub idempotency_key: Option<String>,
     #[arg(long)]
@@ -62,6 +65,7 @@ fn build_request(a: &SubmitArgs) -> anyhow::Result<GenerationRequest> {
     r.sample_rate = a.sample_rate;
     r.bit_depth = a.bit_depth;
     r.loudness_target = a.loudness;
+    r.looped = a.looped.then_some(true);
     r.idempotency_key = a.idempotency_key.clone();
     r.priority = a.priority;
     for lock in &a.locks {

@@ -387,7 +387,7 @@ fn jsonl_line(line: usize, raw: &str) -> RowResult {
 
 /// CSV columns: `prompt` (required), `external_id`, and any request field by name
 /// (`duration_seconds` or `duration`, `seed`, `tempo`, `key`, `sample_rate`, `bit_depth`,
-/// `loudness_target` or `loudness`, `idempotency_key`, `priority`, `tracks` as
+/// `loudness_target` or `loudness`, `loop` (true/false), `idempotency_key`, `priority`, `tracks` as
 /// `bass;melody`), plus `lock_<track>` columns holding lock URIs. Empty cells are unset.
 fn csv_rows(text: &str) -> Rows<'_> {
     let mut reader = csv::ReaderBuilder::new()
@@ -434,6 +434,7 @@ fn is_known_column(h: &str) -> bool {
             | "bit_depth"
             | "loudness_target"
             | "loudness"
+            | "loop"
             | "idempotency_key"
             | "priority"
             | "tracks"
@@ -470,6 +471,18 @@ fn csv_request(line: usize, headers: &[String], r: &csv::StringRecord) -> RowRes
             "bit_depth" => request.bit_depth = Some(v.parse().map_err(|_| num(h, v))?),
             "loudness_target" | "loudness" => {
                 request.loudness_target = Some(v.parse().map_err(|_| num(h, v))?)
+            }
+            "loop" => {
+                request.looped = Some(match v.to_ascii_lowercase().as_str() {
+                    "true" | "yes" | "1" => true,
+                    "false" | "no" | "0" => false,
+                    _ => {
+                        return Err(err(
+                            "not_a_boolean",
+                            format!("column loop: '{v}' is not true or false"),
+                        ));
+                    }
+                })
             }
             "idempotency_key" => request.idempotency_key = Some(v.to_string()),
             "priority" => request.priority = Some(v.parse().map_err(|_| num(h, v))?),

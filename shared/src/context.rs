@@ -34,6 +34,10 @@ pub struct GenerationContext {
     pub energy: f32,
     pub sample_rate: u32,
     pub bit_depth: u16,
+    /// A seamless loop was asked for: whole bars, and every tail wraps onto the start (a short
+    /// piece arranged as one "loop" section is not one unless asked).
+    #[serde(default)]
+    pub looped: bool,
     /// Where the grid starts: a locked foreign loop whose first beat is not at 0 s moves
     /// every generated note with it.
     #[serde(default)]

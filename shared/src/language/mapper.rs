@@ -217,13 +217,46 @@ pub fn map(
             ));
         }
     }
+    // A loop is whole bars (the nearest count inside the duration limits).
+    let looped = match (request.looped, looped(parsed)) {
+        (Some(false), true) => {
+            conflicts.push(
+                "loop: the prompt asks for a loop, the request says loop: false; not looping"
+                    .to_string(),
+            );
+            false
+        }
+        (Some(r), _) => r,
+        (None, p) => p,
+    };
+    let duration_seconds = if looped {
+        let fits =
+            |b: f64| (MIN_DURATION_SECONDS..=MAX_DURATION_SECONDS).contains(&(b * bar_seconds));
+        let mut b = (duration_seconds / bar_seconds).round().max(1.0);
+        while !fits(b) && b * bar_seconds > MAX_DURATION_SECONDS && b > 1.0 {
+            b -= 1.0;
+        }
+        while !fits(b) && b * bar_seconds < MIN_DURATION_SECONDS {
+            b += 1.0;
+        }
+        let snapped = b * bar_seconds;
+        if (snapped - duration_seconds).abs() > 1e-6 {
+            conflicts.push(format!(
+                "duration: a loop is whole bars; {} s is {b} bars of {tempo_bpm} bpm = {snapped:.3} s",
+                trim_number((duration_seconds * 1000.0).round() / 1000.0)
+            ));
+        }
+        snapped
+    } else {
+        duration_seconds
+    };
     let bars = (duration_seconds / bar_seconds - 1e-9).ceil().max(1.0) as u32;
     let chords: Vec<Chord> = (0..bars as usize)
         .map(|b| key.triad(genre.progression[b % genre.progression.len()]))
         .collect();
     let chord_symbols = chords.iter().map(|c| c.symbol(&key)).collect();
     let intent = MusicalIntentExtractor::extract(parsed);
-    let sections = crate::arrangement::plan(bars, song_form(genre), looped(parsed));
+    let sections = crate::arrangement::plan(bars, song_form(genre), looped);
 
     Ok(Mapped {
         context: GenerationContext {
@@ -248,6 +281,7 @@ pub fn map(
             conflicts,
             frequency_allocation: crate::spectrum::allocate(&intent),
             grid_offset_seconds: 0.0,
+            looped,
         },
         intent,
     })
@@ -261,6 +295,34 @@ mod tests {
     fn ctx(prompt: &str) -> GenerationContext {
         let r = GenerationRequest::new(prompt);
         map(&r, &PromptParser::parse(prompt), 1).unwrap().context
+    }
+
+    #[test]
+    fn a_loop_is_whole_bars_and_says_so() {
+        let mut r = GenerationRequest::new("techno at 128 bpm");
+        r.duration_seconds = Some(10.0);
+        r.looped = Some(true);
+        let c = map(&r, &PromptParser::parse(&r.prompt), 1).unwrap().context;
+        assert!(c.looped);
+        let bar = 60.0 / 128.0 * 4.0;
+        assert!(
+            (c.duration_seconds - 5.0 * bar).abs() < 1e-9,
+            "{}",
+            c.duration_seconds
+        );
+        assert_eq!(c.bars, 5);
+        assert!(
+            c.conflicts.iter().any(|x| x.contains("whole bars")),
+            "{:?}",
+            c.conflicts
+        );
+        // the prompt's word asks the same; the request's `false` wins over it
+        assert!(ctx("techno loop").looped);
+        assert!(!ctx("techno").looped);
+        r.prompt = "techno loop".into();
+        r.looped = Some(false);
+        let c = map(&r, &PromptParser::parse(&r.prompt), 1).unwrap().context;
+        assert!(!c.looped && c.conflicts.iter().any(|x| x.starts_with("loop:")));
     }
 
     #[test]

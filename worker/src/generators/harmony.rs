@@ -203,14 +203,24 @@ impl HarmonyGen {
                 .filter(|s| s.bars >= 4 && matches!(s.name.as_str(), "drop" | "chorus"))
                 .map(|s| (s.start_bar + s.bars) as usize - 1)
                 .chain((chords.len() >= 4).then_some(last));
-            for end in ends.collect::<Vec<_>>() {
-                if end < chords.len() && end >= 1 {
-                    chords[end] = key.triad(0);
-                    chords[end - 1] = key.triad(4);
+            if ctx.looped {
+                // A loop's last bar is the V that leads back into its first (the tonic).
+                if chords.len() >= 2 {
+                    chords[0] = key.triad(0);
+                    chords[last] = key.triad(4);
+                }
+            } else {
+                for end in ends.collect::<Vec<_>>() {
+                    if end < chords.len() && end >= 1 {
+                        chords[end] = key.triad(0);
+                        chords[end - 1] = key.triad(4);
+                    }
                 }
             }
             for i in 0..chords.len() {
-                let home = chords.get(i + 1).is_none_or(|c| c.degree == 0);
+                // (a loop's next bar after its last is its first)
+                let next = chords.get(i + 1).or(ctx.looped.then_some(&chords[0]));
+                let home = next.is_none_or(|c| c.degree == 0);
                 if home {
                     chords[i] = chords[i].harmonic_dominant(&key);
                 }

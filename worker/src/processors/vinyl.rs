@@ -50,11 +50,16 @@ impl Processor for VinylEmulator {
         }
         let sr = ctx.sample_rate as f32;
         let frames = buf.len() / 2;
-        // Wow: read through a slowly modulated delay line (linear interpolation).
+        // Wow: read through a slowly modulated delay line (linear interpolation), at the
+        // whole number of cycles per 4/4 bar nearest a record's 0.55 Hz turn, so a loop of
+        // whole bars wows the same on every repeat (a free 0.55 Hz shifted the audio at the
+        // seam).
         let src = buf.to_vec();
         let depth = self.wow_ms * 1e-3 * sr;
+        let bar_seconds = (240.0 / ctx.tempo_bpm.max(1.0)) as f32;
+        let wow_hz = (0.55 * bar_seconds).round().max(1.0) / bar_seconds;
         for i in 0..frames {
-            let d = depth * (1.0 + (std::f32::consts::TAU * 0.55 * i as f32 / sr).sin());
+            let d = depth * (1.0 + (std::f32::consts::TAU * wow_hz * i as f32 / sr).sin());
             let pos = i as f32 - d;
             if pos < 0.0 {
                 continue;
@@ -137,8 +142,17 @@ impl Processor for LoFi {
         let hold = (sr / self.rate_hz).max(1.0);
         let mut held = [0.0f32; 2];
         let mut phase = hold;
-        for frame in buf.chunks_exact_mut(2) {
+        // The sample-and-hold grid restarts on every 4/4 bar line, so a loop of whole bars
+        // holds the same samples on every repeat.
+        let bar_frames = 240.0 / ctx.tempo_bpm.max(1.0) * f64::from(ctx.sample_rate);
+        let mut bar = 0u64;
+        for (i, frame) in buf.chunks_exact_mut(2).enumerate() {
             phase += 1.0;
+            let this_bar = (i as f64 / bar_frames) as u64;
+            if this_bar != bar {
+                bar = this_bar;
+                phase = hold;
+            }
             if phase >= hold {
                 phase -= hold;
                 for ch in 0..2 {

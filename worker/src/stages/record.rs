@@ -87,6 +87,13 @@ fn response(p: &Pipeline, job: &Job<'_>) -> Result<GenerationResponse, JobError>
             true_peak_dbtp: mixed.true_peak_dbtp,
             peak_dbfs: peak_dbfs(&mixed.mix),
             rms_dbfs: rms_dbfs(&mixed.mix),
+            looped: job
+                .ctx
+                .looped
+                .then(|| resonantgen_shared::response::LoopLength {
+                    bars: job.ctx.bars,
+                    samples: job.ctx.total_frames() as u64,
+                }),
         },
         qa,
         timings: job.timings.clone(),

@@ -8,7 +8,14 @@ pub async fn run(job: &mut Job<'_>) -> Result<(), JobError> {
     crate::faults::abort_if_prompt_matches(&job.request.prompt);
     let (parts, ctx, intent) = (job.parts.clone(), job.ctx.clone(), job.intent.clone());
     let rendered = blocking("render", move || {
-        production::render_tracks(&ctx, &intent, &parts)
+        if ctx.looped {
+            // played twice; the mix keeps the second pass (`production::looping`)
+            let parts = production::looping::parts_twice(&ctx, &parts);
+            let twice = production::looping::context_twice(&ctx);
+            production::render_tracks(&twice, &intent, &parts)
+        } else {
+            production::render_tracks(&ctx, &intent, &parts)
+        }
     })
     .await?
     .ok_or_else(|| JobError::Permanent("internal error: a track failed to render".into()))?;
