@@ -126,6 +126,20 @@ pub fn eq_to_band(data: &mut [f32], band: Band, sample_rate: u32) {
     }
 }
 
+/// Folds interleaved stereo rendered past `frames` back onto its start (a loop's tails), and
+/// cuts it to `frames`.
+pub fn fold_onto_start(x: &mut Vec<f32>, frames: usize) {
+    let n = frames * 2;
+    if n == 0 {
+        return;
+    }
+    for i in n..x.len() {
+        let v = x[i];
+        x[i % n] += v;
+    }
+    x.resize(n, 0.0);
+}
+
 /// Mixes stereo stems of equal length. `channels` are scaled like the drums stem; generated
 /// stems are first cut to their band in `bands` (locked stems are the user's: untouched).
 #[allow(clippy::too_many_arguments)]
@@ -140,6 +154,7 @@ pub fn mix(
     target_lufs: f64,
     duck_depth: f32,
     balance: Balance,
+    looped: bool,
 ) -> MixResult {
     let sample_rate = fx.sample_rate;
     let mut stems = stems;
@@ -199,6 +214,15 @@ pub fn mix(
             processors::apply_chain(&color, true, data, &c);
         }
     }
+    // A seamless loop: the stems were rendered past the loop's end; what rings on (releases,
+    // reverb and delay tails) is folded onto the start, where every repeat hears it — in
+    // the phase it continues from, so a pad held over the bar line joins itself.
+    if looped {
+        stems.values_mut().for_each(|s| fold_onto_start(s, frames));
+        channels
+            .values_mut()
+            .for_each(|s| fold_onto_start(s, frames));
+    }
     let mut bus = vec![0.0f32; frames * 2];
     let mut track_gain = BTreeMap::new();
     for (track, data) in &stems {
@@ -212,6 +236,12 @@ pub fn mix(
         for (b, s) in bus.iter_mut().zip(data) {
             *b += s * g;
         }
+    }
+    // A loop's master chain runs over it played twice and keeps the second pass: the
+    // compressor and the look-ahead limiter then start each repeat in the state the end of
+    // the last one left them.
+    if looped {
+        bus.extend_from_within(..);
     }
     // The master chain: glue compression on the bus, and no DC.
     processors::apply_chain(&["bus compression".to_string()], true, &mut bus, fx);
@@ -242,6 +272,10 @@ pub fn mix(
     if true_peak_dbtp > TRUE_PEAK_CEILING_DBTP {
         let trim = db((TRUE_PEAK_CEILING_DBTP - true_peak_dbtp) as f32 - 0.05);
         bus.iter_mut().for_each(|s| *s *= trim);
+        (integrated_lufs, true_peak_dbtp) = measure(&bus, sample_rate);
+    }
+    if looped {
+        bus.drain(..frames * 2);
         (integrated_lufs, true_peak_dbtp) = measure(&bus, sample_rate);
     }
 
@@ -369,6 +403,7 @@ mod tests {
                 target,
                 0.8,
                 Balance::Club,
+                false,
             );
             assert!(
                 (r.integrated_lufs - target).abs() <= 1.0,
@@ -437,6 +472,7 @@ mod tests {
             -14.0,
             0.8,
             Balance::Club,
+            false,
         );
         let sum: Vec<f32> = r.stems[&a]
             .iter()

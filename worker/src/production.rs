@@ -84,87 +84,43 @@ pub fn mixdown(
         ctx.loudness_target,
         duck,
         intent.balance,
+        ctx.looped,
     )
 }
 
-/// Seamless loops. A loop is played twice (plus a bar of room for the last tails) and the
-/// second pass kept: its start carries the releases, reverb and delay tails of the first
-/// exactly as every repeat of the loop will, and the compressors and the limiter are in the
-/// state a repeat finds them in, so the file played end to end repeats without a seam.
+/// Seamless loops. A loop's parts are rendered (and run through their processor chains)
+/// past its end, for its releases and reverb and delay tails; the mix folds what rings on
+/// past the end back onto the start (`mix::fold_onto_start`) and runs its master chain over
+/// the loop played twice, so the file played end to end repeats without a seam.
 pub mod looping {
     use super::*;
 
-    /// Seconds of one pass: exactly the loop's frames.
-    fn pass_seconds(ctx: &GenerationContext) -> f64 {
-        ctx.total_frames() as f64 / f64::from(ctx.sample_rate)
-    }
+    /// How long a loop's parts ring on past its end: whole bars, at least 4 s (a long
+    /// reverb's tail, a delay's repeats).
+    const TAIL_SECONDS: f64 = 4.0;
 
-    /// The context of the loop played twice, with one more bar after the second pass for
-    /// its tails (the renders' end fade falls there, outside the kept pass).
-    pub fn context_twice(ctx: &GenerationContext) -> GenerationContext {
+    /// The context the parts of a loop are rendered in: its bars plus the tail's.
+    pub fn context_extended(ctx: &GenerationContext) -> GenerationContext {
         let bar_seconds = 60.0 / ctx.tempo_bpm * f64::from(ctx.beats_per_bar);
-        let mut twice = ctx.clone();
-        twice.duration_seconds = 2.0 * pass_seconds(ctx) + bar_seconds;
-        twice.bars = 2 * ctx.bars + 1;
-        twice.chords = ctx
+        let tail_bars = (TAIL_SECONDS / bar_seconds).ceil().max(1.0);
+        let mut ext = ctx.clone();
+        ext.duration_seconds =
+            ctx.total_frames() as f64 / f64::from(ctx.sample_rate) + tail_bars * bar_seconds;
+        ext.bars = ctx.bars + tail_bars as u32;
+        ext.chords = ctx
             .chords
             .iter()
             .cycle()
-            .take(twice.bars as usize)
+            .take(ext.bars as usize)
             .copied()
             .collect();
-        twice.chord_symbols = ctx
+        ext.chord_symbols = ctx
             .chord_symbols
             .iter()
             .cycle()
-            .take(twice.bars as usize)
+            .take(ext.bars as usize)
             .cloned()
             .collect();
-        twice
-    }
-
-    /// The loop's parts played twice: every note again one pass later.
-    pub fn parts_twice(
-        ctx: &GenerationContext,
-        parts: &BTreeMap<TrackType, Part>,
-    ) -> BTreeMap<TrackType, Part> {
-        let (pass_seconds, steps) = (pass_seconds(ctx), ctx.total_steps());
-        parts
-            .iter()
-            .map(|(track, part)| {
-                let mut p = part.clone();
-                p.notes
-                    .extend(part.notes.iter().map(|n| crate::generators::Note {
-                        time: n.time + pass_seconds,
-                        step: n.step + steps,
-                        ..*n
-                    }));
-                (*track, p)
-            })
-            .collect()
-    }
-
-    /// A locked stem tiled to the played-twice length (it is the user's loop already).
-    pub fn tile(stem: &[f32], frames: usize) -> Vec<f32> {
-        if stem.is_empty() {
-            return vec![0.0; frames * 2];
-        }
-        stem.iter().cycle().take(frames * 2).copied().collect()
-    }
-
-    /// The second pass of a mix of the loop played twice: `frames` frames from `frames` on,
-    /// for the mix, every stem and every drum channel; loudness and true peak measured again
-    /// on what is kept.
-    pub fn second_pass(mut r: MixResult, frames: usize, sample_rate: u32) -> MixResult {
-        let keep = |v: &mut Vec<f32>| {
-            v.resize(v.len().max(4 * frames), 0.0);
-            v.drain(..2 * frames);
-            v.truncate(2 * frames);
-        };
-        keep(&mut r.mix);
-        r.stems.values_mut().for_each(keep);
-        r.channels.values_mut().for_each(keep);
-        (r.integrated_lufs, r.true_peak_dbtp) = mix::measure(&r.mix, sample_rate);
-        r
+        ext
     }
 }

@@ -38,18 +38,7 @@ pub async fn run(job: &mut Job<'_>) -> Result<(), JobError> {
         .collect();
     let (ctx, intent) = (job.ctx.clone(), job.intent.clone());
     let mixed = blocking("mix", move || {
-        if ctx.looped {
-            use production::looping;
-            let twice = looping::context_twice(&ctx);
-            let locked = locked_stems
-                .into_iter()
-                .map(|(t, s)| (t, looping::tile(&s, twice.total_frames())))
-                .collect();
-            let r = production::mixdown(&twice, &intent, rendered, locked);
-            looping::second_pass(r, frames, sr)
-        } else {
-            production::mixdown(&ctx, &intent, rendered, locked_stems)
-        }
+        production::mixdown(&ctx, &intent, rendered, locked_stems)
     })
     .await?;
     job.mixed = Some(Arc::new(mixed));

@@ -9,10 +9,9 @@ pub async fn run(job: &mut Job<'_>) -> Result<(), JobError> {
     let (parts, ctx, intent) = (job.parts.clone(), job.ctx.clone(), job.intent.clone());
     let rendered = blocking("render", move || {
         if ctx.looped {
-            // played twice; the mix keeps the second pass (`production::looping`)
-            let parts = production::looping::parts_twice(&ctx, &parts);
-            let twice = production::looping::context_twice(&ctx);
-            production::render_tracks(&twice, &intent, &parts)
+            // rendered past the end; the mix folds the tails onto the start
+            let ext = production::looping::context_extended(&ctx);
+            production::render_tracks(&ext, &intent, &parts)
         } else {
             production::render_tracks(&ctx, &intent, &parts)
         }
