@@ -833,3 +833,55 @@ async fn selective_regeneration_around_locked_drums_and_harmony() {
         );
     }
 }
+
+/// `--loop` through the queue: whole bars, the length in the response, and a mix whose end
+/// runs into its start without a step.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_loop_is_whole_bars_and_repeats_without_a_seam() {
+    let stack = Stack::start().await.unwrap();
+    let id = submit(
+        &stack,
+        &[
+            "house loop at 124 bpm",
+            "--duration",
+            "7",
+            "--loop",
+            "--seed",
+            "3",
+        ],
+    )
+    .await
+    .unwrap();
+    let worker = stack.worker(&["--metrics-addr", "off"]).unwrap();
+    let resp = response_of(&stack, &id).await;
+    assert!(worker.stop().await.unwrap().success());
+    // 7 s at 124 bpm is 3.6 bars: the loop is 4 bars, and says so.
+    let bar_seconds = 60.0 / 124.0 * 4.0;
+    let frames = (4.0 * bar_seconds * 44_100.0_f64).round() as u64;
+    let looped = resp.mix.looped.expect("mix.loop in the response");
+    assert_eq!((looped.bars, looped.samples), (4, frames));
+    assert!(
+        resp.context
+            .conflicts
+            .iter()
+            .any(|c| c.contains("whole bars"))
+    );
+    let store = stack.store();
+    let keys = GenerationKeys::new(resp.id);
+    let mix = decode_wav(&store.get(&keys.mix(), MAX_READ_BYTES).await.unwrap()).unwrap();
+    assert_eq!(mix.frames() as u64, frames);
+    for t in TrackType::all() {
+        let stem = decode_wav(&store.get(&keys.stem(&t), MAX_READ_BYTES).await.unwrap()).unwrap();
+        assert_eq!(stem.frames() as u64, frames, "{t}");
+    }
+    let x = mix.to_stereo();
+    let n = x.len() / 2;
+    for ch in 0..2 {
+        let s: Vec<f32> = x.iter().skip(ch).step_by(2).copied().collect();
+        let mut steps: Vec<f32> = s.windows(2).map(|w| (w[1] - w[0]).abs()).collect();
+        steps.sort_by(f32::total_cmp);
+        let p999 = steps[(steps.len() as f64 * 0.999) as usize];
+        let joint = (s[0] - s[n - 1]).abs();
+        assert!(joint <= p999, "ch{ch}: {joint} at the joint > p99.9 {p999}");
+    }
+}
