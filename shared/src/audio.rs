@@ -133,21 +133,34 @@ pub fn encode_wav(
 /// Peak level in dBFS (-inf for silence).
 pub fn peak_dbfs(samples: &[f32]) -> f64 {
     let peak = samples.iter().fold(0.0f32, |m, s| m.max(s.abs()));
-    20.0 * f64::from(peak).log10()
+    (20.0 * f64::from(peak).log10()).max(SILENCE_DB)
 }
+
+/// The level reported for silence (dBFS, LUFS): a stem can be silent (a lead resting through
+/// a short take), and JSON has no −∞ — a response carrying it could not be read back.
+pub const SILENCE_DB: f64 = -200.0;
 
 /// RMS level in dBFS.
 pub fn rms_dbfs(samples: &[f32]) -> f64 {
     if samples.is_empty() {
-        return f64::NEG_INFINITY;
+        return SILENCE_DB;
     }
     let sum: f64 = samples.iter().map(|s| f64::from(*s) * f64::from(*s)).sum();
-    10.0 * (sum / samples.len() as f64).log10()
+    (10.0 * (sum / samples.len() as f64).log10()).max(SILENCE_DB)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn silence_has_a_level_json_can_carry() {
+        for level in [peak_dbfs(&[0.0; 8]), rms_dbfs(&[0.0; 8]), rms_dbfs(&[])] {
+            assert_eq!(level, SILENCE_DB);
+            assert!(serde_json::to_value(level).unwrap().is_number());
+        }
+        assert!((peak_dbfs(&[0.5, -1.0]) - 0.0).abs() < 1e-9);
+    }
 
     fn wav(spec: hound::WavSpec, frames: usize, f: impl Fn(usize, usize) -> f64) -> Vec<u8> {
         let mut c = Cursor::new(Vec::new());

@@ -3,7 +3,7 @@
 
 use super::{Job, not_run};
 use crate::pipeline::{JobError, Pipeline};
-use resonantgen_shared::audio::{peak_dbfs, rms_dbfs};
+use resonantgen_shared::audio::{SILENCE_DB, peak_dbfs, rms_dbfs};
 use resonantgen_shared::response::{
     GenerationResponse, GenerationStatus, MixOutput, ObjectRef, TrackOutput,
 };
@@ -83,8 +83,8 @@ fn response(p: &Pipeline, job: &Job<'_>) -> Result<GenerationResponse, JobError>
         tracks,
         mix: MixOutput {
             audio: take(&keys.mix())?,
-            integrated_lufs: mixed.integrated_lufs,
-            true_peak_dbtp: mixed.true_peak_dbtp,
+            integrated_lufs: mixed.integrated_lufs.max(SILENCE_DB),
+            true_peak_dbtp: mixed.true_peak_dbtp.max(SILENCE_DB),
             peak_dbfs: peak_dbfs(&mixed.mix),
             rms_dbfs: rms_dbfs(&mixed.mix),
             looped: job
