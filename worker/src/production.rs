@@ -22,12 +22,19 @@ fn fx_context(ctx: &GenerationContext, what: &str) -> ProcessContext {
 }
 
 /// Renders every part with its instrument, then runs the track's processor chain from the
-/// intent. `None` when a render thread panicked.
+/// intent; a loop renders past its end (`looping`). `None` when a render thread panicked.
 pub fn render_tracks(
     ctx: &GenerationContext,
     intent: &MusicalIntent,
     parts: &BTreeMap<TrackType, Part>,
 ) -> Option<BTreeMap<TrackType, Rendered>> {
+    let extended;
+    let ctx = if ctx.looped {
+        extended = looping::context_extended(ctx);
+        &extended
+    } else {
+        ctx
+    };
     std::thread::scope(|s| {
         let handles: Vec<_> = parts
             .iter()
@@ -106,21 +113,8 @@ pub mod looping {
         let mut ext = ctx.clone();
         ext.duration_seconds =
             ctx.total_frames() as f64 / f64::from(ctx.sample_rate) + tail_bars * bar_seconds;
-        ext.bars = ctx.bars + tail_bars as u32;
-        ext.chords = ctx
-            .chords
-            .iter()
-            .cycle()
-            .take(ext.bars as usize)
-            .copied()
-            .collect();
-        ext.chord_symbols = ctx
-            .chord_symbols
-            .iter()
-            .cycle()
-            .take(ext.bars as usize)
-            .cloned()
-            .collect();
+        // the chords go on cycling over the tail's bars
+        ext.retime(ctx.tempo_bpm, &ctx.chords);
         ext
     }
 }

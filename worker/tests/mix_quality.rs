@@ -18,10 +18,22 @@ fn produce(
     target: Option<f64>,
 ) -> (GenerationContext, MixResult) {
     let mut r = GenerationRequest::new(prompt);
-    r.duration_seconds = Some(seconds);
     r.sample_rate = Some(sample_rate);
     r.loudness_target = target;
-    let m = mapper::map(&r, &PromptParser::parse(prompt), 42).unwrap();
+    produce_request(r, seconds)
+}
+
+/// A seamless loop: rendered past its end, the tails folded onto the start by the mix.
+fn produce_loop(prompt: &str, seconds: f64) -> (GenerationContext, MixResult) {
+    let mut r = GenerationRequest::new(prompt);
+    r.looped = Some(true);
+    produce_request(r, seconds)
+}
+
+fn produce_request(mut r: GenerationRequest, seconds: f64) -> (GenerationContext, MixResult) {
+    r.duration_seconds = Some(seconds);
+    let prompt = r.prompt.clone();
+    let m = mapper::map(&r, &PromptParser::parse(&prompt), 42).unwrap();
     let mut ctx = m.context;
     registry().plan(&mut ctx, &m.intent).unwrap();
     let parts = registry()
@@ -258,25 +270,6 @@ fn the_genre_balance_sets_who_is_in_front() {
         lead < kit - 4.0,
         "techno: lead {lead:.1} dB vs kit {kit:.1} dB"
     );
-}
-
-/// A seamless loop through the pipeline's own path: rendered past its end, the tails folded
-/// onto the start by the mix.
-fn produce_loop(prompt: &str, seconds: f64) -> (GenerationContext, MixResult) {
-    use resonantgen_worker::production::looping;
-    let mut r = GenerationRequest::new(prompt);
-    r.duration_seconds = Some(seconds);
-    r.looped = Some(true);
-    let m = mapper::map(&r, &PromptParser::parse(prompt), 42).unwrap();
-    let mut ctx = m.context;
-    registry().plan(&mut ctx, &m.intent).unwrap();
-    let parts = registry()
-        .generate_all(&ctx, &m.intent, &TrackType::all(), |_, _| {})
-        .unwrap();
-    let ext = looping::context_extended(&ctx);
-    let rendered = production::render_tracks(&ext, &m.intent, &parts).expect("render");
-    let mixed = production::mixdown(&ctx, &m.intent, rendered, Default::default());
-    (ctx, mixed)
 }
 
 /// Short-term (3 s) loudness of interleaved stereo from frame `at`, reading past the end

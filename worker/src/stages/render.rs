@@ -8,13 +8,7 @@ pub async fn run(job: &mut Job<'_>) -> Result<(), JobError> {
     crate::faults::abort_if_prompt_matches(&job.request.prompt);
     let (parts, ctx, intent) = (job.parts.clone(), job.ctx.clone(), job.intent.clone());
     let rendered = blocking("render", move || {
-        if ctx.looped {
-            // rendered past the end; the mix folds the tails onto the start
-            let ext = production::looping::context_extended(&ctx);
-            production::render_tracks(&ext, &intent, &parts)
-        } else {
-            production::render_tracks(&ctx, &intent, &parts)
-        }
+        production::render_tracks(&ctx, &intent, &parts)
     })
     .await?
     .ok_or_else(|| JobError::Permanent("internal error: a track failed to render".into()))?;
