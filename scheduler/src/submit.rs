@@ -38,6 +38,9 @@ pub struct SubmitArgs {
     /// Integrated loudness of the mix in LUFS (default -14).
     #[arg(long, allow_hyphen_values = true)]
     pub loudness: Option<f64>,
+    /// A chord progression every pitched track follows ("Am F C G", "ii-V-I", "Am:2 F:2").
+    #[arg(long)]
+    pub chords: Option<String>,
     /// A seamless loop: whole bars, every tail wrapped onto the start.
     #[arg(long = "loop")]
     pub looped: bool,
@@ -66,6 +69,7 @@ fn build_request(a: &SubmitArgs) -> anyhow::Result<GenerationRequest> {
     r.bit_depth = a.bit_depth;
     r.loudness_target = a.loudness;
     r.looped = a.looped.then_some(true);
+    r.chords = a.chords.clone();
     r.idempotency_key = a.idempotency_key.clone();
     r.priority = a.priority;
     for lock in &a.locks {

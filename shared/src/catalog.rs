@@ -435,6 +435,7 @@ fn is_known_column(h: &str) -> bool {
             | "loudness_target"
             | "loudness"
             | "loop"
+            | "chords"
             | "idempotency_key"
             | "priority"
             | "tracks"
@@ -472,6 +473,7 @@ fn csv_request(line: usize, headers: &[String], r: &csv::StringRecord) -> RowRes
             "loudness_target" | "loudness" => {
                 request.loudness_target = Some(v.parse().map_err(|_| num(h, v))?)
             }
+            "chords" => request.chords = Some(v.to_string()),
             "loop" => {
                 request.looped = Some(match v.to_ascii_lowercase().as_str() {
                     "true" | "yes" | "1" => true,

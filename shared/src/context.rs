@@ -26,6 +26,10 @@ pub struct GenerationContext {
     pub sections: Vec<Section>,
     /// Chord symbols per bar, for people.
     pub chord_symbols: Vec<String>,
+    /// The request (or its prompt) named the chords: the harmonic plan keeps them as they are
+    /// (no model progression, no genre cadence) and voicings sound exactly their notes.
+    #[serde(default)]
+    pub chords_requested: bool,
     /// 0 = straight, 1 = triplet swing of the note value `swing_unit` names.
     pub swing: f32,
     /// Which notes swing: the off-16ths (house, hip hop) or the off-8ths (jazz, blues).
@@ -75,6 +79,8 @@ pub enum ContextError {
     UnknownGenre(String),
     #[error(transparent)]
     Key(#[from] crate::theory::KeyParseError),
+    #[error(transparent)]
+    Chords(#[from] crate::progression::ProgressionError),
 }
 
 impl GenerationContext {

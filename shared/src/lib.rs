@@ -18,6 +18,7 @@ pub mod features;
 pub mod instrument;
 pub mod language;
 pub mod lock_uri;
+pub mod progression;
 pub mod prune;
 pub mod queue;
 pub mod request;

@@ -54,6 +54,10 @@ pub struct GenerationRequest {
     /// Integrated loudness of the mix in LUFS (EBU R128); default -14.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub loudness_target: Option<f64>,
+    /// A chord progression every pitched track follows ("Am F C G", "ii-V-I", "Am:2 F:2",
+    /// "12-bar blues"); overrides the prompt's. It cycles to fill the piece.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub chords: Option<String>,
     /// A seamless loop: the duration snaps to whole bars and every tail wraps onto the start,
     /// so each stem and the mix repeat without a seam ("loop" in the prompt asks the same).
     #[serde(default, rename = "loop", skip_serializing_if = "Option::is_none")]
@@ -83,6 +87,8 @@ pub enum ValidationError {
     Loudness(f64),
     #[error(transparent)]
     Key(#[from] KeyParseError),
+    #[error(transparent)]
+    Chords(#[from] crate::progression::ProgressionError),
     #[error("locked track {track}: {source}")]
     LockUri {
         track: TrackType,
@@ -124,6 +130,7 @@ impl ValidationError {
             ValidationError::BitDepth(_) => "bit_depth",
             ValidationError::Loudness(_) => "loudness_target",
             ValidationError::Key(_) => "key",
+            ValidationError::Chords(_) => "chords",
             ValidationError::LockUri { .. } => "lock_uri",
             ValidationError::LockedAndRequested(_) => "locked_and_requested",
             ValidationError::NoTracks => "no_tracks",
@@ -149,6 +156,7 @@ impl GenerationRequest {
             sample_rate: None,
             bit_depth: None,
             loudness_target: None,
+            chords: None,
             looped: None,
             idempotency_key: None,
             priority: None,
@@ -161,6 +169,9 @@ impl GenerationRequest {
         text::check("prompt", &self.prompt)?;
         if let Some(k) = &self.key {
             text::check("key", k)?;
+        }
+        if let Some(c) = &self.chords {
+            text::check("chords", c)?;
         }
         for (track, uri) in &self.locked_tracks {
             text::check(&format!("locked_tracks.{track}"), uri)?;
@@ -202,6 +213,9 @@ impl GenerationRequest {
         }
         if let Some(k) = &self.key {
             Key::parse(k)?;
+        }
+        if let Some(c) = &self.chords {
+            crate::progression::Progression::parse(c)?;
         }
         for (track, uri) in &self.locked_tracks {
             let lock = LockUri::parse(uri).map_err(|source| ValidationError::LockUri {

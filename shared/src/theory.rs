@@ -4,10 +4,10 @@
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
-const SHARP_NAMES: [&str; 12] = [
+pub const SHARP_NAMES: [&str; 12] = [
     "C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B",
 ];
-const FLAT_NAMES: [&str; 12] = [
+pub const FLAT_NAMES: [&str; 12] = [
     "C", "Db", "D", "Eb", "E", "F", "Gb", "G", "Ab", "A", "Bb", "B",
 ];
 
@@ -193,7 +193,17 @@ impl Key {
             root,
             quality,
             degree: degree as u8 % 7,
+            added: Added::NONE,
+            bass: None,
         }
+    }
+
+    /// The scale degree (0-based) a chord rooted on `pc` stands on: its own where `pc` is in
+    /// the key, else the degree just below (a bVII in major stands on the sixth).
+    pub fn degree_of(&self, pc: u8) -> u8 {
+        let scale = self.scale();
+        let up = |from: u8| (pc % 12 + 12 - from) % 12;
+        (0..7u8).min_by_key(|&d| up(scale[d as usize])).unwrap_or(0)
     }
 
     /// Whether `other` shares this key's notes with another tonic (C major / A minor): a
@@ -231,7 +241,86 @@ pub enum ChordQuality {
     Minor,
     Diminished,
     Augmented,
+    /// The third replaced by the second (a requested "Csus2").
+    Sus2,
+    /// The third replaced by the fourth (a requested "Gsus4", "G7sus4").
+    Sus4,
 }
+
+/// Notes a named chord carries beyond its three-note core, as semitones above the root
+/// (maj7 = 11, 7 = 10, 6 = 9, 9 = 14, b9 = 13): a set, so it stays `Copy`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Added(u32);
+
+impl Added {
+    pub const NONE: Added = Added(0);
+
+    pub fn of(intervals: &[u8]) -> Added {
+        Added(intervals.iter().fold(0, |m, &i| m | 1 << (i % 32)))
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0 == 0
+    }
+
+    /// The added intervals, lowest first.
+    pub fn intervals(self) -> impl Iterator<Item = u8> {
+        (0..32u8).filter(move |i| self.0 & (1 << i) != 0)
+    }
+}
+
+/// Chord symbols as written and what they mean: (suffix, core, added intervals). The first
+/// suffix of a meaning is how the system writes it; the rest are read as aliases.
+pub const CHORD_SUFFIXES: &[(&str, ChordQuality, &[u8])] = &[
+    ("", ChordQuality::Major, &[]),
+    ("m", ChordQuality::Minor, &[]),
+    ("dim", ChordQuality::Diminished, &[]),
+    ("aug", ChordQuality::Augmented, &[]),
+    ("sus2", ChordQuality::Sus2, &[]),
+    ("sus4", ChordQuality::Sus4, &[]),
+    ("maj7", ChordQuality::Major, &[11]),
+    ("7", ChordQuality::Major, &[10]),
+    ("m7", ChordQuality::Minor, &[10]),
+    ("mmaj7", ChordQuality::Minor, &[11]),
+    ("m7b5", ChordQuality::Diminished, &[10]),
+    ("dim7", ChordQuality::Diminished, &[9]),
+    ("aug7", ChordQuality::Augmented, &[10]),
+    ("6", ChordQuality::Major, &[9]),
+    ("m6", ChordQuality::Minor, &[9]),
+    ("add9", ChordQuality::Major, &[14]),
+    ("madd9", ChordQuality::Minor, &[14]),
+    ("9", ChordQuality::Major, &[10, 14]),
+    ("maj9", ChordQuality::Major, &[11, 14]),
+    ("m9", ChordQuality::Minor, &[10, 14]),
+    ("7b9", ChordQuality::Major, &[10, 13]),
+    ("7sus4", ChordQuality::Sus4, &[10]),
+    ("7sus2", ChordQuality::Sus2, &[10]),
+    // aliases
+    ("maj", ChordQuality::Major, &[]),
+    ("M", ChordQuality::Major, &[]),
+    ("min", ChordQuality::Minor, &[]),
+    ("-", ChordQuality::Minor, &[]),
+    ("o", ChordQuality::Diminished, &[]),
+    ("°", ChordQuality::Diminished, &[]),
+    ("+", ChordQuality::Augmented, &[]),
+    ("sus", ChordQuality::Sus4, &[]),
+    ("M7", ChordQuality::Major, &[11]),
+    ("Δ", ChordQuality::Major, &[11]),
+    ("Δ7", ChordQuality::Major, &[11]),
+    ("ma7", ChordQuality::Major, &[11]),
+    ("min7", ChordQuality::Minor, &[10]),
+    ("-7", ChordQuality::Minor, &[10]),
+    ("ø", ChordQuality::Diminished, &[10]),
+    ("ø7", ChordQuality::Diminished, &[10]),
+    ("o7", ChordQuality::Diminished, &[9]),
+    ("°7", ChordQuality::Diminished, &[9]),
+    ("+7", ChordQuality::Augmented, &[10]),
+    ("min9", ChordQuality::Minor, &[10, 14]),
+    ("M9", ChordQuality::Major, &[11, 14]),
+    ("2", ChordQuality::Sus2, &[]),
+    ("4", ChordQuality::Sus4, &[]),
+];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Chord {
@@ -239,6 +328,13 @@ pub struct Chord {
     pub quality: ChordQuality,
     /// Scale degree of the root in the key, 0-based.
     pub degree: u8,
+    /// Notes beyond the core a request named (maj7, 9, …); planned chords carry none and
+    /// take the genre's colour instead.
+    #[serde(default, skip_serializing_if = "Added::is_empty")]
+    pub added: Added,
+    /// A slash chord's bass note (pitch class), when it is not the root.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bass: Option<u8>,
 }
 
 impl Chord {
@@ -249,7 +345,27 @@ impl Chord {
             ChordQuality::Minor => [0, 3, 7],
             ChordQuality::Diminished => [0, 3, 6],
             ChordQuality::Augmented => [0, 4, 8],
+            ChordQuality::Sus2 => [0, 2, 7],
+            ChordQuality::Sus4 => [0, 5, 7],
         }
+    }
+
+    /// Every pitch class the chord sounds: its core, what it adds and a slash bass.
+    pub fn tones(&self) -> Vec<u8> {
+        let mut t: Vec<u8> = self.pitch_classes().to_vec();
+        t.extend(self.added.intervals().map(|i| (self.root + i) % 12));
+        t.extend(self.bass);
+        t.sort_unstable();
+        t.dedup();
+        t
+    }
+
+    /// Whether the chord names its notes exactly (a requested chord with a seventh, a sus or
+    /// a slash bass), so a voicing must not colour it with the genre's extensions.
+    pub fn is_spelled(&self) -> bool {
+        !self.added.is_empty()
+            || self.bass.is_some()
+            || matches!(self.quality, ChordQuality::Sus2 | ChordQuality::Sus4)
     }
 
     pub fn pitch_classes(&self) -> [u8; 3] {
@@ -275,7 +391,7 @@ impl Chord {
     /// over the E major dominant of A minor).
     pub fn admits(&self, key: &Key, pc: u8) -> bool {
         let pc = pc % 12;
-        let tones = self.pitch_classes();
+        let tones = self.tones();
         if tones.contains(&pc) {
             return true;
         }
@@ -284,14 +400,22 @@ impl Chord {
     }
 
     pub fn symbol(&self, key: &Key) -> String {
-        let names = key.names();
-        let suffix = match self.quality {
-            ChordQuality::Major => "",
-            ChordQuality::Minor => "m",
-            ChordQuality::Diminished => "dim",
-            ChordQuality::Augmented => "aug",
-        };
-        format!("{}{}", names[self.root as usize], suffix)
+        self.symbol_spelled(key.names())
+    }
+
+    /// The symbol with the note names given (a requested "Bb" stays Bb in a sharp key).
+    pub fn symbol_spelled(&self, names: [&str; 12]) -> String {
+        let suffix = CHORD_SUFFIXES
+            .iter()
+            .find(|(_, q, added)| *q == self.quality && Added::of(added) == self.added)
+            .map_or("", |(s, _, _)| s);
+        match self.bass {
+            Some(b) => format!(
+                "{}{suffix}/{}",
+                names[self.root as usize], names[b as usize]
+            ),
+            None => format!("{}{suffix}", names[self.root as usize]),
+        }
     }
 }
 

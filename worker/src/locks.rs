@@ -214,7 +214,9 @@ pub fn adopt_analysis(
         }
         if !analysis.chords.is_empty() {
             let tempo = ctx.tempo_bpm;
+            let asked = ctx.chords_requested.then(|| ctx.chord_symbols.clone());
             ctx.retime(tempo, &analysis.chords);
+            report_chord_clash(ctx, asked, &what);
             notes.push(format!("chords taken from {what}"));
         }
     }
@@ -264,8 +266,32 @@ pub fn adopt_sidecar(
     // Chords follow the locked stem's bars, repeating its progression past its end.
     if !sidecar.chords.is_empty() {
         let tempo = ctx.tempo_bpm;
+        let asked = ctx.chords_requested.then(|| ctx.chord_symbols.clone());
         ctx.retime(tempo, &sidecar.chords);
+        report_chord_clash(ctx, asked, &format!("locked {source}"));
         taken.push("chords");
     }
     (!taken.is_empty()).then(|| format!("{} taken from locked {source}", taken.join(", ")))
+}
+
+/// A locked stem's chords win over requested ones (its notes cannot change); when they
+/// differ, the response says so, bar by bar where they part.
+fn report_chord_clash(ctx: &mut GenerationContext, asked: Option<Vec<String>>, source: &str) {
+    let Some(asked) = asked else { return };
+    ctx.chords_requested = false;
+    let differ: Vec<String> = asked
+        .iter()
+        .zip(&ctx.chord_symbols)
+        .enumerate()
+        .filter(|(_, (a, b))| a != b)
+        .take(4)
+        .map(|(bar, (a, b))| format!("bar {}: {a} asked, {b} played", bar + 1))
+        .collect();
+    if !differ.is_empty() {
+        ctx.conflicts.push(format!(
+            "chords: the {source} plays other chords than the request names ({}); \
+             using the lock's",
+            differ.join("; ")
+        ));
+    }
 }

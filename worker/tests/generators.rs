@@ -580,3 +580,80 @@ fn midi_carries_the_program_of_the_instrument_that_renders_it() {
     let (_, metal) = mapped("metal", 8.0, 2);
     assert_eq!(metal.instrument(TrackType::Harmony).spec().gm_program, 30);
 }
+
+/// Requested chords are played: over a table of progressions and genres, on every beat
+/// where the harmony sounds, its notes are the requested chord's; the bass's notes starting
+/// on a beat are chord tones (a walking bass may pass between them off the beat only).
+#[test]
+fn requested_chords_are_what_harmony_and_bass_play() {
+    let table = [
+        ("pop", "C G Am F"),
+        ("jazz", "ii7-V7-Imaj7"),
+        ("rock", "E D A E"),
+        ("house", "Am:2 F:2"),
+        ("soul", "Cmaj7/E Dm7 G7sus4 G7"),
+        ("blues", "12-bar blues"),
+        ("ballad", "I-V-vi-IV"),
+        ("trance", "i-VI-III-VII"),
+        ("bossa nova", "Dm9 G9 Cmaj9 A7b9"),
+        ("folk", "G Gsus2 C/G D/F#"),
+    ];
+    for (genre, chords) in table {
+        let mut r = GenerationRequest::new(genre);
+        r.duration_seconds = Some(20.0);
+        r.chords = Some(chords.to_string());
+        let m = mapper::map(&r, &PromptParser::parse(genre), 3).unwrap();
+        let mut ctx = m.context;
+        registry().plan(&mut ctx, &m.intent).unwrap();
+        let p = resonantgen_shared::progression::Progression::parse(chords).unwrap();
+        assert_eq!(
+            ctx.chords,
+            p.per_bar(&ctx.key, ctx.bars),
+            "{genre}: the plan is the request's"
+        );
+        let parts = registry()
+            .generate_all(&ctx, &m.intent, &all(), |_, _| {})
+            .unwrap();
+        let beat = 60.0 / ctx.tempo_bpm;
+        let beats = (ctx.duration_seconds / beat) as usize;
+        let chord_at = |t: f64| ctx.chord_at_step(((t + 1e-6) / beat * 4.0) as usize);
+        let (mut played, mut right) = (0, 0);
+        for b in 0..beats {
+            let t = b as f64 * beat + 0.05 * beat;
+            let sounding: Vec<u8> = parts[&TrackType::Harmony]
+                .notes
+                .iter()
+                .filter(|n| n.time <= t && t < n.time + n.duration)
+                .map(|n| n.pitch % 12)
+                .collect();
+            if sounding.is_empty() {
+                continue;
+            }
+            played += 1;
+            let tones = chord_at(t).tones();
+            if sounding.iter().all(|pc| tones.contains(pc)) {
+                right += 1;
+            }
+        }
+        assert!(played > 0, "{genre}: the harmony plays");
+        let share = right as f64 / played as f64;
+        assert!(
+            share >= 0.95,
+            "{genre} {chords}: harmony on chord tones {right}/{played}"
+        );
+        let on_beat: Vec<_> = parts[&TrackType::Bass]
+            .notes
+            .iter()
+            .filter(|n| n.step % 4 == 0)
+            .collect();
+        let bass_right = on_beat
+            .iter()
+            .filter(|n| ctx.chord_at_step(n.step).tones().contains(&(n.pitch % 12)))
+            .count();
+        assert!(
+            bass_right as f64 >= 0.95 * on_beat.len() as f64,
+            "{genre} {chords}: bass on chord tones {bass_right}/{}",
+            on_beat.len()
+        );
+    }
+}

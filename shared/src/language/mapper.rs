@@ -17,6 +17,7 @@ use super::intent::{MusicalIntent, MusicalIntentExtractor};
 use super::parser::{ParsedPrompt, trim_number};
 use super::vocabulary::MOODS;
 use crate::context::{ContextError, GenerationContext};
+use crate::progression::Progression;
 use crate::request::{
     DEFAULT_DURATION_SECONDS, GenerationRequest, MAX_DURATION_SECONDS, MAX_TEMPO,
     MIN_DURATION_SECONDS, MIN_TEMPO,
@@ -131,6 +132,23 @@ pub fn map(
     };
 
     let requested_key = request.key.as_deref().map(Key::parse).transpose()?;
+    // The request's chords beat the prompt's; a progression of chord symbols implies its key
+    // (first chord) when neither the request nor the prompt names one.
+    let progression = match (&request.chords, &parsed.chords) {
+        (Some(r), p) => {
+            if let Some(p) = p
+                && p != r
+            {
+                conflicts.push(format!(
+                    "chords: request says '{r}', prompt says '{p}'; using the request"
+                ));
+            }
+            Some(Progression::parse(r)?)
+        }
+        (None, Some(p)) => Some(Progression::parse(p)?),
+        (None, None) => None,
+    };
+    let implied_key = progression.as_ref().and_then(Progression::implied_key);
     let mood = parsed.moods.iter().find_map(|m| {
         MOODS
             .iter()
@@ -148,12 +166,13 @@ pub fn map(
         }
         (Some(r), _) => (r, "from the request".to_string()),
         (None, Some(p)) => (p, format!("from the prompt{}", quoted(&words.key))),
-        (None, None) => match mood {
-            Some((m, mode)) => (
+        (None, None) => match (implied_key, mood) {
+            (Some(k), _) => (k, "from the first chord".to_string()),
+            (None, Some((m, mode))) => (
                 Key::new(genre.tonic, mode),
                 format!("the {} tonic in the mode of '{m}'", genre.name),
             ),
-            None => (
+            (None, None) => (
                 Key::new(genre.tonic, genre.mode()),
                 format!("the {} default", genre.name),
             ),
@@ -251,10 +270,16 @@ pub fn map(
         duration_seconds
     };
     let bars = (duration_seconds / bar_seconds - 1e-9).ceil().max(1.0) as u32;
-    let chords: Vec<Chord> = (0..bars as usize)
-        .map(|b| key.triad(genre.progression[b % genre.progression.len()]))
-        .collect();
-    let chord_symbols = chords.iter().map(|c| c.symbol(&key)).collect();
+    let chords: Vec<Chord> = match &progression {
+        Some(p) => p.per_bar(&key, bars),
+        None => (0..bars as usize)
+            .map(|b| key.triad(genre.progression[b % genre.progression.len()]))
+            .collect(),
+    };
+    let chord_symbols = match &progression {
+        Some(p) => p.symbols_per_bar(&key, bars),
+        None => chords.iter().map(|c| c.symbol(&key)).collect(),
+    };
     let intent = MusicalIntentExtractor::extract(parsed);
     let sections = crate::arrangement::plan(bars, song_form(genre), looped);
 
@@ -269,6 +294,7 @@ pub fn map(
             chords,
             sections,
             chord_symbols,
+            chords_requested: progression.is_some(),
             swing: genre.swing,
             swing_unit: genre.swing_unit,
             energy: parsed.energy,

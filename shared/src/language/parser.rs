@@ -107,6 +107,10 @@ pub struct ParsedPrompt {
     /// puts these first in the context's `conflicts`.
     #[serde(default)]
     pub conflicts: Vec<String>,
+    /// The chord progression the prompt names ("chords Am F C G", "ii-V-I", "12-bar blues"),
+    /// as text `progression::Progression::parse` reads.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub chords: Option<String>,
 }
 
 /// The prompt's words behind a fact ("at 128 bpm", "a minor", "99999 hours").
@@ -345,7 +349,8 @@ impl PromptParser {
         while !prompt.is_char_boundary(end) {
             end -= 1;
         }
-        let lower = prompt[..end].to_lowercase();
+        let (chords, rest) = crate::progression::find_in_prompt(&prompt[..end]);
+        let lower = rest.to_lowercase();
         let mut t = Tokens::new(&lower);
 
         let genre_mentions = find_genres(&mut t);
@@ -561,6 +566,7 @@ impl PromptParser {
             source_words,
             unknown_keys,
             conflicts,
+            chords,
         }
     }
 

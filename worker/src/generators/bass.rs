@@ -172,7 +172,11 @@ impl TrackGenerator for BassGen {
                 len += 1;
             }
             let chord = ctx.chord_at_step(step);
-            let mut pitch = bass_pitch(chord.root) + (tok - 2) as u8;
+            // A slash chord's bass note stands where the root would (C/E: the bass plays E).
+            let mut pitch = match chord.bass {
+                Some(b) if tok == 2 => bass_pitch(b),
+                _ => bass_pitch(chord.root) + (tok - 2) as u8,
+            };
             while pitch > TOP {
                 pitch -= 12;
             }

@@ -254,7 +254,7 @@ pub fn symbol(chord: &Chord, key: &Key, color: ChordColor) -> String {
             let flat_ninth = (scale[(chord.degree as usize + 1) % 7] + 12 - chord.root) % 12 == 1;
             format!("{root}{}", if flat_ninth { "7b9" } else { "9" })
         }
-        (ChordColor::Triad, _) | (_, Augmented) => plain,
+        (ChordColor::Triad, _) | (_, Augmented | Sus2 | Sus4) => plain,
         (ChordColor::RootFifth, _) => format!("{root}5"),
         (ChordColor::Sus2, Major | Minor) => format!("{root}sus2"),
         (ChordColor::Add9, Major) => format!("{root}add9"),
@@ -271,6 +271,33 @@ pub fn symbol(chord: &Chord, key: &Key, color: ChordColor) -> String {
     }
 }
 
+/// A chord the request spelled (a seventh, a sus, a slash bass) sounds exactly its notes:
+/// the voice-led core, each added interval just above the voicing's lowest note (a ninth an
+/// octave up), and a slash bass below it all.
+fn spelled_voicing(chord: &Chord, prev: &[u8]) -> Vec<u8> {
+    let triad_prev: Vec<u8> = prev.iter().take(3).copied().collect();
+    let mut v = voice_lead(chord, &triad_prev);
+    let low = v.iter().copied().min().unwrap_or(60);
+    for i in chord.added.intervals() {
+        let pc = (chord.root + i) % 12;
+        let mut p = (low / 12) * 12 + pc;
+        while p <= low {
+            p += 12;
+        }
+        if i > 12 && p < low + 12 {
+            p += 12;
+        }
+        v.push(p);
+    }
+    if let Some(b) = chord.bass {
+        let p = (low / 12) * 12 + b;
+        v.push(if p >= low { p.saturating_sub(12) } else { p });
+    }
+    v.sort_unstable();
+    v.dedup();
+    v
+}
+
 /// The chord's notes: the voice-led triad (`voice_lead`) with the genre's colour — the
 /// diatonic seventh and ninth above it, the blues' flat seventh, the third turned into a
 /// second — or a power chord (root, fifth, octave) low, where guitars play them.
@@ -278,6 +305,9 @@ pub fn color_voicing(chord: &Chord, key: &Key, color: ChordColor, prev: &[u8]) -
     let scale = key.scale();
     let degree = chord.degree as usize;
     let pc = |steps: usize| scale[(degree + steps) % 7];
+    if chord.is_spelled() {
+        return spelled_voicing(chord, prev);
+    }
     if color == ChordColor::RootFifth {
         let mut root = 40 + chord.root;
         if root > 47 {
@@ -306,7 +336,9 @@ pub fn color_voicing(chord: &Chord, key: &Key, color: ChordColor, prev: &[u8]) -
         })
         % 12;
     match (color, chord.quality) {
-        (ChordColor::Triad, _) | (ChordColor::RootFifth, _) | (_, ChordQuality::Augmented) => {}
+        (ChordColor::Triad, _)
+        | (ChordColor::RootFifth, _)
+        | (_, ChordQuality::Augmented | ChordQuality::Sus2 | ChordQuality::Sus4) => {}
         (ChordColor::Sus2, ChordQuality::Major | ChordQuality::Minor) => {
             let second = pc(1);
             for p in v.iter_mut() {
@@ -435,6 +467,10 @@ impl TrackGenerator for HarmonyGen {
         intent: &MusicalIntent,
         rng: &mut Rng,
     ) -> Result<(), GenerateError> {
+        // Chords the request named are the plan: no model progression, no genre cadence.
+        if ctx.chords_requested {
+            return Ok(());
+        }
         self.plan_progression(ctx, intent.chord_color, rng)
     }
 
