@@ -309,11 +309,11 @@ pub fn color_voicing(chord: &Chord, key: &Key, color: ChordColor, prev: &[u8]) -
         return spelled_voicing(chord, prev);
     }
     if color == ChordColor::RootFifth {
-        let mut root = 40 + chord.root;
-        if root > 47 {
-            root -= 12;
+        // the chord's root on the guitar's low strings: E2 (MIDI 40) up to D#3
+        let mut root = 36 + chord.root % 12;
+        if root < 40 {
+            root += 12;
         }
-        let root = root.max(40);
         return vec![root, root + 7, root + 12];
     }
     let triad_prev: Vec<u8> = prev.iter().take(3).copied().collect();
@@ -477,7 +477,13 @@ impl TrackGenerator for HarmonyGen {
     fn generate(&self, input: &GenInput<'_>, rng: &mut Rng) -> Result<Part, GenerateError> {
         let ctx = input.ctx;
         let style = input.intent.harmony_style;
-        let color = input.intent.chord_color;
+        // Requested chords sound as named: the genre's sevenths and ninths are not added to
+        // a requested triad (a power chord, root and fifth of it, still is).
+        let color = match input.intent.chord_color {
+            ChordColor::RootFifth => ChordColor::RootFifth,
+            _ if ctx.chords_requested => ChordColor::Triad,
+            c => c,
+        };
         let offbeat_skank = input.intent.drum_style == "ska";
         let step_s = ctx.seconds_per_step();
         let mut notes = Vec::new();
@@ -496,6 +502,8 @@ impl TrackGenerator for HarmonyGen {
                     voicing.insert(0, root);
                 }
             }
+            let bar_end = ctx.step_time((bar + 1) * 16);
+            let changes = ctx.chords.get(bar + 1).is_some_and(|next| *next != chord);
             for (s, dur, vel, which) in hits(style, bar, offbeat_skank, rng) {
                 let step = bar * 16 + s;
                 let chosen: Vec<(usize, u8)> = match which {
@@ -512,9 +520,18 @@ impl TrackGenerator for HarmonyGen {
                 let n = chosen.len();
                 for (i, p) in chosen {
                     let order = if up { n - 1 - i } else { i };
+                    let time = ctx.step_time(step) + order as f64 * roll;
+                    // A chord lets go at the change: a swung last "and" or a rolled strum
+                    // would otherwise ring into the next chord's downbeat.
+                    let held = dur * step_s;
+                    let duration = if changes {
+                        held.min(bar_end - time).max(0.02)
+                    } else {
+                        held
+                    };
                     notes.push(Note {
-                        time: ctx.step_time(step) + order as f64 * roll,
-                        duration: dur * step_s,
+                        time,
+                        duration,
                         pitch: p,
                         velocity: vel * (0.92 + 0.08 * rng.f32()),
                         voice: 0,
