@@ -124,10 +124,11 @@ impl Progression {
 
     /// One pass of the progression in `key`, one chord per bar.
     pub fn resolve(&self, key: &Key) -> Vec<Chord> {
-        if self.blues && key.mode.is_minor() {
-            if let Ok(minor) = Progression::parse(TWELVE_BAR_MINOR) {
-                return minor.resolve(key);
-            }
+        if self.blues
+            && key.mode.is_minor()
+            && let Ok(minor) = Progression::parse(TWELVE_BAR_MINOR)
+        {
+            return minor.resolve(key);
         }
         let scale = key.scale();
         self.chords
@@ -155,10 +156,11 @@ impl Progression {
     /// The symbols of one pass in `key`, one per bar: as written (a "Bb" stays Bb in a sharp
     /// key), numerals spelled by the key.
     pub fn symbols(&self, key: &Key) -> Vec<String> {
-        if self.blues && key.mode.is_minor() {
-            if let Ok(minor) = Progression::parse(TWELVE_BAR_MINOR) {
-                return minor.symbols(key);
-            }
+        if self.blues
+            && key.mode.is_minor()
+            && let Ok(minor) = Progression::parse(TWELVE_BAR_MINOR)
+        {
+            return minor.symbols(key);
         }
         let chords = self.resolve(key);
         let spellings = self.chords.iter().flat_map(|n| {
