@@ -387,7 +387,7 @@ fn jsonl_line(line: usize, raw: &str) -> RowResult {
 
 /// CSV columns: `prompt` (required), `external_id`, and any request field by name
 /// (`duration_seconds` or `duration`, `seed`, `tempo`, `key`, `sample_rate`, `bit_depth`,
-/// `loudness_target` or `loudness`, `loop` (true/false), `idempotency_key`, `priority`, `tracks` as
+/// `loudness_target` or `loudness`, `loop` (true/false), `chords`, `idempotency_key`, `priority`, `tracks` as
 /// `bass;melody`), plus `lock_<track>` columns holding lock URIs. Empty cells are unset.
 fn csv_rows(text: &str) -> Rows<'_> {
     let mut reader = csv::ReaderBuilder::new()
