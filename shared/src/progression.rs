@@ -124,10 +124,7 @@ impl Progression {
 
     /// One pass of the progression in `key`, one chord per bar.
     pub fn resolve(&self, key: &Key) -> Vec<Chord> {
-        if self.blues
-            && key.mode.is_minor()
-            && let Ok(minor) = Progression::parse(TWELVE_BAR_MINOR)
-        {
+        if let Some(minor) = self.minor_blues(key) {
             return minor.resolve(key);
         }
         let scale = key.scale();
@@ -156,10 +153,7 @@ impl Progression {
     /// The symbols of one pass in `key`, one per bar: as written (a "Bb" stays Bb in a sharp
     /// key), numerals spelled by the key.
     pub fn symbols(&self, key: &Key) -> Vec<String> {
-        if self.blues
-            && key.mode.is_minor()
-            && let Ok(minor) = Progression::parse(TWELVE_BAR_MINOR)
-        {
+        if let Some(minor) = self.minor_blues(key) {
             return minor.symbols(key);
         }
         let chords = self.resolve(key);
@@ -180,23 +174,30 @@ impl Progression {
 
     /// The symbols over `bars` bars, cycling with [`Self::per_bar`].
     pub fn symbols_per_bar(&self, key: &Key, bars: u32) -> Vec<String> {
-        let pass = self.symbols(key);
-        if pass.is_empty() {
-            return Vec::new();
-        }
-        (0..bars as usize)
-            .map(|b| pass[b % pass.len()].clone())
-            .collect()
+        cycle(self.symbols(key), bars)
+    }
+
+    /// "12-bar blues" in a minor key is the minor blues.
+    fn minor_blues(&self, key: &Key) -> Option<Progression> {
+        (self.blues && key.mode.is_minor())
+            .then(|| Progression::parse(TWELVE_BAR_MINOR).ok())
+            .flatten()
     }
 
     /// The progression over `bars` bars, cycling.
     pub fn per_bar(&self, key: &Key, bars: u32) -> Vec<Chord> {
-        let pass = self.resolve(key);
-        if pass.is_empty() {
-            return Vec::new();
-        }
-        (0..bars as usize).map(|b| pass[b % pass.len()]).collect()
+        cycle(self.resolve(key), bars)
     }
+}
+
+/// One pass repeated to fill `bars` bars.
+fn cycle<T: Clone>(pass: Vec<T>, bars: u32) -> Vec<T> {
+    if pass.is_empty() {
+        return pass;
+    }
+    (0..bars as usize)
+        .map(|b| pass[b % pass.len()].clone())
+        .collect()
 }
 
 /// The progression a prompt names, as text [`Progression::parse`] reads, and the prompt
