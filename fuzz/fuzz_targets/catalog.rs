@@ -2,7 +2,7 @@
 //! reason, never a panic.
 #![no_main]
 use libfuzzer_sys::fuzz_target;
-use resonantgen_shared::catalog::{self, Defaults, Format};
+use resonantgen_core::catalog::{self, Defaults, Format};
 
 fuzz_target!(|data: &[u8]| {
     let Ok(text) = std::str::from_utf8(data) else { return };

@@ -2,8 +2,8 @@
 //! to a context in range.
 #![no_main]
 use libfuzzer_sys::fuzz_target;
-use resonantgen_shared::GenerationRequest;
-use resonantgen_shared::language::{PromptParser, mapper};
+use resonantgen_core::GenerationRequest;
+use resonantgen_core::language::{PromptParser, mapper};
 
 fuzz_target!(|data: &[u8]| {
     let Ok(text) = std::str::from_utf8(data) else { return };

@@ -9,8 +9,8 @@ use crate::connect::{reader, writer};
 use anyhow::{Context, bail};
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
-use resonantgen_shared::batch::{self, BatchStatus};
-use resonantgen_shared::catalog::{self, Defaults, Format};
+use resonantgen_core::catalog::{self, Defaults, Format};
+use resonantgen_infra::batch::{self, BatchStatus};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -30,21 +30,8 @@ pub struct BatchArgs {
     /// A name for the batch.
     #[arg(long)]
     pub name: Option<String>,
-    /// Default duration (seconds) for lines that set none.
-    #[arg(long)]
-    pub duration: Option<f64>,
-    /// Default sample rate for lines that set none.
-    #[arg(long)]
-    pub sample_rate: Option<u32>,
-    /// Default bit depth for lines that set none.
-    #[arg(long)]
-    pub bit_depth: Option<u16>,
-    /// Default loudness target (LUFS) for lines that set none.
-    #[arg(long, allow_hyphen_values = true)]
-    pub loudness: Option<f64>,
-    /// Default priority for lines that set none.
-    #[arg(long)]
-    pub priority: Option<i32>,
+    #[command(flatten)]
+    pub output: crate::flags::OutputFlags,
     /// Follow rendering progress until the batch is done.
     #[arg(long)]
     pub follow: bool,
@@ -81,11 +68,11 @@ pub async fn run(a: BatchArgs) -> anyhow::Result<ExitCode> {
     let format = format_of(a.format.as_deref(), &a.file)?;
     let text = read(&a.file)?;
     let defaults = Defaults {
-        duration_seconds: a.duration,
-        sample_rate: a.sample_rate,
-        bit_depth: a.bit_depth,
-        loudness_target: a.loudness,
-        priority: a.priority,
+        duration_seconds: a.output.duration,
+        sample_rate: a.output.sample_rate,
+        bit_depth: a.output.bit_depth,
+        loudness_target: a.output.loudness,
+        priority: a.output.priority,
         tracks: None,
     };
     let catalog = catalog::parse(&text, format, &defaults);
@@ -222,7 +209,7 @@ async fn fetch(pool: &sqlx::PgPool, batch_id: &str) -> anyhow::Result<BatchStatu
 
 /// A batch id argument, parsed strictly (a ULID; `8…` is no alias of `0…`).
 fn parse_batch_id(id: &str) -> anyhow::Result<String> {
-    resonantgen_shared::text::parse_ulid(id.trim())
+    resonantgen_core::text::parse_ulid(id.trim())
         .map(|u| u.to_string())
         .map_err(|e| anyhow::anyhow!("batch id: {e}"))
 }

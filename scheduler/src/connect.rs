@@ -5,7 +5,7 @@
 //! is the one this build expects and say what to run when it is not.
 
 use anyhow::Context;
-use resonantgen_shared::{config, db};
+use resonantgen_infra::{config, db};
 use std::time::Duration;
 
 async fn connect() -> anyhow::Result<sqlx::PgPool> {
@@ -36,6 +36,5 @@ pub async fn reader() -> anyhow::Result<sqlx::PgPool> {
 
 /// A generation id argument, parsed strictly (`8…` is no alias of `0…`).
 pub fn parse_id(id: &str) -> anyhow::Result<ulid::Ulid> {
-    resonantgen_shared::text::parse_ulid(id.trim())
-        .map_err(|e| anyhow::anyhow!("generation id: {e}"))
+    resonantgen_core::text::parse_ulid(id.trim()).map_err(|e| anyhow::anyhow!("generation id: {e}"))
 }

@@ -5,6 +5,7 @@ mod api;
 mod batch;
 mod cli;
 mod connect;
+mod flags;
 mod retrieve;
 mod scenes;
 mod submit;

@@ -2,9 +2,9 @@
 
 use crate::connect::{reader, writer};
 use anyhow::{Context, bail};
-use resonantgen_shared::GenerationStatus;
-use resonantgen_shared::db;
-use resonantgen_shared::store::{GenerationKeys, ObjectStore};
+use resonantgen_core::GenerationStatus;
+use resonantgen_infra::generations::{self, GenerationRow};
+use resonantgen_infra::store::{GenerationKeys, ObjectStore};
 use std::path::Path;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
@@ -12,7 +12,7 @@ use ulid::Ulid;
 
 pub async fn get(id: Ulid) -> anyhow::Result<ExitCode> {
     let pool = reader().await?;
-    let row = db::get_generation(&pool, id).await?;
+    let row = generations::get_generation(&pool, id).await?;
     match &row.response {
         Some(resp) => {
             println!("{}", serde_json::to_string_pretty(resp)?);
@@ -27,7 +27,7 @@ pub async fn get(id: Ulid) -> anyhow::Result<ExitCode> {
 
 pub async fn status(id: Ulid, json: bool) -> anyhow::Result<ExitCode> {
     let pool = reader().await?;
-    let row = db::get_generation(&pool, id).await?;
+    let row = generations::get_generation(&pool, id).await?;
     if json {
         let mut v = serde_json::to_value(&row)?;
         if let Some(o) = v.as_object_mut() {
@@ -48,15 +48,25 @@ pub async fn status(id: Ulid, json: bool) -> anyhow::Result<ExitCode> {
 pub async fn wait(id: Ulid, timeout: u64) -> anyhow::Result<ExitCode> {
     let pool = reader().await?;
     let row = wait_terminal(&pool, id, Duration::from_secs(timeout)).await?;
+    Ok(print_outcome(&row))
+}
+
+/// Prints "<id>  <status>[  <error>]" for a finished generation; its exit code.
+pub fn print_outcome(row: &GenerationRow) -> ExitCode {
     match &row.error {
-        Some(e) => println!("{id}  {}  {e}", row.status),
-        None => println!("{id}  {}", row.status),
+        Some(e) => println!("{}  {}  {e}", row.id, row.status),
+        None => println!("{}  {}", row.id, row.status),
     }
-    Ok(if row.status == GenerationStatus::Succeeded {
+    exit_code(row)
+}
+
+/// Success only for a generation that succeeded.
+pub fn exit_code(row: &GenerationRow) -> ExitCode {
+    if row.status == GenerationStatus::Succeeded {
         ExitCode::SUCCESS
     } else {
         ExitCode::FAILURE
-    })
+    }
 }
 
 /// Polls the generation row until it is succeeded, failed or cancelled.
@@ -64,10 +74,10 @@ pub async fn wait_terminal(
     pool: &sqlx::PgPool,
     id: Ulid,
     timeout: Duration,
-) -> anyhow::Result<db::GenerationRow> {
+) -> anyhow::Result<generations::GenerationRow> {
     let deadline = Instant::now() + timeout;
     loop {
-        let row = db::get_generation(pool, id).await?;
+        let row = generations::get_generation(pool, id).await?;
         if row.status.is_terminal() {
             return Ok(row);
         }
@@ -80,7 +90,7 @@ pub async fn wait_terminal(
 
 pub async fn fetch(id: Ulid, out: &Path) -> anyhow::Result<ExitCode> {
     let pool = reader().await?;
-    let row = db::get_generation(&pool, id).await?;
+    let row = generations::get_generation(&pool, id).await?;
     if row.status != GenerationStatus::Succeeded {
         bail!("generation {id} is {}; nothing to fetch", row.status);
     }
@@ -106,7 +116,7 @@ pub async fn fetch(id: Ulid, out: &Path) -> anyhow::Result<ExitCode> {
 
 pub async fn summary(id: Ulid) -> anyhow::Result<ExitCode> {
     let pool = reader().await?;
-    let row = db::get_generation(&pool, id).await?;
+    let row = generations::get_generation(&pool, id).await?;
     let Some(r) = row.decode_response()? else {
         bail!(
             "generation {id} is {}: {}",
@@ -202,7 +212,7 @@ pub async fn list(status: Option<String>, limit: i64, json: bool) -> anyhow::Res
         .map(|s| GenerationStatus::parse(&s).with_context(|| format!("unknown status '{s}'")))
         .transpose()?;
     let pool = reader().await?;
-    let rows = db::list_generations(&pool, status, limit.clamp(1, 10_000)).await?;
+    let rows = generations::list_generations(&pool, status, limit.clamp(1, 10_000)).await?;
     if json {
         println!("{}", serde_json::to_string_pretty(&rows)?);
         return Ok(ExitCode::SUCCESS);
@@ -226,12 +236,12 @@ pub async fn list(status: Option<String>, limit: i64, json: bool) -> anyhow::Res
 /// `resonantgen cancel ID`.
 pub async fn cancel(id: Ulid) -> anyhow::Result<ExitCode> {
     let pool = writer().await?;
-    match db::cancel_generation(&pool, id).await? {
-        db::CancelOutcome::Cancelled => println!("{id}  cancelled (it had not started)"),
-        db::CancelOutcome::Requested => {
+    match generations::cancel_generation(&pool, id).await? {
+        generations::CancelOutcome::Cancelled => println!("{id}  cancelled (it had not started)"),
+        generations::CancelOutcome::Requested => {
             println!("{id}  cancel requested: it stops at its next stage boundary")
         }
-        db::CancelOutcome::AlreadyFinished(s) => {
+        generations::CancelOutcome::AlreadyFinished(s) => {
             println!("{id}  already {s}; nothing to cancel");
             return Ok(ExitCode::FAILURE);
         }

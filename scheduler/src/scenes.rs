@@ -3,9 +3,9 @@
 
 use crate::connect::{parse_id, reader, writer};
 use clap::Subcommand;
-use resonantgen_shared::TrackType;
-use resonantgen_shared::queue::{self, Submitted};
-use resonantgen_shared::scenes::{self, FromScene};
+use resonantgen_core::TrackType;
+use resonantgen_infra::queue::{self, Submitted};
+use resonantgen_infra::scenes::{self, FromScene};
 use std::process::ExitCode;
 
 #[derive(Subcommand, Debug)]

@@ -4,9 +4,9 @@
 use crate::connect::writer;
 use anyhow::{Context, bail};
 use clap::Args;
-use resonantgen_shared::language::{Mapped, PromptParser, mapper};
-use resonantgen_shared::queue::{self, Submitted};
-use resonantgen_shared::{GenerationRequest, GenerationStatus, TrackType};
+use resonantgen_core::language::{Mapped, PromptParser, mapper};
+use resonantgen_core::{GenerationRequest, TrackType};
+use resonantgen_infra::queue::{self, Submitted};
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -14,9 +14,8 @@ use std::time::Duration;
 pub struct SubmitArgs {
     /// What to generate, e.g. "dark techno with driving bass at 128 bpm".
     pub prompt: String,
-    /// Length in seconds (default: from the prompt, else 30).
-    #[arg(long)]
-    pub duration: Option<f64>,
+    #[command(flatten)]
+    pub output: crate::flags::OutputFlags,
     #[arg(long)]
     pub seed: Option<u64>,
     /// Keep a stem: TRACK=URI with URI s3://bucket/key.wav, gen:<id>/<track> or a store key.
@@ -31,13 +30,6 @@ pub struct SubmitArgs {
     /// Tracks to generate, comma-separated (default: all not locked or excluded).
     #[arg(long, value_delimiter = ',')]
     pub tracks: Option<Vec<String>>,
-    #[arg(long)]
-    pub sample_rate: Option<u32>,
-    #[arg(long)]
-    pub bit_depth: Option<u16>,
-    /// Integrated loudness of the mix in LUFS (default -14).
-    #[arg(long, allow_hyphen_values = true)]
-    pub loudness: Option<f64>,
     /// A chord progression every pitched track follows ("Am F C G", "ii-V-I", "Am:2 F:2").
     #[arg(long)]
     pub chords: Option<String>,
@@ -46,8 +38,6 @@ pub struct SubmitArgs {
     pub looped: bool,
     #[arg(long)]
     pub idempotency_key: Option<String>,
-    #[arg(long)]
-    pub priority: Option<i32>,
     /// Wait until the generation finishes.
     #[arg(long)]
     pub wait: bool,
@@ -61,17 +51,17 @@ pub struct SubmitArgs {
 
 fn build_request(a: &SubmitArgs) -> anyhow::Result<GenerationRequest> {
     let mut r = GenerationRequest::new(a.prompt.clone());
-    r.duration_seconds = a.duration;
+    r.duration_seconds = a.output.duration;
     r.seed = a.seed;
     r.tempo = a.tempo;
     r.key = a.key.clone();
-    r.sample_rate = a.sample_rate;
-    r.bit_depth = a.bit_depth;
-    r.loudness_target = a.loudness;
+    r.sample_rate = a.output.sample_rate;
+    r.bit_depth = a.output.bit_depth;
+    r.loudness_target = a.output.loudness;
     r.looped = a.looped.then_some(true);
     r.chords = a.chords.clone();
     r.idempotency_key = a.idempotency_key.clone();
-    r.priority = a.priority;
+    r.priority = a.output.priority;
     for lock in &a.locks {
         let (track, uri) = lock
             .split_once('=')
@@ -120,17 +110,9 @@ pub async fn run(a: SubmitArgs) -> anyhow::Result<ExitCode> {
     let row = crate::retrieve::wait_terminal(&pool, id, Duration::from_secs(a.timeout)).await?;
     if a.json {
         println!("{}", serde_json::to_string_pretty(&row)?);
-    } else {
-        match &row.error {
-            Some(e) => println!("{id}  {}  {e}", row.status),
-            None => println!("{id}  {}", row.status),
-        }
+        return Ok(crate::retrieve::exit_code(&row));
     }
-    Ok(if row.status == GenerationStatus::Succeeded {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::FAILURE
-    })
+    Ok(crate::retrieve::print_outcome(&row))
 }
 
 /// `resonantgen parse`: what the language layer understood — the parsed prompt, the musical

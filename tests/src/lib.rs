@@ -5,7 +5,7 @@
 use anyhow::Context;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto::Builder as ConnBuilder;
-use resonantgen_shared::store::{ObjectStore, S3Settings, S3Store};
+use resonantgen_infra::store::{ObjectStore, S3Settings, S3Store};
 use std::path::PathBuf;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
@@ -175,8 +175,8 @@ impl Stack {
 
     async fn start_with_db(db_url: String) -> anyhow::Result<Self> {
         let s3 = S3Server::start(&[BUCKET, "other-bucket"]).await?;
-        let pool = resonantgen_shared::db::connect(&db_url, 4, Duration::from_secs(10)).await?;
-        resonantgen_shared::db::migrate(&pool).await?;
+        let pool = resonantgen_infra::db::connect(&db_url, 4, Duration::from_secs(10)).await?;
+        resonantgen_infra::db::migrate(&pool).await?;
         Ok(Stack { db_url, s3, pool })
     }
 
@@ -250,11 +250,11 @@ impl Stack {
         &self,
         id: &str,
         timeout: Duration,
-    ) -> anyhow::Result<resonantgen_shared::db::GenerationRow> {
+    ) -> anyhow::Result<resonantgen_infra::generations::GenerationRow> {
         let id = ulid::Ulid::from_string(id)?;
         let deadline = Instant::now() + timeout;
         loop {
-            let row = resonantgen_shared::db::get_generation(&self.pool, id).await?;
+            let row = resonantgen_infra::generations::get_generation(&self.pool, id).await?;
             if row.status.is_terminal() {
                 return Ok(row);
             }

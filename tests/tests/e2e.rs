@@ -1,11 +1,11 @@
 //! The end-to-end path through real components: CLI → Postgres queue → worker process →
 //! ONNX → stems + mix in S3 (s3s-fs over HTTP) → response row.
 
+use resonantgen_core::audio::decode_wav;
+use resonantgen_core::response::GenerationResponse;
+use resonantgen_core::{GenerationStatus, TrackType};
 use resonantgen_e2e::{Stack, free_port, http_get, submit};
-use resonantgen_shared::audio::decode_wav;
-use resonantgen_shared::response::GenerationResponse;
-use resonantgen_shared::store::{GenerationKeys, MAX_READ_BYTES};
-use resonantgen_shared::{GenerationStatus, TrackType};
+use resonantgen_infra::store::{GenerationKeys, MAX_READ_BYTES};
 use std::time::Duration;
 
 const WAIT: Duration = Duration::from_secs(180);
@@ -514,7 +514,7 @@ async fn store_outage_is_retried_with_backoff_then_succeeds() {
     // Wait until the first attempt has failed and been recorded for retry.
     let deadline = std::time::Instant::now() + Duration::from_secs(60);
     loop {
-        let row = resonantgen_shared::db::get_generation(
+        let row = resonantgen_infra::generations::get_generation(
             &stack.pool,
             ulid::Ulid::from_string(&id).unwrap(),
         )

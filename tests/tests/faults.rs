@@ -14,12 +14,13 @@
 //! `soak_10k_requests` (ignored) is the long load run:
 //! `cargo test -p resonantgen-e2e --test faults -- --ignored soak --nocapture`.
 
+use resonantgen_core::response::{GenerationResponse, ObjectRef};
+use resonantgen_core::{GenerationRequest, GenerationStatus, TrackType};
 use resonantgen_e2e::{BUCKET, Stack, TempCluster, Worker};
-use resonantgen_shared::db::{self, GenerationRow};
-use resonantgen_shared::events::{self, EventKind};
-use resonantgen_shared::response::{GenerationResponse, ObjectRef};
-use resonantgen_shared::store::{GenerationKeys, MAX_READ_BYTES};
-use resonantgen_shared::{GenerationRequest, GenerationStatus, TrackType, queue};
+use resonantgen_infra::events::{self, EventKind};
+use resonantgen_infra::generations::{self, GenerationRow};
+use resonantgen_infra::queue;
+use resonantgen_infra::store::{GenerationKeys, MAX_READ_BYTES};
 use std::collections::{BTreeMap, BTreeSet};
 use std::future::Future;
 use std::time::{Duration, Instant};
@@ -71,7 +72,7 @@ async fn submit(stack: &Stack, prompt: &str, duration: f64, seed: u64) -> String
 }
 
 async fn row(stack: &Stack, id: &str) -> anyhow::Result<GenerationRow> {
-    Ok(db::get_generation(&stack.pool, ulid(id)).await?)
+    Ok(generations::get_generation(&stack.pool, ulid(id)).await?)
 }
 
 /// Waits until every generation is terminal; returns their rows.

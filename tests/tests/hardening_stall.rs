@@ -16,10 +16,12 @@
 
 use apalis::prelude::*;
 use apalis_postgres::PostgresStorage;
+use resonantgen_core::{GenerationRequest, GenerationStatus, TrackType};
 use resonantgen_e2e::{Stack, free_port, fresh_database, http_get};
-use resonantgen_shared::db;
-use resonantgen_shared::events::{self, EventKind};
-use resonantgen_shared::{GenerationRequest, GenerationStatus, TrackType, queue};
+use resonantgen_infra::db;
+use resonantgen_infra::events::{self, EventKind};
+use resonantgen_infra::generations;
+use resonantgen_infra::queue;
 use resonantgen_worker::watchdog::{LoopHandle, QueueLoop};
 use std::collections::BTreeSet;
 use std::future::Future;
@@ -355,7 +357,7 @@ async fn submit(stack: &Stack, prompt: &str, seed: u64) -> String {
 }
 
 async fn generation_status(stack: &Stack, id: &str) -> GenerationStatus {
-    db::get_generation(&stack.pool, Ulid::from_string(id).unwrap())
+    generations::get_generation(&stack.pool, Ulid::from_string(id).unwrap())
         .await
         .unwrap()
         .status

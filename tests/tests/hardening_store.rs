@@ -6,9 +6,9 @@
 //! read, and requests that leave nothing to generate, are refused at submission (CLI and API)
 //! naming the field; contradictions in a prompt reach the response's conflicts.
 
+use resonantgen_core::response::GenerationResponse;
+use resonantgen_core::{GenerationStatus, TrackType};
 use resonantgen_e2e::{Stack, api_request, free_port, submit, wait_api_up};
-use resonantgen_shared::response::GenerationResponse;
-use resonantgen_shared::{GenerationStatus, TrackType};
 use std::path::Path;
 use std::time::Duration;
 use tokio::process::Child;

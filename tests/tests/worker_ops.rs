@@ -1,11 +1,11 @@
 //! The worker's operations against real processes: progress events stored in order,
 //! cancellation of queued and of running generations, and pruning of finished queue rows.
 
+use resonantgen_core::GenerationStatus;
 use resonantgen_e2e::{Stack, free_port, http_get, submit};
-use resonantgen_shared::GenerationStatus;
-use resonantgen_shared::db::{self, CancelOutcome};
-use resonantgen_shared::events::{self, Event, EventKind};
-use resonantgen_shared::prune::{self, PRUNE_LOCK_KEY};
+use resonantgen_infra::events::{self, Event, EventKind};
+use resonantgen_infra::generations::{self, CancelOutcome};
+use resonantgen_infra::prune::{self, PRUNE_LOCK_KEY};
 use std::time::{Duration, Instant};
 use ulid::Ulid;
 
@@ -62,7 +62,9 @@ async fn wait_apalis(stack: &Stack, id: &str, status: &str, timeout: Duration) {
 async fn wait_running(stack: &Stack, id: &str, timeout: Duration) {
     let deadline = Instant::now() + timeout;
     loop {
-        let row = db::get_generation(&stack.pool, ulid(id)).await.unwrap();
+        let row = generations::get_generation(&stack.pool, ulid(id))
+            .await
+            .unwrap();
         match row.status {
             GenerationStatus::Running => return,
             GenerationStatus::Queued => {}
@@ -195,12 +197,12 @@ async fn a_cancelled_queued_job_never_starts() {
         .await
         .unwrap();
     assert_eq!(
-        db::cancel_generation(&stack.pool, ulid(&cancelled))
+        generations::cancel_generation(&stack.pool, ulid(&cancelled))
             .await
             .unwrap(),
         CancelOutcome::Cancelled
     );
-    let row = db::get_generation(&stack.pool, ulid(&cancelled))
+    let row = generations::get_generation(&stack.pool, ulid(&cancelled))
         .await
         .unwrap();
     assert_eq!(row.status, GenerationStatus::Cancelled);
@@ -210,7 +212,7 @@ async fn a_cancelled_queued_job_never_starts() {
     );
     // Cancelling again changes nothing.
     assert_eq!(
-        db::cancel_generation(&stack.pool, ulid(&cancelled))
+        generations::cancel_generation(&stack.pool, ulid(&cancelled))
             .await
             .unwrap(),
         CancelOutcome::AlreadyFinished(GenerationStatus::Cancelled)
@@ -219,9 +221,11 @@ async fn a_cancelled_queued_job_never_starts() {
     // A worker drains the queue: it renders the other job and never starts the cancelled one.
     let worker = stack.worker(&["--drain", "--concurrency", "2"]).unwrap();
     assert!(worker.wait(WAIT).await.unwrap().success());
-    let done = db::get_generation(&stack.pool, ulid(&other)).await.unwrap();
+    let done = generations::get_generation(&stack.pool, ulid(&other))
+        .await
+        .unwrap();
     assert_eq!(done.status, GenerationStatus::Succeeded, "{:?}", done.error);
-    let row = db::get_generation(&stack.pool, ulid(&cancelled))
+    let row = generations::get_generation(&stack.pool, ulid(&cancelled))
         .await
         .unwrap();
     assert_eq!(row.status, GenerationStatus::Cancelled);
@@ -277,7 +281,7 @@ async fn a_running_job_stops_at_the_next_stage_boundary() {
 
     let asked = Instant::now();
     assert_eq!(
-        db::cancel_generation(&stack.pool, ulid(&long))
+        generations::cancel_generation(&stack.pool, ulid(&long))
             .await
             .unwrap(),
         CancelOutcome::Requested
@@ -349,7 +353,9 @@ async fn a_running_job_stops_at_the_next_stage_boundary() {
         "{metrics}"
     );
     assert!(worker.stop().await.unwrap().success());
-    let row = db::get_generation(&stack.pool, ulid(&long)).await.unwrap();
+    let row = generations::get_generation(&stack.pool, ulid(&long))
+        .await
+        .unwrap();
     assert_eq!(row.status, GenerationStatus::Cancelled);
 }
 
@@ -361,7 +367,9 @@ async fn prune_removes_finished_queue_rows_and_keeps_generations() {
         .unwrap();
     let worker = stack.worker(&["--drain", "--prune-every", "0"]).unwrap();
     assert!(worker.wait(WAIT).await.unwrap().success());
-    let row = db::get_generation(&stack.pool, ulid(&done)).await.unwrap();
+    let row = generations::get_generation(&stack.pool, ulid(&done))
+        .await
+        .unwrap();
     assert_eq!(row.status, GenerationStatus::Succeeded, "{:?}", row.error);
     assert_eq!(apalis_status(&stack, &done).await.as_deref(), Some("Done"));
     assert!(
@@ -415,7 +423,9 @@ async fn prune_removes_finished_queue_rows_and_keeps_generations() {
             .is_empty()
     );
     // Our record stays, with its response.
-    let row = db::get_generation(&stack.pool, ulid(&done)).await.unwrap();
+    let row = generations::get_generation(&stack.pool, ulid(&done))
+        .await
+        .unwrap();
     assert_eq!(row.status, GenerationStatus::Succeeded);
     assert!(row.decode_response().unwrap().is_some());
     assert_eq!(
@@ -448,7 +458,7 @@ async fn prune_removes_finished_queue_rows_and_keeps_generations() {
         "{metrics}"
     );
     assert!(worker.stop().await.unwrap().success());
-    let row = db::get_generation(&stack.pool, ulid(&pending))
+    let row = generations::get_generation(&stack.pool, ulid(&pending))
         .await
         .unwrap();
     assert_eq!(row.status, GenerationStatus::Succeeded);

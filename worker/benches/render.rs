@@ -5,8 +5,8 @@
 //!
 //!     cargo bench -p resonantgen-worker --bench render
 
-use resonantgen_shared::language::{PromptParser, mapper};
-use resonantgen_shared::{GenerationRequest, TrackType};
+use resonantgen_core::language::{PromptParser, mapper};
+use resonantgen_core::{GenerationRequest, TrackType};
 use resonantgen_worker::generators::{Part, Registry};
 use resonantgen_worker::onnx::{self, Device};
 use resonantgen_worker::production;
@@ -41,8 +41,9 @@ fn main() {
         let mut r = GenerationRequest::new(prompt);
         r.duration_seconds = Some(30.0);
         let m = mapper::map(&r, &PromptParser::parse(prompt), 5).expect("maps");
-        let mut ctx = m.context;
+        let mut ctx = resonantgen_core::context::ContextManager::new(m.context);
         registry.plan(&mut ctx, &m.intent).expect("plan");
+        let ctx = ctx.into_context();
         let parts = registry
             .generate_all(&ctx, &m.intent, &TrackType::all(), |_, _| {})
             .expect("generate");

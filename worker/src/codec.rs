@@ -8,10 +8,10 @@
 
 use crate::generators::Part;
 use crate::render::{self, Rendered};
-use resonantgen_shared::analysis::{self, Analysis, AnalysisError, Hints};
-use resonantgen_shared::audio::Pcm;
-use resonantgen_shared::language::MusicalIntent;
-use resonantgen_shared::{GenerationContext, TrackType};
+use resonantgen_core::analysis::{self, Analysis, AnalysisError, Hints};
+use resonantgen_core::audio::Pcm;
+use resonantgen_core::language::MusicalIntent;
+use resonantgen_core::{GenerationContext, TrackType};
 
 pub trait Codec: Send + Sync {
     /// A symbolic part → stereo audio of exactly the context's length (drums also per channel).

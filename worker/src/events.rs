@@ -2,7 +2,7 @@
 //!
 //! A job reports its progress (generation started, each stage started and finished, each
 //! track generated or locked, and how it ended) as typed events
-//! ([`resonantgen_shared::events::EventKind`] plus the generation id). The code that emits
+//! ([`resonantgen_infra::events::EventKind`] plus the generation id). The code that emits
 //! them runs on async tasks and on blocking threads (the per-track callback of the generate
 //! stage), and must never wait on — or fail because of — the database. So emitting is a
 //! synchronous, non-blocking hand-off to the bus, and the bus fans each event out to its
@@ -14,7 +14,7 @@
 //! Subscribers' queues are unbounded: events are small and a job emits a few dozen, and a
 //! slow subscriber (the bridge while the database is slow) must not lose any.
 
-use resonantgen_shared::events::{self, EventKind};
+use resonantgen_infra::events::{self, EventKind};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};

@@ -9,10 +9,10 @@
 use crate::pipeline::{JobError, Pipeline};
 use crate::telemetry;
 use apalis::prelude::{AbortError, Attempt, BoxDynError, Data};
-use resonantgen_shared::db;
-use resonantgen_shared::events::EventKind;
-use resonantgen_shared::queue::{GenerationJob, MAX_ATTEMPTS};
-use resonantgen_shared::response::GenerationStatus;
+use resonantgen_core::response::GenerationStatus;
+use resonantgen_infra::events::EventKind;
+use resonantgen_infra::generations;
+use resonantgen_infra::queue::{GenerationJob, MAX_ATTEMPTS};
 use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -82,7 +82,7 @@ async fn record_failed(
     last: bool,
     started: Instant,
 ) -> Result<(), BoxDynError> {
-    db::record_failure(&pipeline.pool, id, reason, attempt, last).await?;
+    generations::record_failure(&pipeline.pool, id, reason, attempt, last).await?;
     let outcome = if last { "failed" } else { "retried" };
     telemetry::job_finished(outcome, started.elapsed().as_secs_f64());
     announce_end(
@@ -120,7 +120,7 @@ pub async fn handle(
         return Err(abort(reason));
     }
 
-    match db::mark_running(&pipeline.pool, id, &pipeline.worker, attempt).await? {
+    match generations::mark_running(&pipeline.pool, id, &pipeline.worker, attempt).await? {
         Some(GenerationStatus::Succeeded) => {
             // Already done (the ack was lost in a crash): the outputs and row are in place.
             tracing::info!(%id, "generation already succeeded; nothing to do");
@@ -162,7 +162,7 @@ pub async fn handle(
             // Stopped at a stage boundary before anything was uploaded: the generation ends
             // here, and the task is acknowledged so apalis does not run it again.
             tracing::info!(%id, %stage, "generation cancelled");
-            db::record_cancelled(&pipeline.pool, id, &stage).await?;
+            generations::record_cancelled(&pipeline.pool, id, &stage).await?;
             telemetry::job_finished("cancelled", started.elapsed().as_secs_f64());
             announce_end(
                 &pipeline,

@@ -7,9 +7,9 @@
 use crate::generators::Part;
 use midly::num::{u4, u7, u15, u24, u28};
 use midly::{Format, Header, MetaMessage, MidiMessage, Smf, Timing, TrackEvent, TrackEventKind};
-use resonantgen_shared::language::MusicalIntent;
-use resonantgen_shared::theory::{Key, Mode};
-use resonantgen_shared::{GenerationContext, TrackType};
+use resonantgen_core::language::MusicalIntent;
+use resonantgen_core::theory::{Key, Mode};
+use resonantgen_core::{GenerationContext, TrackType};
 
 const PPQ: u16 = 480;
 

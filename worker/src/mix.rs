@@ -6,9 +6,9 @@
 
 use crate::processors::{self, ProcessContext};
 use crate::render::dsp::Svf;
-use resonantgen_shared::TrackType;
-use resonantgen_shared::language::Balance;
-use resonantgen_shared::spectrum::Band;
+use resonantgen_core::TrackType;
+use resonantgen_core::language::Balance;
+use resonantgen_core::spectrum::Band;
 use std::collections::{BTreeMap, VecDeque};
 
 /// True-peak ceiling of the master (dBTP).
@@ -34,7 +34,7 @@ pub struct MixResult {
 /// How deep the kick ducks the bass and chords of club music (the genre's `Balance` takes a
 /// share of it: bands barely duck): electronic genres pump hard; beat music played with a
 /// looser feel (hip hop, lo-fi) a little less.
-pub fn duck_depth(intent: &resonantgen_shared::language::MusicalIntent) -> f32 {
+pub fn duck_depth(intent: &resonantgen_core::language::MusicalIntent) -> f32 {
     if intent.tracks.values().any(|t| t.humanize >= 0.5) {
         0.8
     } else {
@@ -66,22 +66,8 @@ pub fn sidechain_duck(
     }
 }
 
-/// (integrated loudness LUFS, true peak dBTP) of interleaved stereo.
-pub fn measure(buf: &[f32], sample_rate: u32) -> (f64, f64) {
-    let Ok(mut m) =
-        ebur128::EbuR128::new(2, sample_rate, ebur128::Mode::I | ebur128::Mode::TRUE_PEAK)
-    else {
-        return (f64::NEG_INFINITY, f64::NEG_INFINITY);
-    };
-    if m.add_frames_f32(buf).is_err() {
-        return (f64::NEG_INFINITY, f64::NEG_INFINITY);
-    }
-    let lufs = m.loudness_global().unwrap_or(f64::NEG_INFINITY);
-    let tp = (0..2)
-        .filter_map(|c| m.true_peak(c).ok())
-        .fold(0.0f64, f64::max);
-    (lufs, 20.0 * tp.max(1e-12).log10())
-}
+/// (integrated loudness LUFS, true peak dBTP) of interleaved stereo: the one meter.
+pub use resonantgen_core::analysis::loudness::measure_stereo as measure;
 
 fn db(x: f32) -> f32 {
     10f32.powf(x / 20.0)

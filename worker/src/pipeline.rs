@@ -8,11 +8,11 @@ use crate::events::EventBus;
 use crate::generators::Registry;
 use crate::stages::{self, Stage};
 use crate::telemetry;
-use resonantgen_shared::db;
-use resonantgen_shared::events::EventKind;
-use resonantgen_shared::queue::GenerationJob;
-use resonantgen_shared::response::{GenerationResponse, StageTiming};
-use resonantgen_shared::store::ObjectStore;
+use resonantgen_core::response::{GenerationResponse, StageTiming};
+use resonantgen_infra::events::EventKind;
+use resonantgen_infra::generations;
+use resonantgen_infra::queue::GenerationJob;
+use resonantgen_infra::store::ObjectStore;
 use std::sync::Arc;
 use std::time::Instant;
 use ulid::Ulid;
@@ -62,7 +62,7 @@ impl Clock<'_> {
     async fn begin(&self, stage: Stage) -> Result<Instant, JobError> {
         let name = stage.name();
         if stage.cancellable() {
-            match db::cancel_requested(self.pool, self.id).await {
+            match generations::cancel_requested(self.pool, self.id).await {
                 Ok(true) => {
                     return Err(JobError::Cancelled {
                         stage: name.to_string(),

@@ -7,9 +7,9 @@ use crate::generators::Part;
 use crate::mix::{self, MixResult};
 use crate::processors::{self, ProcessContext};
 use crate::render::Rendered;
-use resonantgen_shared::language::MusicalIntent;
-use resonantgen_shared::rng::fnv1a;
-use resonantgen_shared::{GenerationContext, TrackType};
+use resonantgen_core::language::MusicalIntent;
+use resonantgen_core::rng::fnv1a;
+use resonantgen_core::{GenerationContext, TrackType};
 use std::collections::BTreeMap;
 
 fn fx_context(ctx: &GenerationContext, what: &str) -> ProcessContext {

@@ -1,13 +1,13 @@
 //! Self-QA: the worker measures its own output instead of trusting it — tempo from the
-//! rendered drums (shared::features), drums↔bass separation, bass↔drums rhythmic coherence,
+//! rendered drums (core::analysis), drums↔bass separation, bass↔drums rhythmic coherence,
 //! loudness — and flags where the output misses the request (the thresholds live here; the
 //! `qa` stage in `stages/qa.rs` takes the measurements).
 
 use crate::mix::{MixResult, TRUE_PEAK_CEILING_DBTP};
-use resonantgen_shared::GenerationContext;
-pub use resonantgen_shared::analysis::{estimate_tempo, estimate_tempo_with};
-pub use resonantgen_shared::features::tempo_error;
-use resonantgen_shared::theory::Key;
+use resonantgen_core::GenerationContext;
+pub use resonantgen_core::analysis::tempo::tempo_error;
+pub use resonantgen_core::analysis::{estimate_tempo, estimate_tempo_with};
+use resonantgen_core::theory::Key;
 
 /// Largest relative tempo error of the drums before it is flagged.
 pub const TEMPO_TOLERANCE: f64 = 0.02;
@@ -60,7 +60,7 @@ pub fn flags(
 /// the drum part is played on, swing included).
 pub fn rhythmic_coherence(
     bass: &crate::generators::Part,
-    ctx: &resonantgen_shared::GenerationContext,
+    ctx: &resonantgen_core::GenerationContext,
 ) -> Option<f64> {
     if bass.notes.is_empty() {
         return None;

@@ -55,7 +55,7 @@ use crate::{faults, job, telemetry};
 use apalis_core::backend::{Backend, BackendConfig, WireFormatBackend};
 use apalis_core::worker::context::WorkerContext;
 use futures::task::AtomicWaker;
-use resonantgen_shared::queue;
+use resonantgen_infra::queue;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};

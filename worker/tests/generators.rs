@@ -4,8 +4,8 @@
 mod common;
 use common::registry;
 
-use resonantgen_shared::language::{MusicalIntent, PromptParser, mapper};
-use resonantgen_shared::{GenerationContext, GenerationRequest, TrackType};
+use resonantgen_core::language::{MusicalIntent, PromptParser, mapper};
+use resonantgen_core::{GenerationContext, GenerationRequest, TrackType};
 use resonantgen_worker::generators::drums;
 use resonantgen_worker::onnx::{self, Device};
 use resonantgen_worker::{qa, render};
@@ -14,8 +14,9 @@ fn mapped(prompt: &str, seconds: f64, seed: u64) -> (GenerationContext, MusicalI
     let mut r = GenerationRequest::new(prompt);
     r.duration_seconds = Some(seconds);
     let m = mapper::map(&r, &PromptParser::parse(prompt), seed).unwrap();
-    let mut ctx = m.context;
+    let mut ctx = resonantgen_core::context::ContextManager::new(m.context);
     registry().plan(&mut ctx, &m.intent).unwrap();
+    let ctx = ctx.into_context();
     (ctx, m.intent)
 }
 
@@ -142,7 +143,7 @@ fn long_requests_are_arranged_not_looped() {
             .unwrap()
             .clone()
     };
-    let bars_of = |s: &resonantgen_shared::arrangement::Section| {
+    let bars_of = |s: &resonantgen_core::arrangement::Section| {
         (s.start_bar as usize * 16)..((s.start_bar + s.bars) as usize * 16)
     };
     let (intro, drop, breakdown) = (section("intro"), section("drop"), section("breakdown"));
@@ -179,7 +180,7 @@ fn long_requests_are_arranged_not_looped() {
 
     // The rendered drums are quieter in the breakdown than in the drop.
     let d = render::render_part(drums, &ctx);
-    let rms = |s: &resonantgen_shared::arrangement::Section| {
+    let rms = |s: &resonantgen_core::arrangement::Section| {
         let spb = 60.0 / ctx.tempo_bpm * 4.0 * f64::from(ctx.sample_rate);
         let a = (f64::from(s.start_bar) * spb) as usize * 2;
         let b = (f64::from(s.start_bar + s.bars) * spb) as usize * 2;
@@ -195,7 +196,7 @@ fn long_requests_are_arranged_not_looped() {
 
 #[test]
 fn drums_and_bass_share_little_of_the_spectrum_and_lock_in_time() {
-    use resonantgen_shared::features::{separation, to_mono};
+    use resonantgen_core::analysis::separation::{separation, to_mono};
     for prompt in [
         "techno at 128 bpm",
         "hip hop",
@@ -237,7 +238,7 @@ fn drums_and_bass_share_little_of_the_spectrum_and_lock_in_time() {
 /// Batching steps of concurrent jobs must not change any job's numbers: a row's output is
 /// bit-identical alone and at every position of a full batch of other rows.
 fn batch_position_invariant<M>(model: &resonantgen_worker::step_model::StepModel<M>) {
-    use resonantgen_shared::rng::Rng;
+    use resonantgen_core::rng::Rng;
     use resonantgen_worker::step_model::MAX_BATCH;
     let mut rng = Rng::new(77, 3);
     let width = model.row_width();
@@ -360,7 +361,7 @@ fn pitched_notes_stay_in_key_and_bass_sits_on_the_drum_grid() {
             / pitched.len() as f64;
         // Diatonic genres: ≥ 95%. A walking bass (jazz, bossa nova) approaches each chord
         // chromatically on beat 4 by design, so there the floor is 85%.
-        let walking = intent.bass_style == resonantgen_shared::language::genre::BassStyle::Walking;
+        let walking = intent.bass_style == resonantgen_core::language::genre::BassStyle::Walking;
         let floor = if walking { 0.85 } else { 0.95 };
         assert!(
             in_key >= floor,
@@ -388,7 +389,7 @@ fn pitched_notes_stay_in_key_and_bass_sits_on_the_drum_grid() {
         // Kick-locked idioms put a bass note on most kicks.
         if matches!(
             intent.bass_style,
-            resonantgen_shared::language::genre::BassStyle::KickLocked
+            resonantgen_core::language::genre::BassStyle::KickLocked
         ) {
             let kicks: Vec<f64> = drums
                 .notes
@@ -504,7 +505,7 @@ fn midi_puts_drums_on_the_gm_drum_channel() {
 #[test]
 fn midi_carries_the_program_of_the_instrument_that_renders_it() {
     use midly::{MetaMessage, MidiMessage, Smf, TrackEventKind};
-    use resonantgen_shared::instrument::Sound;
+    use resonantgen_core::instrument::Sound;
     use resonantgen_worker::midi::{MidiMeta, part_to_midi_with};
     use resonantgen_worker::render::instruments;
     for prompt in [
@@ -554,7 +555,7 @@ fn midi_carries_the_program_of_the_instrument_that_renders_it() {
                         ts = u32::from(n) == ctx.beats_per_bar
                     }
                     TrackEventKind::Meta(MetaMessage::KeySignature(_, minor)) => {
-                        ks = minor == (ctx.key.mode == resonantgen_shared::theory::Mode::Minor)
+                        ks = minor == (ctx.key.mode == resonantgen_core::theory::Mode::Minor)
                     }
                     _ => {}
                 }
@@ -604,9 +605,10 @@ fn requested_chords_are_what_harmony_and_bass_play() {
         r.duration_seconds = Some(20.0);
         r.chords = Some(chords.to_string());
         let m = mapper::map(&r, &PromptParser::parse(genre), 3).unwrap();
-        let mut ctx = m.context;
+        let mut ctx = resonantgen_core::context::ContextManager::new(m.context);
         registry().plan(&mut ctx, &m.intent).unwrap();
-        let p = resonantgen_shared::progression::Progression::parse(chords).unwrap();
+        let ctx = ctx.into_context();
+        let p = resonantgen_core::progression::Progression::parse(chords).unwrap();
         assert_eq!(
             ctx.chords,
             p.per_bar(&ctx.key, ctx.bars),

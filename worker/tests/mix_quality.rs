@@ -5,9 +5,9 @@
 mod common;
 use common::registry;
 
-use resonantgen_shared::features::{separation, to_mono};
-use resonantgen_shared::language::{PromptParser, mapper};
-use resonantgen_shared::{GenerationContext, GenerationRequest, TrackType};
+use resonantgen_core::analysis::separation::{separation, to_mono};
+use resonantgen_core::language::{PromptParser, mapper};
+use resonantgen_core::{GenerationContext, GenerationRequest, TrackType};
 use resonantgen_worker::mix::{MixResult, TRUE_PEAK_CEILING_DBTP, measure, premaster_match};
 use resonantgen_worker::production;
 
@@ -34,8 +34,9 @@ fn produce_request(mut r: GenerationRequest, seconds: f64) -> (GenerationContext
     r.duration_seconds = Some(seconds);
     let prompt = r.prompt.clone();
     let m = mapper::map(&r, &PromptParser::parse(&prompt), 42).unwrap();
-    let mut ctx = m.context;
+    let mut ctx = resonantgen_core::context::ContextManager::new(m.context);
     registry().plan(&mut ctx, &m.intent).unwrap();
+    let ctx = ctx.into_context();
     let parts = registry()
         .generate_all(&ctx, &m.intent, &TrackType::all(), |_, _| {})
         .unwrap();

@@ -14,9 +14,9 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use resonantgen_shared::batch;
-use resonantgen_shared::catalog::{self, Defaults, Format, Refused, Report};
-use resonantgen_shared::text;
+use resonantgen_core::catalog::{self, Defaults, Format, Refused, Report};
+use resonantgen_core::text;
+use resonantgen_infra::batch;
 use serde::Deserialize;
 use std::collections::HashMap;
 

@@ -11,8 +11,9 @@ use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
 use futures::Stream;
-use resonantgen_shared::events::{self, CHANNEL, Event};
-use resonantgen_shared::{GenerationStatus, db};
+use resonantgen_core::GenerationStatus;
+use resonantgen_infra::events::{self, CHANNEL, Event};
+use resonantgen_infra::generations;
 use sqlx::PgPool;
 use sqlx::postgres::PgListener;
 use std::collections::VecDeque;
@@ -78,7 +79,7 @@ impl Follow {
                 let empty = new.is_empty();
                 self.pending.extend(new);
                 if empty
-                    && let Ok(row) = db::get_generation(&self.pool, self.id).await
+                    && let Ok(row) = generations::get_generation(&self.pool, self.id).await
                     && row.status.is_terminal()
                 {
                     self.done = true;
@@ -128,7 +129,7 @@ pub async fn stream(
 ) -> Result<Sse<impl Stream<Item = Result<SseEvent, Infallible>>>, ApiError> {
     let id = parse_ulid(&id)?;
     visible_generation(&s, &caller, id).await?;
-    let row = db::get_generation(&s.pool, id).await?;
+    let row = generations::get_generation(&s.pool, id).await?;
     let last = headers
         .get("last-event-id")
         .and_then(|v| v.to_str().ok())

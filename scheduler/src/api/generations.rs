@@ -8,9 +8,10 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use resonantgen_shared::events::{self, EventKind};
-use resonantgen_shared::queue::{self, SubmitError, Submitted};
-use resonantgen_shared::{GenerationRequest, db};
+use resonantgen_core::GenerationRequest;
+use resonantgen_infra::events::{self, EventKind};
+use resonantgen_infra::generations;
+use resonantgen_infra::queue::{self, SubmitError, Submitted};
 
 pub fn routes() -> Router<Shared> {
     Router::new()
@@ -46,7 +47,7 @@ pub async fn submit(
         )
             .into_response()),
         Ok(Submitted::Existing(id)) => {
-            let row = db::get_generation(&s.pool, id).await?;
+            let row = generations::get_generation(&s.pool, id).await?;
             Ok((
                 StatusCode::OK,
                 Json(serde_json::json!({"id": id, "status": row.status, "existing": true})),
@@ -84,7 +85,7 @@ async fn read(
 ) -> Result<Response, ApiError> {
     let id = parse_ulid(&id)?;
     visible_generation(&s, &caller, id).await?;
-    let row = db::get_generation(&s.pool, id).await?;
+    let row = generations::get_generation(&s.pool, id).await?;
     Ok(Json(row).into_response())
 }
 
@@ -96,8 +97,8 @@ async fn cancel(
 ) -> Result<Response, ApiError> {
     let id = parse_ulid(&id)?;
     visible_generation(&s, &caller, id).await?;
-    match db::cancel_generation(&s.pool, id).await? {
-        db::CancelOutcome::Cancelled => {
+    match generations::cancel_generation(&s.pool, id).await? {
+        generations::CancelOutcome::Cancelled => {
             // No worker will say so: announce it here.
             if let Err(e) =
                 events::publish(&s.pool, id, &EventKind::Cancelled { at_stage: None }).await
@@ -110,7 +111,7 @@ async fn cancel(
             )
                 .into_response())
         }
-        db::CancelOutcome::Requested => Ok((
+        generations::CancelOutcome::Requested => Ok((
             StatusCode::ACCEPTED,
             Json(serde_json::json!({
                 "id": id,
@@ -119,7 +120,7 @@ async fn cancel(
             })),
         )
             .into_response()),
-        db::CancelOutcome::AlreadyFinished(status) => Err(ApiError::new(
+        generations::CancelOutcome::AlreadyFinished(status) => Err(ApiError::new(
             StatusCode::CONFLICT,
             "already_finished",
             format!("generation {id} already {status}; nothing to cancel"),

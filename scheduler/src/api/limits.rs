@@ -6,9 +6,9 @@
 
 use super::{ApiError, Caller, Shared};
 use axum::http::StatusCode;
-use resonantgen_shared::GenerationRequest;
-use resonantgen_shared::db;
-use resonantgen_shared::lock_uri::LockUri;
+use resonantgen_core::GenerationRequest;
+use resonantgen_core::lock_uri::LockUri;
+use resonantgen_infra::generations;
 use std::time::Duration;
 use tokio::sync::OwnedMutexGuard;
 use ulid::Ulid;
@@ -19,7 +19,7 @@ const QUOTA_RETRY: Duration = Duration::from_secs(10);
 /// 404 unless generation `id` exists and `caller` may see it. Someone else's generation
 /// reads as missing, so ids of other owners' work cannot be probed.
 pub async fn visible_generation(s: &Shared, caller: &Caller, id: Ulid) -> Result<(), ApiError> {
-    match db::generation_owner(&s.pool, id).await? {
+    match generations::generation_owner(&s.pool, id).await? {
         Some(owner) if caller.sees(owner.as_deref()) => Ok(()),
         _ => Err(ApiError::not_found(format!("generation {id} not found"))),
     }
@@ -32,7 +32,7 @@ fn locked_generation(uri: &LockUri) -> Option<Result<Ulid, ()>> {
         LockUri::S3 { key, .. } | LockUri::Store { key } => key,
     };
     let id = key.strip_prefix("generations/")?.split('/').next()?;
-    Some(resonantgen_shared::text::parse_ulid(id).map_err(|_| ()))
+    Some(resonantgen_core::text::parse_ulid(id).map_err(|_| ()))
 }
 
 /// Checks one request's priority and locks; `line` names the catalog line it came from.
@@ -70,7 +70,7 @@ async fn check_request(
         match locked_generation(&parsed) {
             None => {}
             Some(Err(())) => return Err(refused()),
-            Some(Ok(id)) => match db::generation_owner(&s.pool, id).await? {
+            Some(Ok(id)) => match generations::generation_owner(&s.pool, id).await? {
                 Some(owner) if caller.sees(owner.as_deref()) => {}
                 _ => return Err(refused()),
             },
@@ -104,7 +104,7 @@ pub async fn admit<R: std::borrow::Borrow<GenerationRequest>>(
     };
     let guard = s.tokens.quota_lock(owner).lock_owned().await;
     let keys: Vec<Option<&str>> = keys.iter().map(Option::as_deref).collect();
-    let adding = db::new_generation_count(&s.pool, Some(owner), &keys).await? as u64;
+    let adding = generations::new_generation_count(&s.pool, Some(owner), &keys).await? as u64;
     if adding > quota {
         return Err(ApiError::invalid(format!(
             "this submission adds {adding} generations; this token may have at most {quota} \
@@ -112,7 +112,7 @@ pub async fn admit<R: std::borrow::Borrow<GenerationRequest>>(
         ))
         .with_details(serde_json::json!({"quota": quota, "adding": adding})));
     }
-    let active = db::active_generations(&s.pool, owner).await? as u64;
+    let active = generations::active_generations(&s.pool, owner).await? as u64;
     if adding > 0 && active + adding > quota {
         return Err(ApiError::new(
             StatusCode::TOO_MANY_REQUESTS,

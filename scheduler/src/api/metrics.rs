@@ -11,7 +11,7 @@ use axum::response::{IntoResponse, Response};
 use metrics::{counter, gauge};
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use metrics_util::MetricKindMask;
-use resonantgen_shared::queue::QUEUE;
+use resonantgen_infra::{generations, tasks};
 use std::time::Duration;
 
 pub const QUEUE_JOBS: &str = "resonantgen_queue_jobs";
@@ -91,29 +91,14 @@ pub async fn render(State(s): State<Shared>) -> Response {
 }
 
 async fn refresh(s: &Shared) -> Result<(), sqlx::Error> {
-    let counts: Vec<(String, i64)> =
-        sqlx::query_as("SELECT status, count(*) FROM generations GROUP BY status")
-            .fetch_all(&s.pool)
-            .await?;
+    let counts = generations::count_by_status(&s.pool).await?;
     for state in ["queued", "running", "succeeded", "failed", "cancelled"] {
         let n = counts.iter().find(|(s, _)| s == state).map_or(0, |c| c.1);
         gauge!(QUEUE_JOBS, "state" => state).set(n as f64);
     }
-    let (age,): (Option<f64>,) = sqlx::query_as(
-        "SELECT EXTRACT(EPOCH FROM now() - min(created_at))::float8 FROM generations
-          WHERE status = 'queued'",
-    )
-    .fetch_one(&s.pool)
-    .await?;
+    let age = generations::oldest_queued_age(&s.pool).await?;
     gauge!(OLDEST_QUEUED).set(age.unwrap_or(0.0));
-    let batches: Vec<(String, String, i64)> = sqlx::query_as(
-        "SELECT g.batch_id, g.status, count(*) FROM generations g
-          WHERE g.batch_id IN (SELECT DISTINCT batch_id FROM generations
-                                WHERE batch_id IS NOT NULL AND status IN ('queued', 'running'))
-          GROUP BY g.batch_id, g.status",
-    )
-    .fetch_all(&s.pool)
-    .await?;
+    let batches = generations::active_batch_counts(&s.pool).await?;
     let active: std::collections::BTreeSet<&str> =
         batches.iter().map(|(b, _, _)| b.as_str()).collect();
     gauge!(BATCHES_ACTIVE).set(active.len() as f64);
@@ -126,14 +111,7 @@ async fn refresh(s: &Shared) -> Result<(), sqlx::Error> {
             gauge!(BATCH_REQUESTS, "batch" => b.to_string(), "status" => state).set(n as f64);
         }
     }
-    let (live,): (i64,) = sqlx::query_as(
-        "SELECT count(*) FROM apalis.workers
-          WHERE worker_type = $1 AND last_seen > now() - make_interval(secs => $2)",
-    )
-    .bind(QUEUE)
-    .bind(LIVE_WITHIN_SECONDS)
-    .fetch_one(&s.pool)
-    .await?;
+    let live = tasks::live_workers(&s.pool, LIVE_WITHIN_SECONDS).await?;
     gauge!(WORKERS_LIVE).set(live as f64);
     Ok(())
 }

@@ -303,7 +303,7 @@ async fn finish(State(s): State<Shared>, req: Request, next: Next) -> Response {
 /// 200 `{"status": "ok"}` after a database round trip; 503 `{"status": "unavailable"}`
 /// without details (they go to the log: the endpoint is unauthenticated).
 async fn healthz(State(s): State<Shared>) -> Response {
-    match sqlx::query("SELECT 1").execute(&s.pool).await {
+    match resonantgen_infra::db::ping(&s.pool).await {
         Ok(_) => (
             StatusCode::OK,
             axum::Json(serde_json::json!({"status": "ok"})),
@@ -441,9 +441,9 @@ impl From<sqlx::Error> for ApiError {
     }
 }
 
-impl From<resonantgen_shared::db::DbError> for ApiError {
-    fn from(e: resonantgen_shared::db::DbError) -> Self {
-        use resonantgen_shared::db::DbError;
+impl From<resonantgen_infra::db::DbError> for ApiError {
+    fn from(e: resonantgen_infra::db::DbError) -> Self {
+        use resonantgen_infra::db::DbError;
         match e {
             DbError::NotFound(id) => ApiError::not_found(format!("generation {id} not found")),
             DbError::Sqlx(e) => e.into(),
@@ -453,9 +453,9 @@ impl From<resonantgen_shared::db::DbError> for ApiError {
     }
 }
 
-impl From<resonantgen_shared::queue::SubmitError> for ApiError {
-    fn from(e: resonantgen_shared::queue::SubmitError) -> Self {
-        use resonantgen_shared::queue::SubmitError;
+impl From<resonantgen_infra::queue::SubmitError> for ApiError {
+    fn from(e: resonantgen_infra::queue::SubmitError) -> Self {
+        use resonantgen_infra::queue::SubmitError;
         match e {
             SubmitError::Invalid(e) => ApiError::invalid(e.to_string()),
             e @ SubmitError::IdempotencyConflict { .. } => generations::idempotency_conflict(&e),
@@ -485,7 +485,7 @@ where
         // typed decode (whose errors would quote it).
         match axum::Json::<serde_json::Value>::from_request(req, state).await {
             Ok(axum::Json(v)) => {
-                resonantgen_shared::text::check_json("", &v)
+                resonantgen_core::text::check_json("", &v)
                     .map_err(|e| ApiError::invalid(e.to_string()))?;
                 decode(v).map(JsonBody)
             }
@@ -562,7 +562,7 @@ pub fn body_error(text: &str) -> ApiError {
 /// A path parameter under the input-text rule: unstorable text (a `%00`) is 400 naming the
 /// parameter, never a database error.
 pub fn path_param<'a>(name: &str, value: &'a str) -> Result<&'a str, ApiError> {
-    resonantgen_shared::text::check(&format!("path parameter '{name}'"), value)
+    resonantgen_core::text::check(&format!("path parameter '{name}'"), value)
         .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "invalid_request", e.to_string()))?;
     Ok(value)
 }
@@ -570,7 +570,7 @@ pub fn path_param<'a>(name: &str, value: &'a str) -> Result<&'a str, ApiError> {
 /// A generation id (path parameter `id`, or an id in a body), parsed strictly: `8…` is not
 /// an alias of `0…`.
 pub fn parse_ulid(id: &str) -> Result<ulid::Ulid, ApiError> {
-    resonantgen_shared::text::parse_ulid(path_param("id", id)?)
+    resonantgen_core::text::parse_ulid(path_param("id", id)?)
         .map_err(|e| ApiError::not_found(format!("{e}: no such generation")))
 }
 
@@ -588,10 +588,10 @@ mod tests {
         assert!(v["p"][0].is_i64());
         assert_eq!(v["p"][1].as_u64(), Some(10_000_000_000_000_000_000));
         assert!(v["p"][2].is_f64(), "beyond u64: left alone");
-        let r: resonantgen_shared::GenerationRequest =
+        let r: resonantgen_core::GenerationRequest =
             decode(serde_json::json!({"prompt": "x", "seed": 7.0})).unwrap();
         assert_eq!(r.seed, Some(7));
-        let e = decode::<resonantgen_shared::GenerationRequest>(
+        let e = decode::<resonantgen_core::GenerationRequest>(
             serde_json::json!({"prompt": "x", "seed": "seven"}),
         )
         .unwrap_err();

@@ -4,12 +4,12 @@
 //! checks that against the running server.
 
 use axum::Json;
-use resonantgen_shared::request::{
+use resonantgen_core::request::{
     BIT_DEPTHS, LOUDNESS_RANGE_LUFS, MAX_DURATION_SECONDS, MAX_IDEMPOTENCY_KEY_CHARS,
     MAX_PROMPT_CHARS, MAX_TEMPO, MIN_DURATION_SECONDS, MIN_TEMPO, SAMPLE_RATES,
 };
-use resonantgen_shared::store::LockBuckets;
-use resonantgen_shared::track::TrackType;
+use resonantgen_core::track::TrackType;
+use resonantgen_infra::store::LockBuckets;
 use serde_json::{Map, Value, json};
 
 /// Whitespace as Rust's `str::trim` sees it (Unicode White_Space).
@@ -241,7 +241,7 @@ fn schemas() -> Value {
         "bit_depth": {"enum": [BIT_DEPTHS[0], BIT_DEPTHS[1], null]},
         "loudness_target": {"type": nullable("number"), "minimum": LOUDNESS_RANGE_LUFS.0,
                             "maximum": LOUDNESS_RANGE_LUFS.1},
-        "chords": {"type": nullable("string"), "maxLength": resonantgen_shared::progression::MAX_TEXT_CHARS, "pattern": storable(),
+        "chords": {"type": nullable("string"), "maxLength": resonantgen_core::progression::MAX_TEXT_CHARS, "pattern": storable(),
                    "description": "a chord progression every pitched track follows: symbols (Am F C G, Cmaj7/E, Bb7sus4), roman numerals in the key (ii-V-I, i-VI-III-VII, bVII), ':N' bars per chord, or '12-bar blues'; it cycles to fill the piece",
                    "examples": ["Am F C G", "ii7-V7-Imaj7", "Am:2 F:2 C G"]},
         "loop": {"type": nullable("boolean"),
@@ -538,8 +538,8 @@ pub async fn document() -> Json<Value> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use resonantgen_shared::lock_uri::LockUri;
-    use resonantgen_shared::theory::Key;
+    use resonantgen_core::lock_uri::LockUri;
+    use resonantgen_core::theory::Key;
 
     /// A tiny matcher for the subset of regex syntax used above would be a project of its
     /// own; instead the patterns are checked by schemathesis against the server, and here

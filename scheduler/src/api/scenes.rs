@@ -10,7 +10,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use resonantgen_shared::scenes::{self, FromScene, SceneError};
+use resonantgen_infra::scenes::{self, FromScene, SceneError};
 use serde::Deserialize;
 
 pub fn routes() -> Router<Shared> {

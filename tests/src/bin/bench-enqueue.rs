@@ -8,8 +8,9 @@
 //!
 //!     cargo build --release --bins && DATABASE_URL=… target/release/bench-enqueue [LINES]
 
-use resonantgen_shared::catalog::{self, Defaults, Format};
-use resonantgen_shared::{GenerationRequest, batch, db, queue};
+use resonantgen_core::GenerationRequest;
+use resonantgen_core::catalog::{self, Defaults, Format};
+use resonantgen_infra::{batch, db, queue};
 use std::time::{Duration, Instant};
 
 #[tokio::main]

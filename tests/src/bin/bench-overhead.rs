@@ -9,9 +9,11 @@
 
 use apalis::prelude::*;
 use apalis_postgres::PostgresStorage;
-use resonantgen_shared::events::{self, EventKind};
-use resonantgen_shared::queue::{self, GenerationJob};
-use resonantgen_shared::{GenerationRequest, db};
+use resonantgen_core::GenerationRequest;
+use resonantgen_infra::db;
+use resonantgen_infra::events::{self, EventKind};
+use resonantgen_infra::generations;
+use resonantgen_infra::queue::{self, GenerationJob};
 use sqlx::PgPool;
 use std::time::{Duration, Instant};
 
@@ -23,7 +25,7 @@ async fn raw_handler(_job: u64) -> Result<(), BoxDynError> {
 }
 
 async fn our_handler(job: GenerationJob, pool: Data<PgPool>) -> Result<(), BoxDynError> {
-    db::mark_running(&pool, job.id, "bench", 1).await?;
+    generations::mark_running(&pool, job.id, "bench", 1).await?;
     events::publish(
         &pool,
         job.id,

@@ -8,8 +8,9 @@
 //! Needs DATABASE_URL naming a Postgres it may create a database in (ops/lib.sh's
 //! ensure_postgres provides one).
 
+use resonantgen_core::{GenerationRequest, TrackType};
 use resonantgen_e2e::Stack;
-use resonantgen_shared::{GenerationRequest, TrackType, queue};
+use resonantgen_infra::queue;
 use std::time::Duration;
 
 fn percentile(sorted: &[f64], p: f64) -> f64 {

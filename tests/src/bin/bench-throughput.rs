@@ -6,8 +6,9 @@
 //!
 //!     cargo build --release --bins && DATABASE_URL=… target/release/bench-throughput [JOBS]
 
+use resonantgen_core::GenerationRequest;
 use resonantgen_e2e::Stack;
-use resonantgen_shared::{GenerationRequest, queue};
+use resonantgen_infra::queue;
 use std::time::{Duration, Instant};
 
 /// CPU seconds and peak RSS (KiB) of all reaped children so far.
@@ -46,7 +47,7 @@ async fn round(stack: &Stack, workers: usize, jobs: usize, seed: u64) -> anyhow:
     let (cpu1, maxrss) = children_usage();
     let mut stems = 0usize;
     for id in &ids {
-        let row = resonantgen_shared::db::get_generation(&stack.pool, *id).await?;
+        let row = resonantgen_infra::generations::get_generation(&stack.pool, *id).await?;
         anyhow::ensure!(row.error.is_none(), "{id}: {:?}", row.error);
         let n = row
             .response

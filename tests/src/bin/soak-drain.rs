@@ -14,8 +14,9 @@
 //! database in, and ONNX Runtime where the worker finds it (ORT_DYLIB_PATH).
 
 use anyhow::Context;
+use resonantgen_core::{GenerationRequest, TrackType};
 use resonantgen_e2e::{bin, fresh_database};
-use resonantgen_shared::{GenerationRequest, TrackType, db, queue};
+use resonantgen_infra::{db, queue};
 use std::collections::BTreeMap;
 use std::process::Stdio;
 use std::time::{Duration, Instant};

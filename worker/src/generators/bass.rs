@@ -7,9 +7,9 @@
 use super::{GenInput, GenerateError, Note, Part, TrackGenerator, sample};
 use crate::onnx::{Device, ModelSession, OnnxError};
 use crate::step_model::StepModel;
-use resonantgen_shared::TrackType;
-use resonantgen_shared::language::genre::BassStyle;
-use resonantgen_shared::rng::Rng;
+use resonantgen_core::TrackType;
+use resonantgen_core::language::genre::BassStyle;
+use resonantgen_core::rng::Rng;
 use serde::Deserialize;
 use std::path::Path;
 

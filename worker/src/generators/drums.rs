@@ -8,8 +8,8 @@ use super::humanize::Humanizer;
 use super::{GenInput, GenerateError, Note, Part, TrackGenerator};
 use crate::onnx::{Device, ModelSession, OnnxError};
 use crate::step_model::StepModel;
-use resonantgen_shared::TrackType;
-use resonantgen_shared::rng::Rng;
+use resonantgen_core::TrackType;
+use resonantgen_core::rng::Rng;
 use serde::Deserialize;
 use std::path::Path;
 

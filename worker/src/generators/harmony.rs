@@ -15,11 +15,12 @@
 use super::{GenInput, GenerateError, Note, Part, TrackGenerator, sample};
 use crate::onnx::{Device, ModelSession, OnnxError};
 use crate::step_model::StepModel;
-use resonantgen_shared::language::MusicalIntent;
-use resonantgen_shared::language::genre::{ChordColor, HarmonyStyle, genre_by_name};
-use resonantgen_shared::rng::Rng;
-use resonantgen_shared::theory::{Chord, ChordQuality, Key, Mode};
-use resonantgen_shared::{GenerationContext, TrackType};
+use resonantgen_core::context::HarmonicPlan;
+use resonantgen_core::language::MusicalIntent;
+use resonantgen_core::language::genre::{ChordColor, HarmonyStyle, genre_by_name};
+use resonantgen_core::rng::Rng;
+use resonantgen_core::theory::{Chord, ChordQuality, Key, Mode};
+use resonantgen_core::{GenerationContext, TrackType};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -164,10 +165,10 @@ impl HarmonyGen {
     /// contrasting one for breakdowns, each restarting at its section's first bar.
     pub fn plan_progression(
         &self,
-        ctx: &mut GenerationContext,
+        ctx: &GenerationContext,
         color: ChordColor,
         rng: &mut Rng,
-    ) -> Result<(), GenerateError> {
+    ) -> Result<HarmonicPlan, GenerateError> {
         let phrase_bars = self.model.manifest().phrase_bars.max(1);
         let _active = self.model.enter();
         let form = genre_by_name(&ctx.genre)
@@ -226,9 +227,10 @@ impl HarmonyGen {
                 }
             }
         }
-        ctx.chord_symbols = chords.iter().map(|c| symbol(c, &key, color)).collect();
-        ctx.chords = chords;
-        Ok(())
+        Ok(HarmonicPlan {
+            symbols: chords.iter().map(|c| symbol(c, &key, color)).collect(),
+            chords,
+        })
     }
 }
 
@@ -463,15 +465,16 @@ impl TrackGenerator for HarmonyGen {
 
     fn plan(
         &self,
-        ctx: &mut GenerationContext,
+        ctx: &GenerationContext,
         intent: &MusicalIntent,
         rng: &mut Rng,
-    ) -> Result<(), GenerateError> {
+    ) -> Result<Option<HarmonicPlan>, GenerateError> {
         // Chords the request named are the plan: no model progression, no genre cadence.
         if ctx.chords_requested {
-            return Ok(());
+            return Ok(None);
         }
         self.plan_progression(ctx, intent.chord_color, rng)
+            .map(Some)
     }
 
     fn generate(&self, input: &GenInput<'_>, rng: &mut Rng) -> Result<Part, GenerateError> {
@@ -553,7 +556,7 @@ impl TrackGenerator for HarmonyGen {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use resonantgen_shared::theory::Key;
+    use resonantgen_core::theory::Key;
 
     #[test]
     fn voice_leading_moves_little() {

@@ -5,7 +5,7 @@
 //! part of the grid (`GenerationContext::step_time`), so it is not repeated here.
 
 use super::drums::{CRASH, HAT_CLOSED, HAT_OPEN, KICK, PERC, RIDE, SNARE};
-use resonantgen_shared::rng::Rng;
+use resonantgen_core::rng::Rng;
 
 #[derive(Debug, Clone, Copy)]
 pub struct Humanizer {

@@ -15,11 +15,11 @@
 use super::{GenInput, GenerateError, Note, Part, TrackGenerator, sample};
 use crate::onnx::{Device, ModelSession, OnnxError};
 use crate::step_model::StepModel;
-use resonantgen_shared::TrackType;
-use resonantgen_shared::instrument::Instrument;
-use resonantgen_shared::language::genre::Phrasing;
-use resonantgen_shared::rng::Rng;
-use resonantgen_shared::theory::{Chord, Key};
+use resonantgen_core::TrackType;
+use resonantgen_core::instrument::Instrument;
+use resonantgen_core::language::genre::Phrasing;
+use resonantgen_core::rng::Rng;
+use resonantgen_core::theory::{Chord, Key};
 use serde::Deserialize;
 use std::path::Path;
 
@@ -62,7 +62,7 @@ fn snap_to_chord(pitch: i32, chord: &Chord) -> i32 {
 }
 
 /// Up-and-down 16th-note arpeggio over each bar's chord, two octaves up from the tonic.
-fn arpeggiate(ctx: &resonantgen_shared::GenerationContext, tonic: i32) -> Vec<Note> {
+fn arpeggiate(ctx: &resonantgen_core::GenerationContext, tonic: i32) -> Vec<Note> {
     let step_s = ctx.seconds_per_step();
     (0..ctx.total_steps())
         .map(|step| {

@@ -1,7 +1,7 @@
 //! Track generators: each track type has one module that turns the GenerationContext (and the
 //! parts generated before it) into a symbolic `Part` — notes on the beat grid. Generators run
 //! in generation order (`TrackSpec::order`); adding a track type is one module here plus its
-//! line in `Registry::load` (and its variant in `shared/src/track.rs`).
+//! line in `Registry::load` (and its variant in `core/src/track.rs`).
 
 pub mod bass;
 pub mod drums;
@@ -9,11 +9,11 @@ pub mod harmony;
 pub mod humanize;
 pub mod melody;
 
-use resonantgen_shared::GenerationContext;
-use resonantgen_shared::TrackType;
-use resonantgen_shared::language::MusicalIntent;
-use resonantgen_shared::language::genre::BassStyle;
-use resonantgen_shared::rng::Rng;
+use resonantgen_core::GenerationContext;
+use resonantgen_core::TrackType;
+use resonantgen_core::context::{ContextManager, HarmonicPlan};
+use resonantgen_core::language::MusicalIntent;
+use resonantgen_core::rng::Rng;
 use std::collections::BTreeMap;
 
 /// One note or drum hit. Times are in seconds from the start.
@@ -53,54 +53,7 @@ impl Part {
     }
 }
 
-/// What tracks generated earlier tell later ones (the rhythmic part of the context).
-#[derive(Debug, Clone, Default)]
-pub struct Groove {
-    pub kick: Vec<bool>,
-    pub snare: Vec<bool>,
-}
-
-impl Groove {
-    /// The groove of drums whose notes are known as (16th step, GM pitch): kicks (35, 36)
-    /// and backbeats (snare 38/40, clap 39, rim 37), tiled bar by bar over `total` steps.
-    pub fn from_notes(notes: &[(usize, u8)], total: usize) -> Self {
-        let span = notes.iter().map(|(s, _)| s + 1).max().unwrap_or(0);
-        let bars = span.div_ceil(16).max(1);
-        let mut kick = vec![false; bars * 16];
-        let mut snare = vec![false; bars * 16];
-        for &(step, pitch) in notes {
-            match pitch {
-                35 | 36 => kick[step] = true,
-                37..=40 => snare[step] = true,
-                _ => {}
-            }
-        }
-        let period = bars * 16;
-        Groove {
-            kick: (0..total).map(|s| kick[s % period]).collect(),
-            snare: (0..total).map(|s| snare[s % period]).collect(),
-        }
-    }
-
-    /// Used when the drums are not generated here (locked or excluded): the genre's basic
-    /// kick grid, so the bass still has a pulse to follow.
-    pub fn default_for(ctx: &GenerationContext, intent: &MusicalIntent) -> Self {
-        let total = ctx.total_steps();
-        let four = intent.bass_style == BassStyle::Offbeat;
-        Groove {
-            kick: (0..total)
-                .map(|s| {
-                    if four {
-                        s % 4 == 0
-                    } else {
-                        s % 16 == 0 || s % 16 == 10
-                    }
-                })
-                .collect(),
-            snare: (0..total).map(|s| s % 16 == 4 || s % 16 == 12).collect(),
-        }
-    }
-}
+pub use resonantgen_core::context::Groove;
 
 #[derive(Debug, thiserror::Error)]
 pub enum GenerateError {
@@ -162,15 +115,15 @@ pub trait TrackGenerator: Send + Sync {
         None
     }
     fn generate(&self, input: &GenInput<'_>, rng: &mut Rng) -> Result<Part, GenerateError>;
-    /// Writes this generator's part of the shared context before any track is generated
-    /// (HarmonyGen plans the progression here).
+    /// This generator's proposal for the shared context, made before any track is
+    /// generated (HarmonyGen plans the progression here); the Context Manager takes it.
     fn plan(
         &self,
-        _ctx: &mut GenerationContext,
+        _ctx: &GenerationContext,
         _intent: &MusicalIntent,
         _rng: &mut Rng,
-    ) -> Result<(), GenerateError> {
-        Ok(())
+    ) -> Result<Option<HarmonicPlan>, GenerateError> {
+        Ok(None)
     }
     /// Turns cross-job step batching on or off (the benchmark's baseline runs it off).
     fn set_batching(&mut self, _on: bool) {}
@@ -231,16 +184,18 @@ impl Registry {
             .collect()
     }
 
-    /// The Context Manager's planning pass: each generator writes its part of the shared
-    /// context (the harmonic plan) before any track is generated.
+    /// The Context Manager's planning pass: each generator proposes its part of the shared
+    /// context (the harmonic plan) before any track is generated, and the manager takes it.
     pub fn plan(
         &self,
-        ctx: &mut GenerationContext,
+        ctx: &mut ContextManager,
         intent: &MusicalIntent,
     ) -> Result<(), GenerateError> {
         for g in &self.generators {
             let mut rng = Rng::derive(ctx.seed, &format!("plan:{}", g.track()));
-            g.plan(ctx, intent, &mut rng)?;
+            if let Some(plan) = g.plan(ctx, intent, &mut rng)? {
+                ctx.plan_harmony(plan);
+            }
         }
         Ok(())
     }

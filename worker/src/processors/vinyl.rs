@@ -6,7 +6,7 @@
 use super::color::remove_dc;
 use super::{ProcessContext, Processor, restore_rms, rms};
 use crate::render::dsp::Svf;
-use resonantgen_shared::rng::Rng;
+use resonantgen_core::rng::Rng;
 
 /// Band-limits each channel to [low, high] Hz.
 fn band_limit(buf: &mut [f32], low: f32, high: f32, sr: f32) {

@@ -8,7 +8,7 @@ use crate::generators::Part;
 use crate::generators::drums::{
     CLAP, CRASH, HAT_CLOSED, HAT_OPEN, KICK, PERC, RIDE, SNARE, TOM_HIGH, TOM_LOW, VOICE_CHANNEL,
 };
-use resonantgen_shared::rng::Rng;
+use resonantgen_core::rng::Rng;
 use std::collections::BTreeMap;
 
 /// Renders the kit; `tight` voices the 808/breaks machines (a short punchy kick that leaves

@@ -153,7 +153,7 @@ impl Adsr {
 }
 
 /// White noise from the deterministic RNG.
-pub struct Noise(pub resonantgen_shared::rng::Rng);
+pub struct Noise(pub resonantgen_core::rng::Rng);
 
 impl Noise {
     pub fn sample(&mut self) -> f32 {

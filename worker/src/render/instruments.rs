@@ -5,9 +5,9 @@
 //! says so.
 
 use super::sampler::Patch;
-use resonantgen_shared::TrackType;
-use resonantgen_shared::instrument::{Instrument, Sound, SynthVoice};
-use resonantgen_shared::language::MusicalIntent;
+use resonantgen_core::TrackType;
+use resonantgen_core::instrument::{Instrument, Sound, SynthVoice};
+use resonantgen_core::language::MusicalIntent;
 
 /// How a part is played.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -114,7 +114,7 @@ pub fn choose(track: TrackType, intent: &MusicalIntent, soundfont: bool) -> Play
 #[cfg(test)]
 mod tests {
     use super::*;
-    use resonantgen_shared::language::{MusicalIntentExtractor, PromptParser};
+    use resonantgen_core::language::{MusicalIntentExtractor, PromptParser};
 
     fn pick(prompt: &str, track: TrackType) -> String {
         let intent = MusicalIntentExtractor::extract(&PromptParser::parse(prompt));

@@ -4,7 +4,7 @@
 //! The level is a gated RMS: the mean power of the 50 ms blocks within 30 dB of the loudest,
 //! so rests and tails do not count.
 
-use resonantgen_shared::TrackType;
+use resonantgen_core::TrackType;
 
 /// Gated RMS (dBFS) each track's synthesizers render at, measured on the render bench's
 /// parts; a sampled part is brought to it.

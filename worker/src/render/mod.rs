@@ -13,9 +13,9 @@ pub mod synth;
 pub use instruments::Played;
 
 use crate::generators::Part;
-use resonantgen_shared::instrument::SynthVoice;
-use resonantgen_shared::rng::Rng;
-use resonantgen_shared::{GenerationContext, TrackType};
+use resonantgen_core::instrument::SynthVoice;
+use resonantgen_core::rng::Rng;
+use resonantgen_core::{GenerationContext, TrackType};
 use std::collections::BTreeMap;
 
 /// A stereo rendering (interleaved L/R) plus per-channel stems where the track has them.

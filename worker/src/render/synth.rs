@@ -4,7 +4,7 @@
 use super::StereoBuf;
 use super::dsp::{Adsr, Osc, Svf, midi_hz, pan, saturate};
 use crate::generators::{Note, Part};
-use resonantgen_shared::rng::Rng;
+use resonantgen_core::rng::Rng;
 
 /// Renders each note with `voice(note, t, state) -> (l, r)` for the note's envelope length.
 fn play<S>(

@@ -4,9 +4,9 @@
 use super::{Job, blocking};
 use crate::midi;
 use crate::pipeline::JobError;
-use resonantgen_shared::TrackType;
-use resonantgen_shared::audio::encode_wav;
-use resonantgen_shared::rng::fnv1a;
+use resonantgen_core::TrackType;
+use resonantgen_core::audio::encode_wav;
+use resonantgen_core::rng::fnv1a;
 
 pub async fn run(job: &mut Job<'_>) -> Result<(), JobError> {
     let mixed = job.mixed()?;

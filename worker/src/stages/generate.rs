@@ -5,8 +5,8 @@ use super::{Job, blocking};
 use crate::generators::Part;
 use crate::pipeline::{JobError, Pipeline};
 use crate::telemetry;
-use resonantgen_shared::TrackType;
-use resonantgen_shared::events::EventKind;
+use resonantgen_core::TrackType;
+use resonantgen_infra::events::EventKind;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -31,14 +31,9 @@ pub async fn run(p: &Pipeline, job: &mut Job<'_>) -> Result<(), JobError> {
     }
     let engine = p.engine.clone();
     let (bus, id) = (p.events.clone(), job.id);
-    let (ctx, intent) = (job.ctx.clone(), job.intent.clone());
-    // Locked drums of ours bring their exact notes: the bass locks to their kick.
-    let groove = job
-        .locked
-        .values()
-        .find(|s| matches!(s.track, TrackType::Drums))
-        .and_then(|s| s.notes.clone().or_else(|| job.foreign_groove.clone()))
-        .map(|notes| crate::generators::Groove::from_notes(&notes, job.ctx.total_steps()));
+    let (ctx, intent) = (job.ctx.context().clone(), job.intent.clone());
+    // Locked drums bring their groove in the context: the bass locks to their kick.
+    let groove = ctx.groove.clone();
     let parts: BTreeMap<TrackType, Part> = blocking("generate", move || {
         engine
             .registry

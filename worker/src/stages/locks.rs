@@ -5,8 +5,8 @@ use super::{Job, blocking};
 use crate::locks::{self, LockedStem};
 use crate::pipeline::{JobError, Pipeline};
 use crate::telemetry;
-use resonantgen_shared::TrackType;
-use resonantgen_shared::events::EventKind;
+use resonantgen_core::TrackType;
+use resonantgen_infra::events::EventKind;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -44,9 +44,7 @@ pub async fn run(p: &Pipeline, job: &mut Job<'_>) -> Result<(), JobError> {
         key: job.request.key.is_some(),
         sample_rate: job.request.sample_rate.is_some(),
     };
-    let (ctx, groove) = blocking("locks", move || locks::adopt_all(ctx, &stems, request)).await?;
-    job.ctx = ctx;
-    job.foreign_groove = groove;
+    job.ctx = blocking("locks", move || locks::adopt_all(ctx, &stems, request)).await?;
     job.locked = locked;
     Ok(())
 }

@@ -5,7 +5,7 @@ use super::{Job, blocking, not_run};
 use crate::locks::LockedStem;
 use crate::pipeline::JobError;
 use crate::production;
-use resonantgen_shared::TrackType;
+use resonantgen_core::TrackType;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -19,7 +19,7 @@ fn fit_stereo(stem: &LockedStem, sample_rate: u32, frames: usize) -> Vec<f32> {
     } else {
         let channel = |c: usize| -> Vec<f32> {
             let x: Vec<f32> = stereo.iter().skip(c).step_by(2).copied().collect();
-            resonantgen_shared::analysis::resample::resample(&x, stem.pcm.sample_rate, sample_rate)
+            resonantgen_core::analysis::resample::resample(&x, stem.pcm.sample_rate, sample_rate)
         };
         let (l, r) = (channel(0), channel(1));
         l.into_iter().zip(r).flat_map(|(a, b)| [a, b]).collect()
@@ -36,7 +36,7 @@ pub async fn run(job: &mut Job<'_>) -> Result<(), JobError> {
         .iter()
         .map(|(track, stem)| (*track, fit_stereo(stem, sr, frames)))
         .collect();
-    let (ctx, intent) = (job.ctx.clone(), job.intent.clone());
+    let (ctx, intent) = (job.ctx.context().clone(), job.intent.clone());
     let mixed = blocking("mix", move || {
         production::mixdown(&ctx, &intent, rendered, locked_stems)
     })

@@ -20,11 +20,12 @@ use crate::locks::LockedStem;
 use crate::mix::MixResult;
 use crate::pipeline::{JobError, Pipeline};
 use crate::render::Rendered;
-use resonantgen_shared::language::{MusicalIntent, ParsedPrompt};
-use resonantgen_shared::lock_uri::LockUri;
-use resonantgen_shared::response::{GenerationResponse, ObjectRef, QaReport, StageTiming};
-use resonantgen_shared::store::GenerationKeys;
-use resonantgen_shared::{GenerationContext, GenerationRequest, TrackType};
+use resonantgen_core::context::ContextManager;
+use resonantgen_core::language::{MusicalIntent, ParsedPrompt};
+use resonantgen_core::lock_uri::LockUri;
+use resonantgen_core::response::{GenerationResponse, ObjectRef, QaReport, StageTiming};
+use resonantgen_core::{GenerationRequest, TrackType};
+use resonantgen_infra::store::GenerationKeys;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Instant;
@@ -113,13 +114,12 @@ pub struct Job<'a> {
     pub seed: u64,
     pub parsed: ParsedPrompt,
     pub intent: MusicalIntent,
-    /// The shared context every track is generated in (the Context Manager's state).
-    pub ctx: GenerationContext,
+    /// The shared context every track is generated in, held by the Context Manager: stages
+    /// read it freely and change it only through the manager's named operations.
+    pub ctx: ContextManager,
     pub lock_uris: BTreeMap<TrackType, LockUri>,
     /// locks: the stems the request keeps.
     pub locked: Arc<BTreeMap<TrackType, LockedStem>>,
-    /// locks: the onset grid of locked foreign drums, for the bass to lock to.
-    pub foreign_groove: Option<Vec<(usize, u8)>>,
     /// generate: the symbolic part of every generated track.
     pub parts: Arc<BTreeMap<TrackType, Part>>,
     /// render: each generated track's audio (taken by mix).

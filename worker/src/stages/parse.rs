@@ -3,10 +3,11 @@
 
 use super::Job;
 use crate::pipeline::JobError;
-use resonantgen_shared::language::PromptParser;
-use resonantgen_shared::queue::GenerationJob;
-use resonantgen_shared::rng::fnv1a;
-use resonantgen_shared::store::GenerationKeys;
+use resonantgen_core::context::ContextManager;
+use resonantgen_core::language::PromptParser;
+use resonantgen_core::rng::fnv1a;
+use resonantgen_infra::queue::GenerationJob;
+use resonantgen_infra::store::GenerationKeys;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Instant;
@@ -17,7 +18,7 @@ pub fn run(job: &GenerationJob, attempt: u32, started: Instant) -> Result<Job<'_
     let seed = req
         .seed
         .unwrap_or_else(|| fnv1a(job.id.to_string().as_bytes()));
-    let mapped = resonantgen_shared::language::mapper::map(req, &parsed, seed)
+    let mapped = resonantgen_core::language::mapper::map(req, &parsed, seed)
         .map_err(|e| JobError::Permanent(format!("invalid request: {e}")))?;
     let lock_uris = req
         .locks()
@@ -31,10 +32,9 @@ pub fn run(job: &GenerationJob, attempt: u32, started: Instant) -> Result<Job<'_
         seed,
         parsed,
         intent: mapped.intent,
-        ctx: mapped.context,
+        ctx: ContextManager::new(mapped.context),
         lock_uris,
         locked: Arc::new(BTreeMap::new()),
-        foreign_groove: None,
         parts: Arc::new(BTreeMap::new()),
         rendered: None,
         mixed: None,

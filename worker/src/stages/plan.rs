@@ -1,5 +1,5 @@
 //! Stage `plan`: the Context Manager's harmonic plan (the harmony model), unless a locked
-//! stem brought its own chords.
+//! stem brought its own chords: the generators propose, `ContextManager::plan_harmony` takes it.
 
 use super::Job;
 use crate::pipeline::{JobError, Pipeline};

@@ -5,22 +5,22 @@
 use super::{Job, blocking};
 use crate::pipeline::JobError;
 use crate::qa;
-use resonantgen_shared::TrackType;
-use resonantgen_shared::response::QaReport;
+use resonantgen_core::TrackType;
+use resonantgen_core::response::QaReport;
 
 pub async fn run(job: &mut Job<'_>) -> Result<(), JobError> {
     let mixed = job.mixed()?;
-    let (ctx, sr) = (&job.ctx, job.ctx.sample_rate);
+    let (ctx, sr) = (job.ctx.context(), job.ctx.sample_rate);
     let frames = ctx.total_frames();
     let (drums, bass) = (TrackType::Drums, TrackType::Bass);
     let measured_tempo = mixed.stems.get(&drums).and_then(|d| {
-        let hints = resonantgen_shared::analysis::Hints::for_genre(&ctx.genre, ctx.tempo_bpm);
+        let hints = resonantgen_core::analysis::Hints::for_genre(&ctx.genre, ctx.tempo_bpm);
         qa::estimate_tempo_with(d, sr, &hints)
     });
     let frequency_separation = match (mixed.stems.get(&drums), mixed.stems.get(&bass)) {
-        (Some(d), Some(b)) => resonantgen_shared::features::separation(
-            &resonantgen_shared::features::to_mono(d),
-            &resonantgen_shared::features::to_mono(b),
+        (Some(d), Some(b)) => resonantgen_core::analysis::separation::separation(
+            &resonantgen_core::analysis::separation::to_mono(d),
+            &resonantgen_core::analysis::separation::to_mono(b),
         ),
         _ => None,
     };
@@ -34,7 +34,7 @@ pub async fn run(job: &mut Job<'_>) -> Result<(), JobError> {
         pitched.iter_mut().zip(d).for_each(|(s, x)| *s += x);
     }
     let heard = blocking("qa", move || {
-        resonantgen_shared::analysis::analyze(&pitched, 2, sr).ok()
+        resonantgen_core::analysis::analyze(&pitched, 2, sr).ok()
     })
     .await?
     .filter(|a| a.tonal);

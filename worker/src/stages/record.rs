@@ -3,18 +3,19 @@
 
 use super::{Job, not_run};
 use crate::pipeline::{JobError, Pipeline};
-use resonantgen_shared::audio::{SILENCE_DB, peak_dbfs, rms_dbfs};
-use resonantgen_shared::response::{
+use resonantgen_core::TrackType;
+use resonantgen_core::audio::{SILENCE_DB, peak_dbfs, rms_dbfs};
+use resonantgen_core::response::{
     GenerationResponse, GenerationStatus, MixOutput, ObjectRef, TrackOutput,
 };
-use resonantgen_shared::{TrackType, db};
+use resonantgen_infra::generations;
 use std::collections::BTreeMap;
 
 /// The response of a job whose upload has finished.
 fn response(p: &Pipeline, job: &Job<'_>) -> Result<GenerationResponse, JobError> {
     let mixed = job.mixed()?;
     let qa = job.qa.clone().ok_or_else(|| not_run("qa"))?;
-    let (keys, ctx, intent) = (&job.keys, &job.ctx, &job.intent);
+    let (keys, ctx, intent) = (&job.keys, job.ctx.context(), &job.intent);
     let take = |key: &str| -> Result<ObjectRef, JobError> {
         job.objects
             .get(key)
@@ -90,7 +91,7 @@ fn response(p: &Pipeline, job: &Job<'_>) -> Result<GenerationResponse, JobError>
             looped: job
                 .ctx
                 .looped
-                .then(|| resonantgen_shared::response::LoopLength {
+                .then(|| resonantgen_core::response::LoopLength {
                     bars: job.ctx.bars,
                     samples: job.ctx.total_frames() as u64,
                 }),
@@ -115,7 +116,7 @@ pub async fn run(p: &Pipeline, job: &mut Job<'_>) -> Result<(), JobError> {
             JobError::Permanent(format!("upload response: {e}"))
         }
     })?;
-    db::record_success(&p.pool, job.request, &response)
+    generations::record_success(&p.pool, job.request, &response)
         .await
         .map_err(|e| JobError::Transient(format!("record response: {e}")))?;
     job.response = Some(response);

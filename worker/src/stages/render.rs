@@ -6,7 +6,11 @@ use crate::production;
 
 pub async fn run(job: &mut Job<'_>) -> Result<(), JobError> {
     crate::faults::abort_if_prompt_matches(&job.request.prompt);
-    let (parts, ctx, intent) = (job.parts.clone(), job.ctx.clone(), job.intent.clone());
+    let (parts, ctx, intent) = (
+        job.parts.clone(),
+        job.ctx.context().clone(),
+        job.intent.clone(),
+    );
     let rendered = blocking("render", move || {
         production::render_tracks(&ctx, &intent, &parts)
     })
