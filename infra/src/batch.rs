@@ -318,7 +318,7 @@ pub async fn export(pool: &PgPool, batch_id: &str) -> Result<Vec<ExportRow>, sql
     let rows = generations::of_batch(pool, batch_id).await?;
     Ok(rows
         .into_iter()
-        .map(|r| {
+        .map(|line| {
             let generations::BatchLine {
                 id,
                 external_id,
@@ -326,7 +326,7 @@ pub async fn export(pool: &PgPool, batch_id: &str) -> Result<Vec<ExportRow>, sql
                 prompt,
                 response,
                 error,
-            } = r;
+            } = line;
             let resp: Option<GenerationResponse> =
                 response.and_then(|v| serde_json::from_value(v).ok());
             let mut row = ExportRow {

@@ -17,6 +17,7 @@ pub struct NewBatch<'a> {
 }
 
 /// A stored batch.
+#[derive(sqlx::FromRow)]
 pub struct BatchRow {
     pub id: String,
     pub name: Option<String>,
@@ -63,19 +64,10 @@ pub async fn set_total(
 }
 
 pub async fn get(pool: &PgPool, id: &str) -> Result<Option<BatchRow>, sqlx::Error> {
-    type Tuple = (String, Option<String>, Option<String>, i32, DateTime<Utc>);
-    let row: Option<Tuple> =
-        sqlx::query_as("SELECT id, name, source, total, created_at FROM batches WHERE id = $1")
-            .bind(id)
-            .fetch_optional(pool)
-            .await?;
-    Ok(row.map(|(id, name, source, total, created_at)| BatchRow {
-        id,
-        name,
-        source,
-        total,
-        created_at,
-    }))
+    sqlx::query_as("SELECT id, name, source, total, created_at FROM batches WHERE id = $1")
+        .bind(id)
+        .fetch_optional(pool)
+        .await
 }
 
 /// Who owns batch `id`: `None` when there is no such batch, `Some(None)` for a batch

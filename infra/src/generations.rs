@@ -441,6 +441,7 @@ pub async fn by_idempotency_keys(
 }
 
 /// How many generations of a batch have one status, and when they started and finished.
+#[derive(sqlx::FromRow)]
 pub struct StatusCount {
     pub status: String,
     pub count: i64,
@@ -452,28 +453,18 @@ pub async fn status_counts_of_batch(
     pool: &PgPool,
     batch_id: &str,
 ) -> Result<Vec<StatusCount>, sqlx::Error> {
-    type Tuple = (String, i64, Option<DateTime<Utc>>, Option<DateTime<Utc>>);
-    let rows: Vec<Tuple> = sqlx::query_as(
-        "SELECT status, count(*), min(started_at), max(finished_at)
+    sqlx::query_as(
+        "SELECT status, count(*) AS count, min(started_at) AS first_started,
+                max(finished_at) AS last_finished
            FROM generations WHERE batch_id = $1 GROUP BY status",
     )
     .bind(batch_id)
     .fetch_all(pool)
-    .await?;
-    Ok(rows
-        .into_iter()
-        .map(
-            |(status, count, first_started, last_finished)| StatusCount {
-                status,
-                count,
-                first_started,
-                last_finished,
-            },
-        )
-        .collect())
+    .await
 }
 
 /// A generation of a batch as its export reads it.
+#[derive(sqlx::FromRow)]
 pub struct BatchLine {
     pub id: String,
     pub external_id: Option<String>,
@@ -485,34 +476,13 @@ pub struct BatchLine {
 
 /// Every generation of the batch, in submission order.
 pub async fn of_batch(pool: &PgPool, batch_id: &str) -> Result<Vec<BatchLine>, sqlx::Error> {
-    type Tuple = (
-        String,
-        Option<String>,
-        String,
-        String,
-        Option<serde_json::Value>,
-        Option<String>,
-    );
-    let rows: Vec<Tuple> = sqlx::query_as(
+    sqlx::query_as(
         "SELECT id, external_id, status, prompt, response, error
                FROM generations WHERE batch_id = $1 ORDER BY id",
     )
     .bind(batch_id)
     .fetch_all(pool)
-    .await?;
-    Ok(rows
-        .into_iter()
-        .map(
-            |(id, external_id, status, prompt, response, error)| BatchLine {
-                id,
-                external_id,
-                status,
-                prompt,
-                response,
-                error,
-            },
-        )
-        .collect())
+    .await
 }
 
 /// A generation's status, request and response (`None`: no such generation).
