@@ -1,14 +1,151 @@
 //! Arrangement: a request longer than a loop becomes sections — intro, build, drop (or
 //! chorus), breakdown, outro — in four-bar phrases, each with an energy level, so a two-minute
-//! track rises and falls instead of repeating one bar. The generators read the section and
-//! energy of every bar from the context.
+//! track rises and falls instead of repeating one bar. A request may name the sections
+//! itself (`form.rs` reads them). The generators read the section and energy of every bar
+//! from the context, and ask its [`SectionKind`] how to play it.
 
 use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// What a section is, and so how the parts play it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SectionKind {
+    Intro,
+    Verse,
+    PreChorus,
+    Chorus,
+    Bridge,
+    Build,
+    Drop,
+    Breakdown,
+    Solo,
+    Outro,
+    /// One seamless loop (no arrangement).
+    Loop,
+}
+
+impl SectionKind {
+    pub const ALL: [SectionKind; 11] = [
+        SectionKind::Intro,
+        SectionKind::Verse,
+        SectionKind::PreChorus,
+        SectionKind::Chorus,
+        SectionKind::Bridge,
+        SectionKind::Build,
+        SectionKind::Drop,
+        SectionKind::Breakdown,
+        SectionKind::Solo,
+        SectionKind::Outro,
+        SectionKind::Loop,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SectionKind::Intro => "intro",
+            SectionKind::Verse => "verse",
+            SectionKind::PreChorus => "pre-chorus",
+            SectionKind::Chorus => "chorus",
+            SectionKind::Bridge => "bridge",
+            SectionKind::Build => "build",
+            SectionKind::Drop => "drop",
+            SectionKind::Breakdown => "breakdown",
+            SectionKind::Solo => "solo",
+            SectionKind::Outro => "outro",
+            SectionKind::Loop => "loop",
+        }
+    }
+
+    /// A section's name as people write it ("Pre-Chorus", "build-up", "middle 8", "hook").
+    pub fn parse(word: &str) -> Option<Self> {
+        let w: String = word
+            .trim()
+            .to_ascii_lowercase()
+            .chars()
+            .filter(|c| c.is_ascii_alphanumeric())
+            .collect();
+        Some(match w.as_str() {
+            "intro" | "introduction" => SectionKind::Intro,
+            "verse" | "verses" => SectionKind::Verse,
+            "prechorus" | "prechoruses" => SectionKind::PreChorus,
+            "chorus" | "choruses" | "refrain" | "hook" => SectionKind::Chorus,
+            "bridge" | "bridges" | "middle8" | "middleeight" => SectionKind::Bridge,
+            "build" | "builds" | "buildup" | "buildups" | "riser" => SectionKind::Build,
+            "drop" | "drops" => SectionKind::Drop,
+            "breakdown" | "breakdowns" | "break" => SectionKind::Breakdown,
+            "solo" | "solos" => SectionKind::Solo,
+            "outro" | "ending" => SectionKind::Outro,
+            "loop" => SectionKind::Loop,
+            _ => return None,
+        })
+    }
+
+    /// Energy multiplier at the section's start and end when a request names it.
+    pub fn energy(self) -> (f32, f32) {
+        match self {
+            SectionKind::Intro => (0.55, 0.55),
+            SectionKind::Verse => (0.7, 0.8),
+            SectionKind::PreChorus => (0.75, 0.95),
+            SectionKind::Chorus | SectionKind::Drop | SectionKind::Loop => (1.0, 1.0),
+            SectionKind::Bridge => (0.6, 0.7),
+            SectionKind::Build => (0.65, 0.9),
+            SectionKind::Breakdown => (0.4, 0.5),
+            SectionKind::Solo => (0.95, 0.95),
+            SectionKind::Outro => (0.55, 0.5),
+        }
+    }
+
+    /// Bars when a prompt names the section without a length.
+    pub fn default_bars(self) -> u32 {
+        match self {
+            SectionKind::Intro | SectionKind::Outro | SectionKind::PreChorus => 4,
+            SectionKind::Drop => 16,
+            _ => 8,
+        }
+    }
+
+    /// The peak sections: the harmony closes them with a cadence.
+    pub fn is_peak(self) -> bool {
+        matches!(
+            self,
+            SectionKind::Drop | SectionKind::Chorus | SectionKind::Solo
+        )
+    }
+
+    /// Sections that contrast with the body: the harmony takes its second, calmer phrase.
+    pub fn contrasts(self) -> bool {
+        matches!(self, SectionKind::Breakdown | SectionKind::Bridge)
+    }
+
+    /// Sections that lead into a peak: the drums roll in their last bar.
+    pub fn leads_in(self) -> bool {
+        matches!(
+            self,
+            SectionKind::Build | SectionKind::Verse | SectionKind::PreChorus
+        )
+    }
+
+    /// Sections the bass sits out.
+    pub fn bass_rests(self) -> bool {
+        matches!(self, SectionKind::Intro | SectionKind::Breakdown)
+    }
+}
+
+impl fmt::Display for SectionKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl PartialEq<&str> for SectionKind {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
+}
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Section {
-    /// intro, build, drop, chorus, verse, breakdown, outro, or loop.
-    pub name: String,
+    pub name: SectionKind,
     pub start_bar: u32,
     pub bars: u32,
     /// Energy multiplier at the section's start and end (a build ramps).
@@ -16,9 +153,9 @@ pub struct Section {
 }
 
 impl Section {
-    fn new(name: &str, start_bar: u32, bars: u32, energy: (f32, f32)) -> Self {
+    pub fn new(name: SectionKind, start_bar: u32, bars: u32, energy: (f32, f32)) -> Self {
         Section {
-            name: name.to_string(),
+            name,
             start_bar,
             bars,
             energy,
@@ -40,6 +177,18 @@ impl Section {
     }
 }
 
+/// The sections a request named, laid end to end from bar 0, each with its kind's energy.
+pub fn requested(form: &[(SectionKind, u32)]) -> Vec<Section> {
+    let mut start = 0;
+    form.iter()
+        .map(|&(kind, bars)| {
+            let s = Section::new(kind, start, bars, kind.energy());
+            start += bars;
+            s
+        })
+        .collect()
+}
+
 /// Plans the sections of `bars` bars. `song_form` names the peak "chorus" and the first part
 /// "verse" (pop, rock...); `looped` asks for one seamless loop section.
 pub fn plan(bars: u32, song_form: bool, looped: bool) -> Vec<Section> {
@@ -47,39 +196,40 @@ pub fn plan(bars: u32, song_form: bool, looped: bool) -> Vec<Section> {
     // Four-bar phrases for short pieces, eight-bar phrases for full-length tracks.
     let phrase = if bars >= 48 { 8 } else { 4 };
     let phrases = bars / phrase;
+    use SectionKind::{Breakdown, Intro, Outro};
     let (peak, pre) = if song_form {
-        ("chorus", "verse")
+        (SectionKind::Chorus, SectionKind::Verse)
     } else {
-        ("drop", "build")
+        (SectionKind::Drop, SectionKind::Build)
     };
     if looped || phrases < 2 {
-        return vec![Section::new("loop", 0, bars, (1.0, 1.0))];
+        return vec![Section::new(SectionKind::Loop, 0, bars, (1.0, 1.0))];
     }
     // Phrase counts per section; the last section takes the bars left over.
-    let layout: Vec<(&str, u32, (f32, f32))> = match phrases {
-        2 => vec![("intro", 1, (0.6, 0.6)), (peak, 1, (1.0, 1.0))],
+    let layout: Vec<(SectionKind, u32, (f32, f32))> = match phrases {
+        2 => vec![(Intro, 1, (0.6, 0.6)), (peak, 1, (1.0, 1.0))],
         3 => vec![
-            ("intro", 1, (0.6, 0.6)),
+            (Intro, 1, (0.6, 0.6)),
             (peak, 1, (1.0, 1.0)),
-            ("outro", 1, (0.55, 0.55)),
+            (Outro, 1, (0.55, 0.55)),
         ],
         4 => vec![
-            ("intro", 1, (0.55, 0.55)),
+            (Intro, 1, (0.55, 0.55)),
             (pre, 1, (0.65, 0.9)),
             (peak, 1, (1.0, 1.0)),
-            ("outro", 1, (0.55, 0.55)),
+            (Outro, 1, (0.55, 0.55)),
         ],
         n => {
             // intro, build, then drop/breakdown cycles ending on a drop, then the outro.
-            let mut v = vec![("intro", 1, (0.55, 0.55)), (pre, 1, (0.65, 0.9))];
+            let mut v = vec![(Intro, 1, (0.55, 0.55)), (pre, 1, (0.65, 0.9))];
             let mut middle = n - 3;
             while middle >= 4 {
                 v.push((peak, 2, (1.0, 1.0)));
-                v.push(("breakdown", 1, (0.4, 0.5)));
+                v.push((Breakdown, 1, (0.4, 0.5)));
                 middle -= 3;
             }
             v.push((peak, middle, (1.0, 1.0)));
-            v.push(("outro", 1, (0.55, 0.5)));
+            v.push((Outro, 1, (0.55, 0.5)));
             v
         }
     };
@@ -106,6 +256,21 @@ mod tests {
 
     fn names(s: &[Section]) -> Vec<&str> {
         s.iter().map(|x| x.name.as_str()).collect()
+    }
+
+    #[test]
+    fn kinds_read_and_write_their_names() {
+        for k in SectionKind::ALL {
+            assert_eq!(SectionKind::parse(k.as_str()), Some(k));
+            let json = serde_json::to_string(&k).unwrap();
+            assert_eq!(json, format!("\"{k}\""));
+        }
+        assert_eq!(
+            SectionKind::parse("Pre-Chorus"),
+            Some(SectionKind::PreChorus)
+        );
+        assert_eq!(SectionKind::parse("middle 8"), Some(SectionKind::Bridge));
+        assert_eq!(SectionKind::parse("coda"), None);
     }
 
     #[test]

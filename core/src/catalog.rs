@@ -387,8 +387,9 @@ fn jsonl_line(line: usize, raw: &str) -> RowResult {
 
 /// CSV columns: `prompt` (required), `external_id`, and any request field by name
 /// (`duration_seconds` or `duration`, `seed`, `tempo`, `key`, `sample_rate`, `bit_depth`,
-/// `loudness_target` or `loudness`, `loop` (true/false), `chords`, `idempotency_key`, `priority`, `tracks` as
-/// `bass;melody`), plus `lock_<track>` columns holding lock URIs. Empty cells are unset.
+/// `loudness_target` or `loudness`, `loop` (true/false), `chords`, `sections` (as text:
+/// `intro:4, verse:8, …`), `idempotency_key`, `priority`, `tracks` as `bass;melody`), plus
+/// `lock_<track>` columns holding lock URIs. Empty cells are unset.
 fn csv_rows(text: &str) -> Rows<'_> {
     let mut reader = csv::ReaderBuilder::new()
         .flexible(false)
@@ -436,6 +437,7 @@ fn is_known_column(h: &str) -> bool {
             | "loudness"
             | "loop"
             | "chords"
+            | "sections"
             | "idempotency_key"
             | "priority"
             | "tracks"
@@ -474,6 +476,11 @@ fn csv_request(line: usize, headers: &[String], r: &csv::StringRecord) -> RowRes
                 request.loudness_target = Some(v.parse().map_err(|_| num(h, v))?)
             }
             "chords" => request.chords = Some(v.to_string()),
+            "sections" => {
+                let form = crate::form::Form::parse(v)
+                    .map_err(|e| err("sections", format!("column {e}")))?;
+                request.sections = Some(form.to_request());
+            }
             "loop" => {
                 request.looped = Some(match v.to_ascii_lowercase().as_str() {
                     "true" | "yes" | "1" => true,
@@ -599,6 +606,44 @@ not json
         assert!(errors[1].reason.contains("prompt is empty"));
         let (_, unknown, _) = read("prompt,colour\nx,y\n", Format::Csv, &Defaults::default());
         assert!(unknown[0].reason.contains("colour"));
+    }
+
+    #[test]
+    fn sections_read_from_csv_text_and_jsonl_lists() {
+        let text = "prompt,sections\n\
+                    pop,\"intro:4, verse:8, chorus:8\"\n\
+                    rock,\"intro, coda\"\n";
+        let (entries, errors, _) = read(text, Format::Csv, &Defaults::default());
+        assert_eq!(entries.len(), 1, "{errors:?}");
+        let names: Vec<(String, Option<u32>)> = entries[0]
+            .request
+            .sections
+            .iter()
+            .flatten()
+            .map(|s| (s.name.clone(), s.bars))
+            .collect();
+        assert_eq!(
+            names,
+            [
+                ("intro".into(), Some(4)),
+                ("verse".into(), Some(8)),
+                ("chorus".into(), Some(8))
+            ]
+        );
+        assert_eq!((errors[0].line, errors[0].kind), (3, "sections"));
+        assert!(
+            errors[0].reason.contains("unknown section 'coda'"),
+            "{}",
+            errors[0].reason
+        );
+        let jsonl =
+            r#"{"prompt": "pop", "sections": [{"name": "verse"}, {"name": "chorus", "bars": 99}]}"#;
+        let (_, errors, _) = read(jsonl, Format::Jsonl, &Defaults::default());
+        assert!(
+            errors[0].reason.contains("'chorus' holds 99 bars"),
+            "{}",
+            errors[0].reason
+        );
     }
 
     #[test]

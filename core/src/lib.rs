@@ -12,6 +12,7 @@ pub mod arrangement;
 pub mod audio;
 pub mod catalog;
 pub mod context;
+pub mod form;
 pub mod instrument;
 pub mod language;
 pub mod lock_uri;

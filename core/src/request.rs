@@ -62,6 +62,10 @@ pub struct GenerationRequest {
     /// so each stem and the mix repeat without a seam ("loop" in the prompt asks the same).
     #[serde(default, rename = "loop", skip_serializing_if = "Option::is_none")]
     pub looped: Option<bool>,
+    /// The sections in order, `[{"name": "intro", "bars": 8}, …]` (structure as a control):
+    /// energy and instrumentation follow them and the piece's length is their bars.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sections: Option<Vec<crate::form::SectionRequest>>,
     /// Re-submitting with the same key returns the first generation instead of a new one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub idempotency_key: Option<String>,
@@ -89,6 +93,10 @@ pub enum ValidationError {
     Key(#[from] KeyParseError),
     #[error(transparent)]
     Chords(#[from] crate::progression::ProgressionError),
+    #[error(transparent)]
+    Sections(#[from] crate::form::FormError),
+    #[error("sections: {0}")]
+    SectionsDontFit(String),
     #[error("locked track {track}: {source}")]
     LockUri {
         track: TrackType,
@@ -131,6 +139,7 @@ impl ValidationError {
             ValidationError::Loudness(_) => "loudness_target",
             ValidationError::Key(_) => "key",
             ValidationError::Chords(_) => "chords",
+            ValidationError::Sections(_) | ValidationError::SectionsDontFit(_) => "sections",
             ValidationError::LockUri { .. } => "lock_uri",
             ValidationError::LockedAndRequested(_) => "locked_and_requested",
             ValidationError::NoTracks => "no_tracks",
@@ -158,6 +167,7 @@ impl GenerationRequest {
             loudness_target: None,
             chords: None,
             looped: None,
+            sections: None,
             idempotency_key: None,
             priority: None,
         }
@@ -178,6 +188,9 @@ impl GenerationRequest {
         }
         if let Some(k) = &self.idempotency_key {
             text::check("idempotency_key", k)?;
+        }
+        for (i, section) in self.sections.iter().flatten().enumerate() {
+            text::check(&format!("sections[{i}].name"), &section.name)?;
         }
         let prompt_chars = self.prompt.chars().count();
         if prompt_chars > MAX_PROMPT_CHARS {
@@ -216,6 +229,21 @@ impl GenerationRequest {
         }
         if let Some(c) = &self.chords {
             crate::progression::Progression::parse(c)?;
+        }
+        if let Some(sections) = &self.sections {
+            crate::form::Form::from_request(sections)?;
+            if self.looped == Some(true) {
+                return Err(ValidationError::SectionsDontFit(
+                    "a loop is one section; ask for sections or loop: true, not both".into(),
+                ));
+            }
+            // Their length depends on the tempo the prompt or genre sets: map it to know.
+            let parsed = crate::language::PromptParser::parse(&self.prompt);
+            if let Err(crate::context::ContextError::Sections(why)) =
+                crate::language::mapper::map(self, &parsed, 0)
+            {
+                return Err(ValidationError::SectionsDontFit(why));
+            }
         }
         for (track, uri) in &self.locked_tracks {
             let lock = LockUri::parse(uri).map_err(|source| ValidationError::LockUri {

@@ -33,6 +33,9 @@ pub struct SubmitArgs {
     /// A chord progression every pitched track follows ("Am F C G", "ii-V-I", "Am:2 F:2").
     #[arg(long)]
     pub chords: Option<String>,
+    /// The sections in order, with bars ("intro:4, verse:8, chorus:8, outro:4").
+    #[arg(long)]
+    pub sections: Option<String>,
     /// A seamless loop: whole bars, every tail wrapped onto the start.
     #[arg(long = "loop")]
     pub looped: bool,
@@ -60,6 +63,10 @@ fn build_request(a: &SubmitArgs) -> anyhow::Result<GenerationRequest> {
     r.loudness_target = a.output.loudness;
     r.looped = a.looped.then_some(true);
     r.chords = a.chords.clone();
+    if let Some(text) = &a.sections {
+        let form = resonantgen_core::form::Form::parse(text).context("--sections")?;
+        r.sections = Some(form.to_request());
+    }
     r.idempotency_key = a.idempotency_key.clone();
     r.priority = a.output.priority;
     for lock in &a.locks {

@@ -14,7 +14,8 @@ use resonantgen_core::{GenerationContext, TrackType};
 const PPQ: u16 = 480;
 
 /// What a MIDI file says about its part besides the notes: the tempo, time and key
-/// signatures, the track's name and the GM program of the instrument that rendered it.
+/// signatures, the track's name, the GM program of the instrument that rendered it and a
+/// marker at the start of every section.
 #[derive(Debug, Clone, PartialEq)]
 pub struct MidiMeta {
     pub tempo_bpm: f64,
@@ -24,6 +25,8 @@ pub struct MidiMeta {
     pub program: u8,
     /// "melody — tenor sax".
     pub name: String,
+    /// Section markers: (start in seconds, section name), so a DAW shows the form.
+    pub markers: Vec<(f64, String)>,
 }
 
 impl MidiMeta {
@@ -37,6 +40,14 @@ impl MidiMeta {
             key: Some(ctx.key),
             program: instrument.spec().gm_program,
             name: format!("{track} — {instrument}"),
+            markers: ctx
+                .sections
+                .iter()
+                .map(|s| {
+                    let step = s.start_bar as usize * ctx.steps_per_bar();
+                    (ctx.step_time(step), s.name.to_string())
+                })
+                .collect(),
         }
     }
 }
@@ -51,6 +62,7 @@ pub fn part_to_midi(part: &Part, tempo_bpm: f64) -> Result<Vec<u8>, std::io::Err
             key: None,
             program: 0,
             name: part.track.to_string(),
+            markers: Vec::new(),
         },
     )
 }
@@ -124,7 +136,13 @@ pub fn part_to_midi_with(part: &Part, meta: &MidiMeta) -> Result<Vec<u8>, std::i
         },
     }));
     let mut last = 0u64;
+    let mut markers: std::collections::VecDeque<(u64, &[u8])> = meta
+        .markers
+        .iter()
+        .map(|(t, name)| (to_ticks(*t), name.as_bytes()))
+        .collect();
     for (tick, on, pitch, vel) in events {
+        push_markers(&mut track, &mut last, &mut markers, tick);
         let delta = (tick - last).min(u64::from(u32::MAX >> 4)) as u32;
         last = tick;
         let message = if on {
@@ -146,6 +164,7 @@ pub fn part_to_midi_with(part: &Part, meta: &MidiMeta) -> Result<Vec<u8>, std::i
             },
         });
     }
+    push_markers(&mut track, &mut last, &mut markers, u64::MAX);
     track.push(at_zero(TrackEventKind::Meta(MetaMessage::EndOfTrack)));
     let smf = Smf {
         header: Header::new(Format::SingleTrack, Timing::Metrical(u15::new(PPQ))),
@@ -154,6 +173,51 @@ pub fn part_to_midi_with(part: &Part, meta: &MidiMeta) -> Result<Vec<u8>, std::i
     let mut out = Vec::new();
     smf.write_std(&mut out)?;
     Ok(out)
+}
+
+/// Writes the markers due at or before `until`, in order.
+fn push_markers<'a>(
+    track: &mut Vec<TrackEvent<'a>>,
+    last: &mut u64,
+    markers: &mut std::collections::VecDeque<(u64, &'a [u8])>,
+    until: u64,
+) {
+    while let Some((tick, text)) = markers.pop_front() {
+        if tick > until {
+            markers.push_front((tick, text));
+            return;
+        }
+        let delta = (tick.saturating_sub(*last)).min(u64::from(u32::MAX >> 4)) as u32;
+        *last = tick.max(*last);
+        track.push(TrackEvent {
+            delta: u28::new(delta),
+            kind: TrackEventKind::Meta(MetaMessage::Marker(text)),
+        });
+    }
+}
+
+/// (seconds, text) of every marker of a Standard MIDI File written at `tempo_bpm` (one
+/// tempo, as ours are); `None` when it is not one.
+pub fn midi_markers(bytes: &[u8], tempo_bpm: f64) -> Option<Vec<(f64, String)>> {
+    let smf = Smf::parse(bytes).ok()?;
+    let Timing::Metrical(ppq) = smf.header.timing else {
+        return None;
+    };
+    let seconds_per_tick = 60.0 / tempo_bpm / f64::from(ppq.as_int());
+    let mut out = Vec::new();
+    for track in &smf.tracks {
+        let mut tick = 0u64;
+        for ev in track {
+            tick += u64::from(ev.delta.as_int());
+            if let TrackEventKind::Meta(MetaMessage::Marker(text)) = ev.kind {
+                out.push((
+                    tick as f64 * seconds_per_tick,
+                    String::from_utf8_lossy(text).into_owned(),
+                ));
+            }
+        }
+    }
+    Some(out)
 }
 
 /// (tick, pitch) of every note-on, and the ticks per quarter, of a Standard MIDI File written

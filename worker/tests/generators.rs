@@ -341,7 +341,7 @@ fn pitched_notes_stay_in_key_and_bass_sits_on_the_drum_grid() {
         // The lead plays wherever the arrangement gives it bars.
         let melody = &parts[&TrackType::Melody];
         let lead_bars = (0..ctx.bars as usize)
-            .filter(|b| !matches!(ctx.section_name(*b), "intro" | "build" | "outro"))
+            .filter(|b| !matches!(ctx.section_name(*b).as_str(), "intro" | "build" | "outro"))
             .count();
         if lead_bars > 0 {
             assert!(
@@ -660,5 +660,104 @@ fn requested_chords_are_what_harmony_and_bass_play() {
             "{genre} {chords}: bass on chord tones {bass_right}/{}",
             on_beat.len()
         );
+    }
+}
+
+/// Structure as a control: the requested sections are the arrangement bar for bar, the
+/// piece lasts their bars, the parts follow them (the bass and the lead wait out the intro,
+/// a crash opens each later section, the verse rolls into the chorus), and every MIDI file
+/// marks where each section starts.
+#[test]
+fn requested_sections_shape_the_arrangement_and_the_parts() {
+    use resonantgen_core::arrangement::SectionKind::{self, *};
+    use resonantgen_core::form::Form;
+    use resonantgen_worker::midi;
+    let form = "intro:4, verse:8, chorus:8, bridge:4, chorus:8, outro:4";
+    for (prompt, seed) in [
+        ("pop at 110 bpm", 5),
+        ("rock at 120 bpm", 6),
+        ("soul at 96 bpm", 7),
+    ] {
+        let mut r = GenerationRequest::new(prompt);
+        r.duration_seconds = Some(30.0);
+        r.sections = Some(Form::parse(form).unwrap().to_request());
+        let m = mapper::map(&r, &PromptParser::parse(prompt), seed).unwrap();
+        let mut ctx = resonantgen_core::context::ContextManager::new(m.context);
+        registry().plan(&mut ctx, &m.intent).unwrap();
+        let ctx = ctx.into_context();
+        let kinds: Vec<(SectionKind, u32)> =
+            ctx.sections.iter().map(|s| (s.name, s.bars)).collect();
+        assert_eq!(
+            kinds,
+            [
+                (Intro, 4),
+                (Verse, 8),
+                (Chorus, 8),
+                (Bridge, 4),
+                (Chorus, 8),
+                (Outro, 4)
+            ],
+            "{prompt}"
+        );
+        assert_eq!(ctx.bars, 36);
+        let bar_seconds = 240.0 / ctx.tempo_bpm;
+        assert!(
+            (ctx.duration_seconds - 36.0 * bar_seconds).abs() < 1e-6,
+            "{prompt}"
+        );
+        assert!(
+            ctx.conflicts
+                .iter()
+                .any(|c| c.starts_with("duration: the sections (36 bars)")),
+            "{prompt}: {:?}",
+            ctx.conflicts
+        );
+        let parts = registry()
+            .generate_all(&ctx, &m.intent, &all(), |_, _| {})
+            .unwrap();
+        let bar_of = |t: f64| (t / bar_seconds) as usize;
+        let in_intro = |t: &TrackType| parts[t].notes.iter().filter(|n| bar_of(n.time) < 4).count();
+        assert_eq!(
+            in_intro(&TrackType::Bass),
+            0,
+            "{prompt}: the bass waits out the intro"
+        );
+        assert_eq!(
+            in_intro(&TrackType::Melody),
+            0,
+            "{prompt}: so does the lead"
+        );
+        // The drums mark the form: a crash opens every section after the intro, and the
+        // verse's last bar rolls into the chorus.
+        let total = ctx.total_steps();
+        let crash = parts[&TrackType::Drums].steps_of_voice(drums::CRASH, total);
+        for s in ctx.sections.iter().skip(1) {
+            assert!(
+                crash[s.start_bar as usize * 16],
+                "{prompt}: no crash opens the {}",
+                s.name
+            );
+        }
+        let snare = parts[&TrackType::Drums].steps_of_voice(drums::SNARE, total);
+        let roll = (11 * 16 + 8..12 * 16).filter(|s| snare[*s]).count();
+        assert!(
+            roll >= 4,
+            "{prompt}: {roll} snare hits in the verse's last half bar"
+        );
+        // The MIDI marks every section where it starts.
+        let meta = midi::MidiMeta::for_track(&ctx, &m.intent, TrackType::Harmony);
+        let bytes = midi::part_to_midi_with(&parts[&TrackType::Harmony], &meta).unwrap();
+        let markers = midi::midi_markers(&bytes, ctx.tempo_bpm).unwrap();
+        let names: Vec<&str> = markers.iter().map(|(_, n)| n.as_str()).collect();
+        assert_eq!(
+            names,
+            ["intro", "verse", "chorus", "bridge", "chorus", "outro"]
+        );
+        for ((at, _), s) in markers.iter().zip(&ctx.sections) {
+            assert!(
+                (at - f64::from(s.start_bar) * bar_seconds).abs() < 0.01,
+                "{prompt}"
+            );
+        }
     }
 }

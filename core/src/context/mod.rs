@@ -14,7 +14,7 @@ mod rhythmic;
 pub use manager::{ContextManager, HarmonicPlan, Requested};
 pub use rhythmic::Groove;
 
-use crate::arrangement::Section;
+use crate::arrangement::{Section, SectionKind};
 use crate::language::ParsedPrompt;
 use crate::request::GenerationRequest;
 use crate::theory::{Chord, Key};
@@ -42,6 +42,10 @@ pub struct GenerationContext {
     /// (no model progression, no genre cadence) and voicings sound exactly their notes.
     #[serde(default)]
     pub chords_requested: bool,
+    /// The request (or its prompt) named the sections: the arrangement is theirs and the
+    /// bar count follows them (a tempo change keeps the bars, not the seconds).
+    #[serde(default)]
+    pub sections_requested: bool,
     /// 0 = straight, 1 = triplet swing of the note value `swing_unit` names.
     pub swing: f32,
     /// Which notes swing: the off-16ths (house, hip hop) or the off-8ths (jazz, blues).
@@ -97,6 +101,11 @@ pub enum ContextError {
     Key(#[from] crate::theory::KeyParseError),
     #[error(transparent)]
     Chords(#[from] crate::progression::ProgressionError),
+    #[error(transparent)]
+    Form(#[from] crate::form::FormError),
+    /// The requested sections do not fit the duration limits at the piece's tempo.
+    #[error("sections: {0}")]
+    Sections(String),
 }
 
 impl GenerationContext {
@@ -161,13 +170,21 @@ impl GenerationContext {
     pub fn retime(&mut self, tempo_bpm: f64, progression: &[Chord]) {
         self.tempo_bpm = tempo_bpm;
         let bar_seconds = 60.0 / tempo_bpm * f64::from(self.beats_per_bar);
-        self.bars = (self.duration_seconds / bar_seconds - 1e-9).ceil().max(1.0) as u32;
+        if self.sections_requested {
+            // The requested form is kept bar for bar; the piece lasts as long as it takes.
+            self.duration_seconds = f64::from(self.bars) * bar_seconds;
+        } else {
+            self.bars = (self.duration_seconds / bar_seconds - 1e-9).ceil().max(1.0) as u32;
+        }
         if !progression.is_empty() {
             self.chords = (0..self.bars as usize)
                 .map(|b| progression[b % progression.len()])
                 .collect();
         }
         self.chord_symbols = self.chords.iter().map(|c| c.symbol(&self.key)).collect();
+        if self.sections_requested {
+            return;
+        }
         let looped = self.sections.len() == 1 && self.sections[0].name == "loop";
         let song = self
             .sections
@@ -200,11 +217,11 @@ impl GenerationContext {
         (self.energy * shape).clamp(0.0, 1.0)
     }
 
-    /// Name of the section a bar belongs to ("loop" when there is no arrangement).
-    pub fn section_name(&self, bar: usize) -> &str {
+    /// The kind of section a bar belongs to (a loop when there is no arrangement).
+    pub fn section_name(&self, bar: usize) -> SectionKind {
         self.section_at(bar)
-            .map(|s| s.name.as_str())
-            .unwrap_or("loop")
+            .map(|s| s.name)
+            .unwrap_or(SectionKind::Loop)
     }
 
     pub fn chord_at_step(&self, step: usize) -> Chord {

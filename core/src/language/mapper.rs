@@ -17,6 +17,7 @@ use super::intent::{MusicalIntent, MusicalIntentExtractor};
 use super::parser::{ParsedPrompt, trim_number};
 use super::vocabulary::MOODS;
 use crate::context::{ContextError, GenerationContext};
+use crate::form::Form;
 use crate::progression::Progression;
 use crate::request::{
     DEFAULT_DURATION_SECONDS, GenerationRequest, MAX_DURATION_SECONDS, MAX_TEMPO,
@@ -52,6 +53,58 @@ pub fn song_form(genre: &GenreProfile) -> bool {
 /// The prompt asks for a loop ("8 bar loop", "loopable"): no arrangement.
 pub fn looped(parsed: &ParsedPrompt) -> bool {
     parsed.structure.iter().any(|s| s == "loop")
+}
+
+/// The sections the request (over the prompt) names, checked against the duration limits at
+/// the piece's tempo: a request's form that does not fit is an error, a prompt's is set aside
+/// with a note (free text describes; it is never refused).
+fn requested_form(
+    request: &GenerationRequest,
+    parsed: &ParsedPrompt,
+    tempo_bpm: f64,
+    bar_seconds: f64,
+    conflicts: &mut Vec<String>,
+) -> Result<Option<Form>, ContextError> {
+    let (form, from_request) = match (&request.sections, &parsed.form) {
+        (Some(r), p) => {
+            let form = Form::from_request(r)?;
+            if let Some(p) = p
+                && *p != form
+            {
+                conflicts.push(format!(
+                    "sections: request says '{}', prompt says '{}'; using the request",
+                    form.summary(),
+                    p.summary()
+                ));
+            }
+            (form, true)
+        }
+        (None, Some(p)) => (p.clone(), false),
+        (None, None) => return Ok(None),
+    };
+    if from_request && request.looped == Some(true) {
+        return Err(ContextError::Sections(
+            "a loop is one section; ask for sections or loop: true, not both".into(),
+        ));
+    }
+    let seconds = f64::from(form.bars()) * bar_seconds;
+    if !(MIN_DURATION_SECONDS..=MAX_DURATION_SECONDS).contains(&seconds) {
+        let why = format!(
+            "{} bars ({}) last {seconds:.1} s at {} bpm; a piece lasts \
+             {MIN_DURATION_SECONDS}–{MAX_DURATION_SECONDS} s",
+            form.bars(),
+            form.summary(),
+            trim_number(tempo_bpm)
+        );
+        if from_request {
+            return Err(ContextError::Sections(why));
+        }
+        conflicts.push(format!(
+            "sections: the prompt's {why}; using the usual arrangement"
+        ));
+        return Ok(None);
+    }
+    Ok(Some(form))
 }
 
 pub struct Mapped {
@@ -236,8 +289,17 @@ pub fn map(
             ));
         }
     }
+    let form = requested_form(request, parsed, tempo_bpm, bar_seconds, &mut conflicts)?;
     // A loop is whole bars (the nearest count inside the duration limits).
     let looped = match (request.looped, looped(parsed)) {
+        (_, true) if form.is_some() => {
+            conflicts.push(
+                "loop: the prompt asks for a loop and names sections; the sections win, not \
+                 looping"
+                    .to_string(),
+            );
+            false
+        }
         (Some(false), true) => {
             conflicts.push(
                 "loop: the prompt asks for a loop, the request says loop: false; not looping"
@@ -266,6 +328,21 @@ pub fn map(
             ));
         }
         snapped
+    } else if let Some(form) = &form {
+        // The sections set the length; a length stated in seconds is set aside, and said.
+        let seconds = f64::from(form.bars()) * bar_seconds;
+        if let Some(stated) = request.duration_seconds.or(parsed.duration_seconds)
+            && (stated - seconds).abs() > bar_seconds / 2.0
+        {
+            conflicts.push(format!(
+                "duration: the sections ({} bars) last {seconds:.1} s at {} bpm; {} s is not \
+                 used",
+                form.bars(),
+                trim_number(tempo_bpm),
+                trim_number((stated * 100.0).round() / 100.0)
+            ));
+        }
+        seconds
     } else {
         duration_seconds
     };
@@ -281,7 +358,10 @@ pub fn map(
         None => chords.iter().map(|c| c.symbol(&key)).collect(),
     };
     let intent = MusicalIntentExtractor::extract(parsed);
-    let sections = crate::arrangement::plan(bars, song_form(genre), looped);
+    let sections = match &form {
+        Some(form) => crate::arrangement::requested(&form.0),
+        None => crate::arrangement::plan(bars, song_form(genre), looped),
+    };
 
     let mut context = crate::context::ContextManager::new(GenerationContext {
         genre: genre.name.to_string(),
@@ -294,6 +374,7 @@ pub fn map(
         sections,
         chord_symbols,
         chords_requested: progression.is_some(),
+        sections_requested: form.is_some(),
         swing: genre.swing,
         swing_unit: genre.swing_unit,
         energy: parsed.energy,
@@ -375,5 +456,96 @@ mod tests {
         assert_eq!(c.conflicts.len(), 1, "{:?}", c.conflicts);
         let c = ctx("jazz waltz");
         assert!(c.conflicts[0].contains("3/4"), "{:?}", c.conflicts);
+    }
+
+    #[test]
+    fn sections_set_the_arrangement_and_the_length() {
+        use crate::arrangement::SectionKind;
+        use crate::form::SectionRequest;
+        let mut r = GenerationRequest::new("pop at 120 bpm, 30 seconds");
+        r.sections = Some(vec![
+            SectionRequest {
+                name: "Intro".into(),
+                bars: Some(2),
+            },
+            SectionRequest {
+                name: "chorus".into(),
+                bars: None,
+            },
+        ]);
+        let c = map(&r, &PromptParser::parse(&r.prompt), 1).unwrap().context;
+        assert!(c.sections_requested);
+        assert_eq!(c.bars, 10);
+        assert_eq!(c.duration_seconds, 20.0);
+        assert_eq!(c.sections[1].name, SectionKind::Chorus);
+        assert_eq!((c.sections[1].start_bar, c.sections[1].bars), (2, 8));
+        assert_eq!(c.chords.len(), 10);
+        assert!(
+            c.conflicts.iter().any(|x| x.contains("30 s is not used")),
+            "{:?}",
+            c.conflicts
+        );
+
+        // The prompt's list, when the request names none.
+        let p = "rock: intro, two verses, a chorus, outro at 100 bpm";
+        let c = ctx(p);
+        let names: Vec<&str> = c.sections.iter().map(|s| s.name.as_str()).collect();
+        assert_eq!(names, ["intro", "verse", "verse", "chorus", "outro"]);
+        assert_eq!(c.bars, 32);
+
+        // A form that does not fit the limits: refused from the request, set aside from the
+        // prompt.
+        r.prompt = "ambient at 40 bpm".into();
+        r.sections = Some(vec![
+            SectionRequest {
+                name: "verse".into(),
+                bars: Some(64),
+            };
+            3
+        ]);
+        let Err(e) = map(&r, &PromptParser::parse(&r.prompt), 1) else {
+            panic!("192 bars at 40 bpm cannot fit");
+        };
+        assert!(e.to_string().contains("192 bars"), "{e}");
+        assert_eq!(r.validate().unwrap_err().code(), "sections");
+        let p = "ambient at 40 bpm, verse (64 bars), verse (64 bars), verse (64 bars)";
+        let c = ctx(p);
+        assert!(!c.sections_requested);
+        assert!(
+            c.conflicts
+                .iter()
+                .any(|x| x.contains("using the usual arrangement"))
+        );
+    }
+
+    #[test]
+    fn impossible_sections_are_refused_at_submission_with_the_field() {
+        use crate::form::SectionRequest;
+        let mut r = GenerationRequest::new("house");
+        r.sections = Some(vec![SectionRequest {
+            name: "coda".into(),
+            bars: Some(4),
+        }]);
+        let e = r.validate().unwrap_err();
+        assert_eq!(e.code(), "sections");
+        assert!(e.to_string().contains("unknown section 'coda'"), "{e}");
+        r.sections = Some(vec![SectionRequest {
+            name: "intro\0".into(),
+            bars: Some(4),
+        }]);
+        assert!(
+            r.validate()
+                .unwrap_err()
+                .to_string()
+                .contains("sections[0].name")
+        );
+        r.sections = Some(vec![SectionRequest {
+            name: "drop".into(),
+            bars: Some(8),
+        }]);
+        r.looped = Some(true);
+        assert_eq!(r.validate().unwrap_err().code(), "sections");
+        r.looped = None;
+        assert!(r.validate().is_ok());
     }
 }

@@ -111,6 +111,9 @@ pub struct ParsedPrompt {
     /// as text `progression::Progression::parse` reads.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub chords: Option<String>,
+    /// The sections the prompt lists ("intro, two verses, chorus, outro"), in order.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub form: Option<crate::form::Form>,
 }
 
 /// The prompt's words behind a fact ("at 128 bpm", "a minor", "99999 hours").
@@ -351,6 +354,7 @@ impl PromptParser {
         }
         let (chords, rest) = crate::progression::find_in_prompt(&prompt[..end]);
         let lower = rest.to_lowercase();
+        let form = crate::form::find_in_prompt(&lower);
         let mut t = Tokens::new(&lower);
 
         let genre_mentions = find_genres(&mut t);
@@ -567,6 +571,7 @@ impl PromptParser {
             unknown_keys,
             conflicts,
             chords,
+            form,
         }
     }
 

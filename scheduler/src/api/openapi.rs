@@ -244,6 +244,13 @@ fn schemas() -> Value {
         "chords": {"type": nullable("string"), "maxLength": resonantgen_core::progression::MAX_TEXT_CHARS, "pattern": storable(),
                    "description": "a chord progression every pitched track follows: symbols (Am F C G, Cmaj7/E, Bb7sus4), roman numerals in the key (ii-V-I, i-VI-III-VII, bVII), ':N' bars per chord, or '12-bar blues'; it cycles to fill the piece",
                    "examples": ["Am F C G", "ii7-V7-Imaj7", "Am:2 F:2 C G"]},
+        "sections": {"type": nullable("array"), "maxItems": resonantgen_core::form::MAX_SECTIONS,
+                     "items": {"type": "object", "required": ["name"], "additionalProperties": false,
+                               "properties": {
+                                   "name": {"type": "string", "maxLength": 40, "pattern": storable(),
+                                            "examples": ["intro", "verse", "pre-chorus", "chorus", "bridge", "build", "drop", "breakdown", "solo", "outro"]},
+                                   "bars": {"type": nullable("integer"), "minimum": 1, "maximum": resonantgen_core::form::MAX_SECTION_BARS}}},
+                     "description": "the sections in order (intro, verse, pre-chorus, chorus, bridge, build, drop, breakdown, solo, outro), each with its bars (default: intro, outro, pre-chorus 4; drop 16; else 8); energy and instrumentation follow them and the piece lasts their bars"},
         "loop": {"type": nullable("boolean"),
                  "description": "a seamless loop: whole bars, every tail wrapped onto the start"},
         "idempotency_key": {"type": nullable("string"), "minLength": 1,

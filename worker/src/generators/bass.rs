@@ -115,7 +115,7 @@ impl TrackGenerator for BassGen {
             let bar = step / 16;
             let in_bar = step % 16;
             // The bass enters after the intro and rests through the breakdown.
-            if matches!(ctx.section_name(bar), "intro" | "breakdown") {
+            if ctx.section_name(bar).bass_rests() {
                 history.push(REST);
                 continue;
             }

@@ -9,6 +9,7 @@ use super::{GenInput, GenerateError, Note, Part, TrackGenerator};
 use crate::onnx::{Device, ModelSession, OnnxError};
 use crate::step_model::StepModel;
 use resonantgen_core::TrackType;
+use resonantgen_core::arrangement::SectionKind;
 use resonantgen_core::rng::Rng;
 use serde::Deserialize;
 use std::path::Path;
@@ -160,19 +161,20 @@ impl TrackGenerator for DrumGen {
             // The arrangement: a breakdown drops the kick, backbeat and toms; the bar before a
             // drop gets a snare roll that rises into it; a crash opens every section after the
             // first one that has a kick.
-            if name == "breakdown" {
+            if name == SectionKind::Breakdown {
                 for v in [KICK, SNARE, CLAP, TOM_HIGH, TOM_LOW] {
                     hits[v as usize] = false;
                 }
             }
-            let roll = (name == "build" || name == "verse") && last_bar_of_section && in_bar >= 8;
+            let roll = name.leads_in() && last_bar_of_section && in_bar >= 8;
             if roll {
                 hits[SNARE as usize] = in_bar >= 12 || in_bar % 2 == 0;
                 hits[TOM_HIGH as usize] = false;
                 hits[TOM_LOW as usize] = false;
             }
             if bar_in_section == 0 && in_bar == 0 {
-                hits[CRASH as usize] = bar > 0 && !matches!(name, "breakdown" | "intro");
+                hits[CRASH as usize] =
+                    bar > 0 && !matches!(name, SectionKind::Breakdown | SectionKind::Intro);
             }
             // One cymbal at a time, and an open hat chokes the closed one.
             if hits[CRASH as usize] {

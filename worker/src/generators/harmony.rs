@@ -184,9 +184,9 @@ impl HarmonyGen {
         let key = ctx.key;
         let mut chords: Vec<Chord> = (0..ctx.bars as usize)
             .map(|bar| {
-                let (start, breakdown) = ctx.section_at(bar).map_or((0, false), |s| {
-                    (s.start_bar as usize, s.name == "breakdown")
-                });
+                let (start, breakdown) = ctx
+                    .section_at(bar)
+                    .map_or((0, false), |s| (s.start_bar as usize, s.name.contrasts()));
                 let phrase = if breakdown { &calm } else { &main };
                 key.triad(phrase[(bar - start) % phrase.len()])
             })
@@ -201,7 +201,7 @@ impl HarmonyGen {
             let ends = ctx
                 .sections
                 .iter()
-                .filter(|s| s.bars >= 4 && matches!(s.name.as_str(), "drop" | "chorus"))
+                .filter(|s| s.bars >= 4 && s.name.is_peak())
                 .map(|s| (s.start_bar + s.bars) as usize - 1)
                 .chain((chords.len() >= 4).then_some(last));
             if ctx.looped {

@@ -16,6 +16,7 @@ use super::{GenInput, GenerateError, Note, Part, TrackGenerator, sample};
 use crate::onnx::{Device, ModelSession, OnnxError};
 use crate::step_model::StepModel;
 use resonantgen_core::TrackType;
+use resonantgen_core::arrangement::SectionKind;
 use resonantgen_core::instrument::Instrument;
 use resonantgen_core::language::genre::Phrasing;
 use resonantgen_core::rng::Rng;
@@ -186,7 +187,13 @@ impl TrackGenerator for MelodyGen {
             // rhythm section. A played tune (riff, bebop head, sung line) rests only in the
             // intro and plays on to the end.
             let hook = input.intent.phrasing == Phrasing::Hook;
-            if name == "intro" || (hook && matches!(name, "build" | "outro")) {
+            if name == SectionKind::Intro
+                || (hook
+                    && matches!(
+                        name,
+                        SectionKind::Build | SectionKind::PreChorus | SectionKind::Outro
+                    ))
+            {
                 tokens.extend(std::iter::repeat_n(REST, 16));
                 continue;
             }
