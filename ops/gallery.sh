@@ -22,7 +22,7 @@ if [ ! -x "$venv/bin/python" ]; then
 fi
 
 say "building (release)"
-(cd "$ROOT" && cargo build --release --bins -q)
+(cd "$ROOT" && cargo build --release -q -p resonantgen-worker -p resonantgen-scheduler --bins)
 BIN="$ROOT/target/release"
 
 # slug | prompt

@@ -15,8 +15,8 @@ ensure_soundfont
 ensure_postgres
 ensure_store
 
-say "building (release)"
-(cd "$ROOT" && cargo build --release --bins -q)
+say "building the worker and the CLI (release; the first build takes a few minutes)"
+(cd "$ROOT" && cargo build --release -q -p resonantgen-worker -p resonantgen-scheduler --bins)
 BIN="$ROOT/target/release"
 
 id="$("$BIN/resonantgen" submit "$@" | awk '{print $1}')"
