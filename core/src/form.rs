@@ -6,6 +6,7 @@
 //! (`arrangement::requested`) and the piece's length follows it.
 
 use crate::arrangement::SectionKind;
+use crate::language::parser::{is_bar_word, number_word};
 use serde::{Deserialize, Serialize};
 
 /// Most sections one form may name.
@@ -153,18 +154,16 @@ fn is_joiner(t: &str) -> bool {
     )
 }
 
+/// How many times a section repeats: the parser's number words and digits (1–8), or
+/// "2x", "twice", "double".
 fn count_word(t: &str) -> Option<u32> {
-    Some(match t {
-        "one" | "1" => 1,
-        "two" | "2" | "2x" | "twice" | "double" => 2,
-        "three" | "3" | "3x" => 3,
-        "four" | "4" | "4x" => 4,
-        _ => return None,
-    })
-}
-
-fn is_bar_word(t: &str) -> bool {
-    matches!(t, "bar" | "bars" | "measure" | "measures")
+    match t {
+        "twice" | "double" => Some(2),
+        _ => {
+            let n = number_word(t.strip_suffix('x').unwrap_or(t))?;
+            (n.fract() == 0.0 && (1.0..=8.0).contains(&n)).then_some(n as u32)
+        }
+    }
 }
 
 /// Lower-cased words and list punctuation of a prompt.

@@ -304,7 +304,7 @@ impl Tokens {
     }
 }
 
-fn number_word(w: &str) -> Option<f64> {
+pub(crate) fn number_word(w: &str) -> Option<f64> {
     Some(match w {
         "one" | "a" => 1.0,
         "two" => 2.0,
@@ -342,7 +342,7 @@ fn unit_seconds(t: &str) -> Option<f64> {
     }
 }
 
-fn is_bar_word(t: &str) -> bool {
+pub(crate) fn is_bar_word(t: &str) -> bool {
     matches!(t, "bar" | "bars" | "measure" | "measures")
 }
 
