@@ -387,7 +387,7 @@ fn jsonl_line(line: usize, raw: &str) -> RowResult {
 
 /// CSV columns: `prompt` (required), `external_id`, and any request field by name
 /// (`duration_seconds` or `duration`, `seed`, `tempo`, `key`, `sample_rate`, `bit_depth`,
-/// `loudness_target` or `loudness`, `loop` (true/false), `chords`, `sections` (as text:
+/// `loudness_target` or `loudness`, `loop` (true/false), `chords`, `time_signature`, `sections` (as text:
 /// `intro:4, verse:8, …`), `idempotency_key`, `priority`, `tracks` as `bass;melody`), plus
 /// `lock_<track>` columns holding lock URIs. Empty cells are unset.
 fn csv_rows(text: &str) -> Rows<'_> {
@@ -437,6 +437,7 @@ fn is_known_column(h: &str) -> bool {
             | "loudness"
             | "loop"
             | "chords"
+            | "time_signature"
             | "sections"
             | "idempotency_key"
             | "priority"
@@ -476,6 +477,7 @@ fn csv_request(line: usize, headers: &[String], r: &csv::StringRecord) -> RowRes
                 request.loudness_target = Some(v.parse().map_err(|_| num(h, v))?)
             }
             "chords" => request.chords = Some(v.to_string()),
+            "time_signature" => request.time_signature = Some(v.to_string()),
             "sections" => {
                 let form = crate::form::Form::parse(v)
                     .map_err(|e| err("sections", format!("column {e}")))?;

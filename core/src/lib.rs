@@ -16,6 +16,7 @@ pub mod form;
 pub mod instrument;
 pub mod language;
 pub mod lock_uri;
+pub mod meter;
 pub mod progression;
 pub mod request;
 pub mod response;

@@ -58,6 +58,10 @@ pub struct GenerationRequest {
     /// "12-bar blues"); overrides the prompt's. It cycles to fill the piece.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub chords: Option<String>,
+    /// The meter ("3/4", "6/8", "7/8", "5/4", "12/8", "4/4"); overrides the prompt's. The
+    /// tempo counts quarter notes in every meter.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub time_signature: Option<String>,
     /// A seamless loop: the duration snaps to whole bars and every tail wraps onto the start,
     /// so each stem and the mix repeat without a seam ("loop" in the prompt asks the same).
     #[serde(default, rename = "loop", skip_serializing_if = "Option::is_none")]
@@ -95,6 +99,8 @@ pub enum ValidationError {
     Chords(#[from] crate::progression::ProgressionError),
     #[error(transparent)]
     Sections(#[from] crate::form::FormError),
+    #[error(transparent)]
+    TimeSignature(#[from] crate::meter::MeterError),
     #[error("sections: {0}")]
     SectionsDontFit(String),
     #[error("locked track {track}: {source}")]
@@ -139,6 +145,7 @@ impl ValidationError {
             ValidationError::Loudness(_) => "loudness_target",
             ValidationError::Key(_) => "key",
             ValidationError::Chords(_) => "chords",
+            ValidationError::TimeSignature(_) => "time_signature",
             ValidationError::Sections(_) | ValidationError::SectionsDontFit(_) => "sections",
             ValidationError::LockUri { .. } => "lock_uri",
             ValidationError::LockedAndRequested(_) => "locked_and_requested",
@@ -166,6 +173,7 @@ impl GenerationRequest {
             bit_depth: None,
             loudness_target: None,
             chords: None,
+            time_signature: None,
             looped: None,
             sections: None,
             idempotency_key: None,
@@ -182,6 +190,9 @@ impl GenerationRequest {
         }
         if let Some(c) = &self.chords {
             text::check("chords", c)?;
+        }
+        if let Some(m) = &self.time_signature {
+            text::check("time_signature", m)?;
         }
         for (track, uri) in &self.locked_tracks {
             text::check(&format!("locked_tracks.{track}"), uri)?;
@@ -229,6 +240,9 @@ impl GenerationRequest {
         }
         if let Some(c) = &self.chords {
             crate::progression::Progression::parse(c)?;
+        }
+        if let Some(m) = &self.time_signature {
+            crate::meter::Meter::parse(m)?;
         }
         if let Some(sections) = &self.sections {
             crate::form::Form::from_request(sections)?;
@@ -369,6 +383,20 @@ mod tests {
         let mut r = GenerationRequest::new("techno");
         r.sample_rate = Some(22_050);
         assert!(r.validate().is_err());
+
+        let mut r = GenerationRequest::new("waltz");
+        r.time_signature = Some("9/8".into());
+        let e = r.validate().unwrap_err();
+        assert_eq!(e.code(), "time_signature");
+        assert!(
+            e.to_string()
+                .starts_with("time_signature: 9/8 is not supported"),
+            "{e}"
+        );
+        r.time_signature = Some("three four".into());
+        assert_eq!(r.validate().unwrap_err().code(), "time_signature");
+        r.time_signature = Some("6/8".into());
+        r.validate().unwrap();
     }
 
     #[test]

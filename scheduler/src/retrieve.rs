@@ -146,8 +146,8 @@ pub async fn summary(id: Ulid) -> anyhow::Result<ExitCode> {
             .join(" ")
     );
     println!(
-        "duration    {:.2} s ({} bars of {}/4)",
-        r.qa.duration_seconds, c.bars, c.beats_per_bar
+        "duration    {:.2} s ({} bars of {})",
+        r.qa.duration_seconds, c.bars, c.meter
     );
     println!("arrangement {}", c.arrangement_summary());
     println!(

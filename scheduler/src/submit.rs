@@ -33,6 +33,10 @@ pub struct SubmitArgs {
     /// A chord progression every pitched track follows ("Am F C G", "ii-V-I", "Am:2 F:2").
     #[arg(long)]
     pub chords: Option<String>,
+    /// The meter: 4/4, 3/4, 5/4, 6/8, 7/8 or 12/8 (overrides the prompt; the tempo counts
+    /// quarter notes).
+    #[arg(long)]
+    pub time_signature: Option<String>,
     /// The sections in order, with bars ("intro:4, verse:8, chorus:8, outro:4").
     #[arg(long)]
     pub sections: Option<String>,
@@ -63,6 +67,7 @@ fn build_request(a: &SubmitArgs) -> anyhow::Result<GenerationRequest> {
     r.loudness_target = a.output.loudness;
     r.looped = a.looped.then_some(true);
     r.chords = a.chords.clone();
+    r.time_signature = a.time_signature.clone();
     if let Some(text) = &a.sections {
         let form = resonantgen_core::form::Form::parse(text).context("--sections")?;
         r.sections = Some(form.to_request());
@@ -168,7 +173,10 @@ pub fn parse(prompt: &str, json: bool) -> anyhow::Result<ExitCode> {
             " (genre/mood default)"
         }
     );
-    println!("duration    {} s ({} bars)", ctx.duration_seconds, ctx.bars);
+    println!(
+        "duration    {} s ({} bars of {})",
+        ctx.duration_seconds, ctx.bars, ctx.meter
+    );
     println!("arrangement {}", ctx.arrangement_summary());
     println!(
         "chords      {}",

@@ -8,6 +8,7 @@ use crate::generators::Part;
 use midly::num::{u4, u7, u15, u24, u28};
 use midly::{Format, Header, MetaMessage, MidiMessage, Smf, Timing, TrackEvent, TrackEventKind};
 use resonantgen_core::language::MusicalIntent;
+use resonantgen_core::meter::Meter;
 use resonantgen_core::theory::{Key, Mode};
 use resonantgen_core::{GenerationContext, TrackType};
 
@@ -19,7 +20,7 @@ const PPQ: u16 = 480;
 #[derive(Debug, Clone, PartialEq)]
 pub struct MidiMeta {
     pub tempo_bpm: f64,
-    pub beats_per_bar: u32,
+    pub meter: Meter,
     pub key: Option<Key>,
     /// GM program (the kit program on the drum channel).
     pub program: u8,
@@ -36,7 +37,7 @@ impl MidiMeta {
         let instrument = intent.instrument(track);
         MidiMeta {
             tempo_bpm: ctx.tempo_bpm,
-            beats_per_bar: ctx.beats_per_bar,
+            meter: ctx.meter,
             key: Some(ctx.key),
             program: instrument.spec().gm_program,
             name: format!("{track} — {instrument}"),
@@ -58,13 +59,22 @@ pub fn part_to_midi(part: &Part, tempo_bpm: f64) -> Result<Vec<u8>, std::io::Err
         part,
         &MidiMeta {
             tempo_bpm,
-            beats_per_bar: 4,
+            meter: Meter::FourFour,
             key: None,
             program: 0,
             name: part.track.to_string(),
             markers: Vec::new(),
         },
     )
+}
+
+/// MIDI clocks between metronome clicks: one click per felt beat (24 clocks a quarter).
+fn click_clocks(meter: Meter) -> u8 {
+    match meter {
+        Meter::SixEight | Meter::TwelveEight => 36,
+        Meter::SevenEight => 12,
+        _ => 24,
+    }
 }
 
 /// The key signature of a key: sharps (+) or flats (−) of its relative major or minor, and
@@ -118,9 +128,11 @@ pub fn part_to_midi_with(part: &Part, meta: &MidiMeta) -> Result<Vec<u8>, std::i
         micros,
     )))));
     track.push(at_zero(TrackEventKind::Meta(MetaMessage::TimeSignature(
-        meta.beats_per_bar.clamp(1, 255) as u8,
-        2, // a quarter note
-        24,
+        meta.meter.numerator() as u8,
+        // the denominator as a power of two; a metronome click on every felt beat (24 MIDI
+        // clocks a quarter note: a dotted quarter in 6/8 and 12/8, an eighth in 7/8)
+        meta.meter.denominator().trailing_zeros() as u8,
+        click_clocks(meta.meter),
         8,
     ))));
     if let Some(key) = &meta.key {
@@ -304,7 +316,7 @@ mod tests {
         let bytes = crate::midi::part_to_midi(&part, tempo).unwrap();
         let steps = midi_steps(&bytes).unwrap();
         assert_eq!(steps.len(), 7);
-        let g = Groove::from_notes(&steps, 32);
+        let g = Groove::from_notes(&steps, 32, 16);
         let kicks: Vec<usize> = (0..32).filter(|s| g.kick[*s]).collect();
         assert_eq!(kicks, [0, 4, 8, 12, 16, 20, 24, 28]);
         let snares: Vec<usize> = (0..32).filter(|s| g.snare[*s]).collect();

@@ -108,7 +108,7 @@ pub mod looping {
 
     /// The context the parts of a loop are rendered in: its bars plus the tail's.
     pub fn context_extended(ctx: &GenerationContext) -> GenerationContext {
-        let bar_seconds = 60.0 / ctx.tempo_bpm * f64::from(ctx.beats_per_bar);
+        let bar_seconds = ctx.bar_seconds();
         let tail_bars = (TAIL_SECONDS / bar_seconds).ceil().max(1.0);
         let mut ext = ctx.clone();
         ext.duration_seconds =

@@ -551,8 +551,9 @@ fn midi_carries_the_program_of_the_instrument_that_renders_it() {
                         name = Some(String::from_utf8_lossy(n).to_string())
                     }
                     TrackEventKind::Meta(MetaMessage::Tempo(_)) => tempo = true,
-                    TrackEventKind::Meta(MetaMessage::TimeSignature(n, ..)) => {
-                        ts = u32::from(n) == ctx.beats_per_bar
+                    TrackEventKind::Meta(MetaMessage::TimeSignature(n, d, ..)) => {
+                        ts = u32::from(n) == ctx.meter.numerator()
+                            && 1 << d == ctx.meter.denominator()
                     }
                     TrackEventKind::Meta(MetaMessage::KeySignature(_, minor)) => {
                         ks = minor == (ctx.key.mode == resonantgen_core::theory::Mode::Minor)
@@ -882,4 +883,170 @@ fn the_rendered_harmony_sounds_the_requested_chords() {
         report.join("\n"),
         share * 100.0
     );
+}
+
+/// Autocorrelation of an onset envelope at `lag` frames (mean removed, normalised by the
+/// overlap), the best of the lags within one frame of it (swing and humanizing move onsets).
+fn autocorrelation_near(env: &[f64], lag: f64) -> f64 {
+    let mean = env.iter().sum::<f64>() / env.len().max(1) as f64;
+    let x: Vec<f64> = env.iter().map(|v| v - mean).collect();
+    let energy = x.iter().map(|v| v * v).sum::<f64>().max(1e-12) / x.len() as f64;
+    let at = |l: usize| {
+        let n = x.len().saturating_sub(l).max(1);
+        x.iter()
+            .zip(&x[l.min(x.len())..])
+            .map(|(a, b)| a * b)
+            .sum::<f64>()
+            / n as f64
+            / energy
+    };
+    let l = lag.round() as usize;
+    [l.saturating_sub(1), l, l + 1]
+        .into_iter()
+        .map(at)
+        .fold(f64::MIN, f64::max)
+}
+
+#[test]
+fn every_meter_is_generated_and_played_in_that_meter() {
+    use midly::{MetaMessage, Smf, TrackEventKind};
+    use resonantgen_core::analysis::{WORKING_RATE, onset::OnsetEnvelope, resample::resample};
+    use resonantgen_core::language::genre::BassStyle;
+    use resonantgen_core::meter::Meter;
+    use resonantgen_worker::midi::{MidiMeta, part_to_midi_with};
+    let cases = [
+        (Meter::ThreeFour, "jazz waltz"),
+        (Meter::ThreeFour, "folk"),
+        (Meter::ThreeFour, "pop ballad"),
+        (Meter::SixEight, "rock ballad"),
+        (Meter::SixEight, "afrobeat"),
+        (Meter::SixEight, "country"),
+        (Meter::TwelveEight, "blues shuffle"),
+        (Meter::TwelveEight, "soul"),
+        (Meter::FiveFour, "jazz"),
+        (Meter::FiveFour, "rock"),
+        (Meter::SevenEight, "progressive rock"),
+        (Meter::SevenEight, "techno"),
+        (Meter::SevenEight, "hip hop"),
+    ];
+    let all_bars: Vec<usize> = Meter::ALL.iter().map(|m| m.steps_per_bar()).collect();
+    let mut report = Vec::new();
+    for (meter, prompt) in cases {
+        let mut r = GenerationRequest::new(prompt);
+        r.time_signature = Some(meter.to_string());
+        r.duration_seconds = Some(20.0);
+        let m = mapper::map(&r, &PromptParser::parse(prompt), 7).unwrap();
+        let mut ctx = resonantgen_core::context::ContextManager::new(m.context);
+        registry().plan(&mut ctx, &m.intent).unwrap();
+        let ctx = ctx.into_context();
+        let intent = m.intent;
+        assert_eq!(ctx.meter, meter, "{prompt}");
+        // bar length and count
+        let spb = meter.steps_per_bar();
+        let bar_s = meter.bar_seconds(ctx.tempo_bpm);
+        assert_eq!(ctx.steps_per_bar(), spb);
+        assert_eq!(
+            ctx.bars,
+            (20.0 / bar_s - 1e-9).ceil() as u32,
+            "{prompt} {meter}: bars"
+        );
+        let parts = registry()
+            .generate_all(&ctx, &intent, &all(), |_, _| {})
+            .unwrap();
+        // the MIDI time signature of every part
+        for (track, part) in &parts {
+            let bytes =
+                part_to_midi_with(part, &MidiMeta::for_track(&ctx, &intent, *track)).unwrap();
+            let smf = Smf::parse(&bytes).unwrap();
+            let ts = smf.tracks.iter().flatten().find_map(|e| match e.kind {
+                TrackEventKind::Meta(MetaMessage::TimeSignature(n, d, ..)) => Some((n, d)),
+                _ => None,
+            });
+            let want = (
+                meter.numerator() as u8,
+                meter.denominator().trailing_zeros() as u8,
+            );
+            assert_eq!(ts, Some(want), "{prompt} {meter} {track}");
+        }
+        // the kick and the bass mark the downbeats where they play
+        let total = ctx.total_steps();
+        let kick = parts[&TrackType::Drums].steps_of_voice(drums::KICK, total);
+        let bass_on: Vec<bool> = {
+            let mut g = vec![false; total];
+            for n in &parts[&TrackType::Bass].notes {
+                if n.step < total {
+                    g[n.step] = true;
+                }
+            }
+            g
+        };
+        let bars = ctx.bars as usize;
+        let playing = |b: usize| {
+            !matches!(
+                ctx.section_name(b),
+                resonantgen_core::arrangement::SectionKind::Breakdown
+            )
+        };
+        let kick_bars: Vec<usize> = (0..bars).filter(|b| playing(*b)).collect();
+        let kick_down = kick_bars.iter().filter(|b| kick[*b * spb]).count();
+        let bass_bars: Vec<usize> = (0..bars)
+            .filter(|b| !ctx.section_name(*b).bass_rests())
+            .collect();
+        let bass_down = bass_bars.iter().filter(|b| bass_on[*b * spb]).count();
+        // no part plays past the last bar, and every onset sits on a 16th of this meter's bars
+        for part in parts.values() {
+            assert!(
+                part.notes.iter().all(|n| n.step < bars * spb),
+                "{prompt} {meter}"
+            );
+        }
+        // the drums' onset autocorrelation is highest at this meter's bar among the bar
+        // lengths of every meter (those that are not a multiple or divisor of it)
+        let drums = render::render_part(&parts[&TrackType::Drums], &ctx);
+        let mono: Vec<f32> = drums
+            .stereo
+            .chunks_exact(2)
+            .map(|f| 0.5 * (f[0] + f[1]))
+            .collect();
+        let env = OnsetEnvelope::compute(
+            &resample(&mono, ctx.sample_rate, WORKING_RATE),
+            WORKING_RATE,
+        );
+        let frames_per_step = ctx.seconds_per_step() * env.frame_rate;
+        let ac = |steps: usize| autocorrelation_near(&env.strength, steps as f64 * frames_per_step);
+        let ours = ac(spb);
+        let rival = all_bars
+            .iter()
+            .filter(|l| **l != spb && !l.is_multiple_of(spb) && !spb.is_multiple_of(**l))
+            .map(|l| (*l, ac(*l)))
+            .fold((0, f64::MIN), |a, b| if b.1 > a.1 { b } else { a });
+        report.push(format!(
+            "{meter:>5} {prompt:<17} bars {bars:>2}  kick on downbeats {kick_down}/{}  bass \
+             {bass_down}/{}  ac(bar {spb}) {ours:.3}  best other ({} steps) {:.3}",
+            kick_bars.len(),
+            bass_bars.len(),
+            rival.0,
+            rival.1
+        ));
+        assert!(
+            ours > rival.1,
+            "{prompt} {meter}: the drums repeat every {} steps ({:.3}) more than every bar \
+             ({spb}, {ours:.3})",
+            rival.0,
+            rival.1
+        );
+        assert!(
+            kick_down * 10 >= kick_bars.len() * 9,
+            "{prompt} {meter}: kick on {kick_down}/{} downbeats",
+            kick_bars.len()
+        );
+        if intent.bass_style != BassStyle::Offbeat {
+            assert!(
+                bass_down * 10 >= bass_bars.len() * 9,
+                "{prompt} {meter}: bass on {bass_down}/{} downbeats",
+                bass_bars.len()
+            );
+        }
+    }
+    eprintln!("{}", report.join("\n"));
 }

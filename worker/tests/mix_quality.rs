@@ -354,7 +354,7 @@ fn loops_repeat_without_a_seam() {
         let mix_level = !prompt.starts_with("jazz");
         let (ctx, r) = produce_loop(prompt, seconds);
         assert!(ctx.looped, "{prompt}");
-        let bar = 60.0 / ctx.tempo_bpm * f64::from(ctx.beats_per_bar);
+        let bar = ctx.bar_seconds();
         let bars = ctx.duration_seconds / bar;
         assert!((bars - bars.round()).abs() < 1e-9, "{prompt}: {bars} bars");
         assert_eq!(r.mix.len(), ctx.total_frames() * 2, "{prompt}");

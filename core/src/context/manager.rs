@@ -27,6 +27,7 @@ pub struct Requested {
     pub tempo: bool,
     pub key: bool,
     pub sample_rate: bool,
+    pub time_signature: bool,
 }
 
 /// A harmonic plan: one chord per bar and its symbol as people read it.
@@ -108,6 +109,23 @@ impl ContextManager {
             ctx.swing = sidecar.swing;
             ctx.swing_unit = sidecar.swing_unit;
             taken.push("swing");
+        }
+        // A locked part's bars cannot change: its meter wins, even over the request's.
+        if ctx.meter != sidecar.meter {
+            let asked = ctx.meter;
+            ctx.meter = sidecar.meter;
+            if fixed.time_signature {
+                ctx.conflicts.push(format!(
+                    "time signature: the request asks for {asked}; locked {source} is in {}: \
+                     using {} (its notes cannot change)",
+                    sidecar.meter, sidecar.meter
+                ));
+            }
+            taken.push("time signature");
+            if sidecar.chords.is_empty() {
+                let (tempo, chords) = (ctx.tempo_bpm, ctx.chords.clone());
+                ctx.retime(tempo, &chords);
+            }
         }
         // Chords follow the locked stem's bars, repeating its progression past its end.
         if !sidecar.chords.is_empty() {
@@ -211,7 +229,11 @@ impl ContextManager {
     /// it instead of a generated kit. Call it after every other adoption: it is laid over
     /// the final bar count.
     pub fn adopt_drums(&mut self, notes: &[(usize, u8)]) {
-        self.ctx.groove = Some(Groove::from_notes(notes, self.ctx.total_steps()));
+        self.ctx.groove = Some(Groove::from_notes(
+            notes,
+            self.ctx.total_steps(),
+            self.ctx.steps_per_bar(),
+        ));
     }
 
     /// A locked stem's chords win over requested ones (its notes cannot change); when they
@@ -248,6 +270,31 @@ mod tests {
         ContextManager::new(
             GenerationContext::resolve(&r, &PromptParser::parse(prompt), 1).unwrap(),
         )
+    }
+
+    #[test]
+    fn a_locked_part_brings_its_meter_even_over_the_request() {
+        let mut m = manager("house at 120 bpm, 12 seconds");
+        let mut r = GenerationRequest::new("jazz waltz at 120 bpm");
+        r.time_signature = Some("3/4".into());
+        r.duration_seconds = Some(12.0);
+        let mut theirs =
+            GenerationContext::resolve(&r, &PromptParser::parse(&r.prompt), 1).unwrap();
+        theirs.chords.clear();
+        let fixed = Requested {
+            time_signature: true,
+            ..Requested::default()
+        };
+        m.adopt_sidecar(&theirs, fixed, "gen:w/drums");
+        assert_eq!(m.meter, crate::meter::Meter::ThreeFour);
+        assert_eq!(m.bars, 8, "12 s of 3/4 at 120 bpm");
+        assert!(
+            m.conflicts
+                .iter()
+                .any(|c| c.starts_with("time signature: the request asks for 4/4")),
+            "{:?}",
+            m.conflicts
+        );
     }
 
     #[test]

@@ -16,6 +16,7 @@ pub use rhythmic::Groove;
 
 use crate::arrangement::{Section, SectionKind};
 use crate::language::ParsedPrompt;
+use crate::meter::Meter;
 use crate::request::GenerationRequest;
 use crate::theory::{Chord, Key};
 use serde::{Deserialize, Serialize};
@@ -25,8 +26,10 @@ pub struct GenerationContext {
     pub genre: String,
     pub tempo_bpm: f64,
     pub key: Key,
-    /// Beats per bar (the denominator is a quarter note).
-    pub beats_per_bar: u32,
+    /// The time signature: the bar's length in 16ths and its felt beats (the tempo counts
+    /// quarter notes in every meter).
+    #[serde(default, rename = "time_signature")]
+    pub meter: Meter,
     /// Exact length of every stem and the mix.
     pub duration_seconds: f64,
     /// Bars generated (the last one is cut at `duration_seconds`).
@@ -103,6 +106,8 @@ pub enum ContextError {
     Chords(#[from] crate::progression::ProgressionError),
     #[error(transparent)]
     Form(#[from] crate::form::FormError),
+    #[error(transparent)]
+    Meter(#[from] crate::meter::MeterError),
     /// The requested sections do not fit the duration limits at the piece's tempo.
     #[error("sections: {0}")]
     Sections(String),
@@ -124,7 +129,12 @@ impl GenerationContext {
     }
 
     pub fn steps_per_bar(&self) -> usize {
-        self.beats_per_bar as usize * 4
+        self.meter.steps_per_bar()
+    }
+
+    /// One bar in seconds.
+    pub fn bar_seconds(&self) -> f64 {
+        self.meter.bar_seconds(self.tempo_bpm)
     }
 
     pub fn total_steps(&self) -> usize {
@@ -169,7 +179,7 @@ impl GenerationContext {
     /// to cycle, one per bar — and re-planning the arrangement for the new length.
     pub fn retime(&mut self, tempo_bpm: f64, progression: &[Chord]) {
         self.tempo_bpm = tempo_bpm;
-        let bar_seconds = 60.0 / tempo_bpm * f64::from(self.beats_per_bar);
+        let bar_seconds = self.meter.bar_seconds(tempo_bpm);
         if self.sections_requested {
             // The requested form is kept bar for bar; the piece lasts as long as it takes.
             self.duration_seconds = f64::from(self.bars) * bar_seconds;

@@ -17,12 +17,14 @@ pub struct Groove {
 
 impl Groove {
     /// The groove of drums whose notes are known as (16th step, GM pitch): kicks (35, 36)
-    /// and backbeats (snare 38/40, clap 39, rim 37), tiled bar by bar over `total` steps.
-    pub fn from_notes(notes: &[(usize, u8)], total: usize) -> Self {
+    /// and backbeats (snare 38/40, clap 39, rim 37), tiled bar by bar (`steps_per_bar`
+    /// long) over `total` steps.
+    pub fn from_notes(notes: &[(usize, u8)], total: usize, steps_per_bar: usize) -> Self {
         let span = notes.iter().map(|(s, _)| s + 1).max().unwrap_or(0);
-        let bars = span.div_ceil(16).max(1);
-        let mut kick = vec![false; bars * 16];
-        let mut snare = vec![false; bars * 16];
+        let spb = steps_per_bar.max(1);
+        let bars = span.div_ceil(spb).max(1);
+        let mut kick = vec![false; bars * spb];
+        let mut snare = vec![false; bars * spb];
         for &(step, pitch) in notes {
             match pitch {
                 35 | 36 => kick[step] = true,
@@ -30,7 +32,7 @@ impl Groove {
                 _ => {}
             }
         }
-        let period = bars * 16;
+        let period = bars * spb;
         Groove {
             kick: (0..total).map(|s| kick[s % period]).collect(),
             snare: (0..total).map(|s| snare[s % period]).collect(),
@@ -38,21 +40,27 @@ impl Groove {
     }
 
     /// Used when the drums are not generated here (locked or excluded) and brought no
-    /// groove: the genre's basic kick grid.
+    /// groove: the genre's basic kick grid in the piece's meter — every felt beat for
+    /// four-on-the-floor styles, else the strong beats (and the "and" of 3 in 4/4) — with the
+    /// backbeat on the others.
     pub fn default_for(ctx: &GenerationContext, intent: &MusicalIntent) -> Self {
         let total = ctx.total_steps();
+        let meter = ctx.meter;
+        let spb = meter.steps_per_bar();
         let four = intent.bass_style == BassStyle::Offbeat;
+        let common = meter == crate::meter::Meter::FourFour;
         Groove {
             kick: (0..total)
                 .map(|s| {
+                    let s = s % spb;
                     if four {
-                        s % 4 == 0
+                        meter.is_beat(s)
                     } else {
-                        s % 16 == 0 || s % 16 == 10
+                        meter.is_strong(s) && !(common && s == 8) || (common && s == 10)
                     }
                 })
                 .collect(),
-            snare: (0..total).map(|s| s % 16 == 4 || s % 16 == 12).collect(),
+            snare: (0..total).map(|s| meter.is_backbeat(s % spb)).collect(),
         }
     }
 }

@@ -18,8 +18,6 @@ pub struct GenreProfile {
     pub swing: f32,
     /// Swung 16ths (house, hip hop) or swung 8ths (jazz, blues shuffle).
     pub swing_unit: SwingUnit,
-    /// Time signature numerator over a quarter note.
-    pub beats_per_bar: u32,
     /// Typical modes, the default first.
     pub modes: &'static [Mode],
     /// Default tonic pitch class when the prompt names no key.
@@ -233,7 +231,6 @@ const BASE: GenreProfile = GenreProfile {
     tempo: (60.0, 120.0, 180.0),
     swing: 0.0,
     swing_unit: SwingUnit::Sixteenth,
-    beats_per_bar: 4,
     modes: &[Minor],
     tonic: 9,
     drum_style: "pop",

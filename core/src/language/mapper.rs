@@ -18,6 +18,7 @@ use super::parser::{ParsedPrompt, trim_number};
 use super::vocabulary::MOODS;
 use crate::context::{ContextError, GenerationContext};
 use crate::form::Form;
+use crate::meter::Meter;
 use crate::progression::Progression;
 use crate::request::{
     DEFAULT_DURATION_SECONDS, GenerationRequest, MAX_DURATION_SECONDS, MAX_TEMPO,
@@ -247,15 +248,39 @@ pub fn map(
         ));
     }
 
-    if let Some((a, b)) = parsed.time_signature
-        && (a, b) != (4, 4)
-    {
-        conflicts.push(format!(
-                "time signature: the prompt asks for {a}/{b}; generators support 4/4 only, so it is rendered in 4/4"
+    // The meter: the request's beats the prompt's; a prompt's meter we cannot render is
+    // said and set aside (4/4), a request's is refused at submission.
+    let requested_meter = request
+        .time_signature
+        .as_deref()
+        .map(Meter::parse)
+        .transpose()?;
+    let prompt_meter = match parsed.time_signature {
+        Some((a, b)) => match Meter::from_fraction(a, b) {
+            Some(m) => Some(m),
+            None => {
+                conflicts.push(format!(
+                    "time signature: the prompt asks for {a}/{b}, which is not supported \
+                     (4/4, 3/4, 5/4, 6/8, 7/8, 12/8); rendered in {}",
+                    requested_meter.unwrap_or_default()
+                ));
+                None
+            }
+        },
+        None => None,
+    };
+    let meter = match (requested_meter, prompt_meter) {
+        (Some(r), Some(p)) if r != p => {
+            conflicts.push(format!(
+                "time signature: request says {r}, prompt says {p}; using the request"
             ));
-    }
-    let beats_per_bar = 4;
-    let bar_seconds = 60.0 / tempo_bpm * f64::from(beats_per_bar);
+            r
+        }
+        (Some(r), _) => r,
+        (None, Some(p)) => p,
+        (None, None) => Meter::FourFour,
+    };
+    let bar_seconds = meter.bar_seconds(tempo_bpm);
     let prompt_duration = parsed
         .duration_seconds
         .or(parsed.bars.map(|b| f64::from(b) * bar_seconds));
@@ -367,7 +392,7 @@ pub fn map(
         genre: genre.name.to_string(),
         tempo_bpm,
         key,
-        beats_per_bar,
+        meter,
         duration_seconds,
         bars,
         chords,
@@ -375,7 +400,12 @@ pub fn map(
         chord_symbols,
         chords_requested: progression.is_some(),
         sections_requested: form.is_some(),
-        swing: genre.swing,
+        // a compound meter's triplet feel is the meter: nothing swings on top of it
+        swing: if meter.is_compound() {
+            0.0
+        } else {
+            genre.swing
+        },
         swing_unit: genre.swing_unit,
         energy: parsed.energy,
         sample_rate: request.sample_rate.unwrap_or(44_100),
@@ -455,7 +485,11 @@ mod tests {
         assert_eq!(c.tempo_bpm, 240.0);
         assert_eq!(c.conflicts.len(), 1, "{:?}", c.conflicts);
         let c = ctx("jazz waltz");
-        assert!(c.conflicts[0].contains("3/4"), "{:?}", c.conflicts);
+        assert_eq!(c.meter, Meter::ThreeFour);
+        assert!(c.conflicts.is_empty(), "{:?}", c.conflicts);
+        let c = ctx("prog rock in 11/8");
+        assert_eq!(c.meter, Meter::FourFour);
+        assert!(c.conflicts[0].contains("11/8"), "{:?}", c.conflicts);
     }
 
     #[test]

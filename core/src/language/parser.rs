@@ -800,6 +800,9 @@ fn find_duration(t: &mut Tokens) -> Vec<Mention<Length>> {
     found
 }
 
+/// A time signature: "3/4", "6/8", "waltz" (3/4), "in 3" (3/4), "in 5" (5/4), "in 7" (7/8),
+/// "in 6" (6/8), "12/8 shuffle" reads as 12/8. Runs after the durations, so "in 3 minutes" is
+/// already a length. Any fraction is returned: the mapper says which it cannot render.
 fn find_time_signature(t: &mut Tokens) -> Option<(u32, u32)> {
     for i in 0..t.len() {
         if !t.free(i) {
@@ -807,8 +810,8 @@ fn find_time_signature(t: &mut Tokens) -> Option<(u32, u32)> {
         }
         if let Some((a, b)) = t.words[i].split_once('/')
             && let (Ok(a), Ok(b)) = (a.parse::<u32>(), b.parse::<u32>())
-            && (2..=15).contains(&a)
-            && [2, 4, 8, 16].contains(&b)
+            && (1..=32).contains(&a)
+            && [1, 2, 4, 8, 16, 32].contains(&b)
         {
             t.claim(i, 1);
             return Some((a, b));
@@ -816,6 +819,19 @@ fn find_time_signature(t: &mut Tokens) -> Option<(u32, u32)> {
         if t.words[i] == "waltz" {
             t.claim(i, 1);
             return Some((3, 4));
+        }
+        if t.words[i] == "in"
+            && t.free(i + 1)
+            && let Some(n) = t.get(i + 1).and_then(|w| match w {
+                "3" | "three" => Some((3, 4)),
+                "5" | "five" => Some((5, 4)),
+                "6" | "six" => Some((6, 8)),
+                "7" | "seven" => Some((7, 8)),
+                _ => None,
+            })
+        {
+            t.claim(i, 2);
+            return Some(n);
         }
     }
     None

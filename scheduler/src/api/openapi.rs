@@ -244,6 +244,8 @@ fn schemas() -> Value {
         "chords": {"type": nullable("string"), "maxLength": resonantgen_core::progression::MAX_TEXT_CHARS, "pattern": storable(),
                    "description": "a chord progression every pitched track follows: symbols (Am F C G, Cmaj7/E, Bb7sus4), roman numerals in the key (ii-V-I, i-VI-III-VII, bVII), ':N' bars per chord, or '12-bar blues'; it cycles to fill the piece",
                    "examples": ["Am F C G", "ii7-V7-Imaj7", "Am:2 F:2 C G"]},
+        "time_signature": {"enum": ["4/4", "3/4", "5/4", "6/8", "7/8", "12/8", null],
+                           "description": "the meter the parts are generated and rendered in; the tempo counts quarter notes in every meter (a DAW's grid)"},
         "sections": {"type": nullable("array"), "maxItems": resonantgen_core::form::MAX_SECTIONS,
                      "items": {"type": "object", "required": ["name"], "additionalProperties": false,
                                "properties": {

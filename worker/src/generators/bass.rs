@@ -9,6 +9,7 @@ use crate::onnx::{Device, ModelSession, OnnxError};
 use crate::step_model::StepModel;
 use resonantgen_core::TrackType;
 use resonantgen_core::language::genre::BassStyle;
+use resonantgen_core::meter::Meter;
 use resonantgen_core::rng::Rng;
 use serde::Deserialize;
 use std::path::Path;
@@ -110,23 +111,31 @@ impl TrackGenerator for BassGen {
         let flag = |b: bool| f32::from(u8::from(b));
         let mut history: Vec<usize> = Vec::with_capacity(total);
         let _active = self.model.enter();
+        // The model learned 16-step bars: other meters show it the 4/4 step that plays the
+        // same part in the bar, and every downbeat is anchored on the root (the model has
+        // not heard these bars; the downbeat is what makes them heard as this meter).
+        let meter = ctx.meter;
+        let spb = ctx.steps_per_bar();
+        let last_beat = meter.beats().last().copied().unwrap_or(12);
+        let anchor_downbeats = meter != Meter::FourFour && style != BassStyle::Offbeat;
 
         for step in 0..total {
-            let bar = step / 16;
-            let in_bar = step % 16;
+            let bar = step / spb;
+            let in_bar = step % spb;
             // The bass enters after the intro and rests through the breakdown.
             if ctx.section_name(bar).bass_rests() {
                 history.push(REST);
                 continue;
             }
             let chord = ctx.chord_at_step(step);
-            let next = ctx.chord_at_step((bar + 1) * 16);
+            let next = ctx.chord_at_step((bar + 1) * spb);
             let mut row = Vec::with_capacity(self.model.row_width());
             for back in (1..=m.history_steps).rev() {
                 let tok = step.checked_sub(back).map(|s| history[s]);
                 row.extend((0..vocab).map(|v| flag(tok == Some(v))));
             }
-            row.extend((0..16).map(|i| flag(i == in_bar)));
+            let position = meter.common_position(in_bar);
+            row.extend((0..16).map(|i| flag(i == position)));
             row.extend([
                 flag(kick(step)),
                 flag(snare(step)),
@@ -139,7 +148,7 @@ impl TrackGenerator for BassGen {
             row.extend((0..12u8).map(|pc| flag(tones.contains(&pc))));
             let next_root = (next.root + 12 - chord.root) % 12;
             row.extend((0..12u8).map(|pc| flag(pc == next_root)));
-            row.push((16 - in_bar) as f32 / 16.0);
+            row.push((spb - in_bar) as f32 / spb as f32);
             row.extend((0..m.styles.len()).map(|i| flag(i == style_row)));
             row.push(ctx.bar_energy(bar));
 
@@ -149,12 +158,16 @@ impl TrackGenerator for BassGen {
             // as G under the E major dominant of A minor), except a walking line's chromatic
             // approach on beat 4.
             let root_pitch = bass_pitch(chord.root);
-            let chromatic_ok = style == BassStyle::Walking && in_bar >= 12;
-            let tok = sample(&probs, TEMPERATURE, rng, |t| match t {
-                REST => true,
-                HOLD => prev != REST,
-                t => chromatic_ok || chord.admits(&ctx.key, (root_pitch + (t - 2) as u8) % 12),
-            });
+            let chromatic_ok = style == BassStyle::Walking && in_bar >= last_beat;
+            let tok = if anchor_downbeats && in_bar == 0 {
+                2
+            } else {
+                sample(&probs, TEMPERATURE, rng, |t| match t {
+                    REST => true,
+                    HOLD => prev != REST,
+                    t => chromatic_ok || chord.admits(&ctx.key, (root_pitch + (t - 2) as u8) % 12),
+                })
+            };
             history.push(tok);
         }
 
@@ -180,7 +193,7 @@ impl TrackGenerator for BassGen {
             while pitch > TOP {
                 pitch -= 12;
             }
-            let accent = if step % 4 == 0 { 1.0 } else { 0.86 };
+            let accent = if meter.is_beat(step % spb) { 1.0 } else { 0.86 };
             notes.push(Note {
                 time: ctx.step_time(step),
                 duration: ctx.steps_duration(step, len) * 0.92,

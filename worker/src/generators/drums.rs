@@ -1,7 +1,9 @@
 //! DrumGen: multi-voice drums (kick, snare, clap, closed/open hat, ride, crash, two toms,
 //! percussion) sampled step by step from the `drumgen` ONNX step model, which learned our genre
-//! pattern library with its fills and crashes. Conditioning: genre, the section's energy and the
-//! bar's place in its 8-bar phrase. The arrangement then shapes it (breakdowns drop the kick,
+//! pattern library with its fills and crashes, in every meter (`resonantgen_core::meter`): 4/4
+//! from each genre's own patterns, 3/4, 5/4, 6/8, 7/8 and 12/8 from the patterns of the genre's
+//! feel (a rock waltz, a jazz waltz, a 6/8 ballad, a 12/8 shuffle or bembé…). Conditioning:
+//! genre, meter, the section's energy and the bar's place in its 8-bar phrase. The arrangement then shapes it (breakdowns drop the kick,
 //! builds end in a snare roll, a crash opens each section) and the humanizer gives it feel.
 
 use super::humanize::Humanizer;
@@ -10,6 +12,7 @@ use crate::onnx::{Device, ModelSession, OnnxError};
 use crate::step_model::StepModel;
 use resonantgen_core::TrackType;
 use resonantgen_core::arrangement::SectionKind;
+use resonantgen_core::meter::Meter;
 use resonantgen_core::rng::Rng;
 use serde::Deserialize;
 use std::path::Path;
@@ -55,7 +58,10 @@ pub struct DrumManifest {
     pub voices: Vec<String>,
     pub genres: Vec<String>,
     pub history_steps: usize,
-    pub steps_per_bar: usize,
+    /// Width of the one-hot step-in-bar input: the longest bar of any meter.
+    pub position_steps: usize,
+    /// The meters of the conditioning vector, in its order ("4/4", "3/4", …).
+    pub meters: Vec<String>,
     pub phrase_bars: usize,
 }
 
@@ -72,20 +78,28 @@ impl DrumGen {
         let dir = models_dir.join("drums");
         let session = ModelSession::<DrumManifest>::open(env, &dir, "drumgen", device)?;
         let m = &session.manifest;
-        if m.voices != VOICE_NAMES || m.steps_per_bar != 16 {
+        let meters_known = Meter::ALL
+            .iter()
+            .all(|meter| m.meters.contains(&meter.to_string()));
+        if m.voices != VOICE_NAMES || m.position_steps < Meter::MAX_STEPS_PER_BAR || !meters_known {
             return Err(OnnxError::Model {
                 path: dir.join("manifest.json"),
                 message: format!(
-                    "expected voices {VOICE_NAMES:?} and 16 steps per bar, found {:?} and {}",
-                    m.voices, m.steps_per_bar
+                    "expected voices {VOICE_NAMES:?}, {} position steps and the meters {:?}; \
+                     found {:?}, {} and {:?}",
+                    Meter::MAX_STEPS_PER_BAR,
+                    Meter::ALL.map(|m| m.to_string()),
+                    m.voices,
+                    m.position_steps,
+                    m.meters
                 ),
             });
         }
         let inputs = vec![
             ("history".to_string(), m.history_steps * VOICES),
-            ("position".to_string(), m.steps_per_bar),
+            ("position".to_string(), m.position_steps),
             ("phrase".to_string(), m.phrase_bars),
-            ("cond".to_string(), m.genres.len() + 1),
+            ("cond".to_string(), m.genres.len() + m.meters.len() + 1),
         ];
         let model = StepModel::new("drumgen", session, inputs, "onset_prob", VOICES)?;
         Ok(DrumGen { model })
@@ -101,6 +115,16 @@ impl DrumGen {
             .genres
             .iter()
             .position(|g| g == style)
+            .unwrap_or(0)
+    }
+
+    fn meter_row(&self, meter: Meter) -> usize {
+        let name = meter.to_string();
+        self.model
+            .manifest()
+            .meters
+            .iter()
+            .position(|m| *m == name)
             .unwrap_or(0)
     }
 }
@@ -126,17 +150,23 @@ impl TrackGenerator for DrumGen {
         let ctx = input.ctx;
         let m = self.model.manifest();
         let genres = m.genres.len();
+        let meters = m.meters.len();
+        let positions = m.position_steps;
         let phrase_bars = m.phrase_bars;
+        let meter = ctx.meter;
+        let meter_row = self.meter_row(meter);
+        let spb = ctx.steps_per_bar();
+        let half = spb / 2;
         let mut history = vec![0.0f32; m.history_steps * VOICES];
         let genre = self.genre_row(&input.intent.drum_style);
         let total = ctx.total_steps();
-        let humanizer = Humanizer::for_genre(ctx.swing, input.intent.drum_style.as_str());
+        let humanizer = Humanizer::for_genre(ctx.swing, input.intent.drum_style.as_str(), meter);
         let mut notes = Vec::new();
         let _active = self.model.enter();
 
         for step in 0..total {
-            let bar = step / 16;
-            let in_bar = step % 16;
+            let bar = step / spb;
+            let in_bar = step % spb;
             let section = ctx.section_at(bar);
             let name = ctx.section_name(bar);
             let bar_in_section = section.map_or(bar as u32, |s| bar as u32 - s.start_bar);
@@ -145,10 +175,11 @@ impl TrackGenerator for DrumGen {
 
             let mut row = Vec::with_capacity(self.model.row_width());
             row.extend_from_slice(&history);
-            row.extend((0..16).map(|i| f32::from(u8::from(i == in_bar))));
+            row.extend((0..positions).map(|i| f32::from(u8::from(i == in_bar))));
             let phrase = (bar_in_section as usize) % phrase_bars;
             row.extend((0..phrase_bars).map(|i| f32::from(u8::from(i == phrase))));
             row.extend((0..genres).map(|i| f32::from(u8::from(i == genre))));
+            row.extend((0..meters).map(|i| f32::from(u8::from(i == meter_row))));
             row.push(ctx.bar_energy(bar));
             let probs = self.model.infer(row)?;
 
@@ -166,9 +197,9 @@ impl TrackGenerator for DrumGen {
                     hits[v as usize] = false;
                 }
             }
-            let roll = name.leads_in() && last_bar_of_section && in_bar >= 8;
+            let roll = name.leads_in() && last_bar_of_section && in_bar >= half;
             if roll {
-                hits[SNARE as usize] = in_bar >= 12 || in_bar % 2 == 0;
+                hits[SNARE as usize] = in_bar >= spb - spb / 4 || in_bar.is_multiple_of(2);
                 hits[TOM_HIGH as usize] = false;
                 hits[TOM_LOW as usize] = false;
             }
@@ -193,7 +224,7 @@ impl TrackGenerator for DrumGen {
                 }
                 let voice = v as u8;
                 let velocity = if roll && voice == SNARE {
-                    0.45 + 0.5 * (in_bar - 8) as f32 / 8.0
+                    0.45 + 0.5 * (in_bar - half) as f32 / half as f32
                 } else {
                     humanizer.velocity(voice, in_bar, rng)
                 };

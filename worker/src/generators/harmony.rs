@@ -18,6 +18,7 @@ use crate::step_model::StepModel;
 use resonantgen_core::context::HarmonicPlan;
 use resonantgen_core::language::MusicalIntent;
 use resonantgen_core::language::genre::{ChordColor, HarmonyStyle, genre_by_name};
+use resonantgen_core::meter::Meter;
 use resonantgen_core::rng::Rng;
 use resonantgen_core::theory::{Chord, ChordQuality, Key, Mode};
 use resonantgen_core::{GenerationContext, TrackType};
@@ -383,8 +384,18 @@ pub fn color_voicing(chord: &Chord, key: &Key, color: ChordColor, prev: &[u8]) -
 /// or the one at this index cycling upward).
 type Hit = (usize, f64, f32, Option<usize>);
 
-/// The comping rhythm of a bar in `style`.
-fn hits(style: HarmonyStyle, bar: usize, offbeat_skank: bool, rng: &mut Rng) -> Vec<Hit> {
+/// The comping rhythm of a bar in `style` and `meter` (4/4 has the genre's own figures;
+/// the other meters the same idea laid over their felt beats).
+fn hits(
+    style: HarmonyStyle,
+    meter: Meter,
+    bar: usize,
+    offbeat_skank: bool,
+    rng: &mut Rng,
+) -> Vec<Hit> {
+    if meter != Meter::FourFour {
+        return meter_hits(style, meter, bar, rng);
+    }
     match style {
         HarmonyStyle::Pad => vec![(0, 16.0, 0.7, None)],
         HarmonyStyle::Stabs => [2usize, 6, 10, 14]
@@ -442,6 +453,67 @@ fn hits(style: HarmonyStyle, bar: usize, offbeat_skank: bool, rng: &mut Rng) -> 
                 &[2, 4, 7, 10, 12, 14]
             };
             steps.iter().map(|s| (*s, 1.5, 0.78, None)).collect()
+        }
+    }
+}
+
+/// The comping of a bar in a meter other than 4/4. Felt beats (quarters, or the dotted
+/// quarters of 6/8 and 12/8, or 7/8's 2+2+3) are where a chord is placed; "oom-pah-pah" is the
+/// waltz: the bass takes the downbeat, the chord the other beats.
+fn meter_hits(style: HarmonyStyle, meter: Meter, bar: usize, rng: &mut Rng) -> Vec<Hit> {
+    let spb = meter.steps_per_bar();
+    let beats = meter.beats();
+    let span = |i: usize| beats.get(i + 1).copied().unwrap_or(spb) - beats[i];
+    let eighths = (0..spb).step_by(2);
+    match style {
+        HarmonyStyle::Pad => vec![(0, spb as f64, 0.7, None)],
+        // the eighth after every felt beat
+        HarmonyStyle::Stabs | HarmonyStyle::Skank => beats
+            .iter()
+            .map(|b| b + 2)
+            .filter(|s| *s < spb && (style == HarmonyStyle::Skank || rng.chance(0.85)))
+            .map(|s| (s, 0.9, 0.8, None))
+            .collect(),
+        HarmonyStyle::Keys if meter == Meter::ThreeFour => {
+            // the waltz: a light downbeat, the chord on 2 and 3
+            vec![
+                (0, 3.5, 0.6, None),
+                (4, 3.5, 0.78, None),
+                (8, 3.5, 0.74, None),
+            ]
+        }
+        HarmonyStyle::Keys | HarmonyStyle::Montuno => beats
+            .iter()
+            .enumerate()
+            .flat_map(|(i, b)| {
+                let len = span(i);
+                // every other bar anticipates the next beat by an eighth
+                let push = bar % 2 == 1 && len >= 4 && i + 1 < beats.len();
+                let first = (*b, (len - usize::from(push) * 2) as f64 - 0.5, 0.76, None);
+                let second = push.then(|| (b + len - 2, 2.5, 0.7, None));
+                std::iter::once(first).chain(second)
+            })
+            .collect(),
+        HarmonyStyle::Power => eighths
+            .map(|s| {
+                let accent = if meter.is_beat(s) { 0.9 } else { 0.72 };
+                (s, if s + 2 >= spb { 2.0 } else { 1.4 }, accent, None)
+            })
+            .collect(),
+        // down on the felt beats, up on the eighths between them (a 6/8 strum: D U U D U U)
+        HarmonyStyle::Strum => eighths
+            .filter(|s| meter.is_beat(*s) || rng.chance(0.8))
+            .map(|s| (s, 2.0, if meter.is_beat(s) { 0.82 } else { 0.6 }, None))
+            .collect(),
+        HarmonyStyle::Arpeggio => {
+            const UP_DOWN: [usize; 8] = [0, 1, 2, 3, 2, 1, 2, 3];
+            eighths
+                .enumerate()
+                .map(|(i, s)| {
+                    let first = meter.is_beat(s);
+                    (s, 6.0, if first { 0.8 } else { 0.62 }, Some(UP_DOWN[i % 8]))
+                })
+                .collect()
         }
     }
 }
@@ -505,10 +577,11 @@ impl TrackGenerator for HarmonyGen {
                     voicing.insert(0, root);
                 }
             }
-            let bar_end = ctx.step_time((bar + 1) * 16);
+            let spb = ctx.steps_per_bar();
+            let bar_end = ctx.step_time((bar + 1) * spb);
             let changes = ctx.chords.get(bar + 1).is_some_and(|next| *next != chord);
-            for (s, dur, vel, which) in hits(style, bar, offbeat_skank, rng) {
-                let step = bar * 16 + s;
+            for (s, dur, vel, which) in hits(style, ctx.meter, bar, offbeat_skank, rng) {
+                let step = bar * spb + s;
                 let chosen: Vec<(usize, u8)> = match which {
                     Some(i) => vec![(0, voicing[i % voicing.len()])],
                     None => voicing.iter().copied().enumerate().collect(),
@@ -519,7 +592,7 @@ impl TrackGenerator for HarmonyGen {
                 } else {
                     0.004
                 };
-                let up = style == HarmonyStyle::Strum && s % 4 != 0;
+                let up = style == HarmonyStyle::Strum && !ctx.meter.is_beat(s);
                 let n = chosen.len();
                 for (i, p) in chosen {
                     let order = if up { n - 1 - i } else { i };

@@ -5,6 +5,7 @@
 //! part of the grid (`GenerationContext::step_time`), so it is not repeated here.
 
 use super::drums::{CRASH, HAT_CLOSED, HAT_OPEN, KICK, PERC, RIDE, SNARE};
+use resonantgen_core::meter::Meter;
 use resonantgen_core::rng::Rng;
 
 #[derive(Debug, Clone, Copy)]
@@ -15,10 +16,12 @@ pub struct Humanizer {
     looseness: f64,
     /// How much velocity varies at random (0..1).
     velocity_spread: f32,
+    /// Where the bar's accents and backbeats fall.
+    meter: Meter,
 }
 
 impl Humanizer {
-    pub fn for_genre(swing: f32, drum_style: &str) -> Self {
+    pub fn for_genre(swing: f32, drum_style: &str, meter: Meter) -> Self {
         let dragging = matches!(drum_style, "hip_hop" | "lofi" | "jazz" | "reggae");
         let machine = matches!(
             drum_style,
@@ -32,6 +35,7 @@ impl Humanizer {
                 0.004 + 0.004 * f64::from(swing)
             },
             velocity_spread: if machine { 0.08 } else { 0.18 },
+            meter,
         }
     }
 
@@ -40,7 +44,7 @@ impl Humanizer {
         let jitter = f64::from(rng.bipolar());
         match voice {
             KICK => 0.0,
-            SNARE | super::drums::CLAP if step_in_bar.is_multiple_of(4) => {
+            SNARE | super::drums::CLAP if self.meter.is_beat(step_in_bar) => {
                 self.laid_back + jitter * self.looseness * 0.5
             }
             _ => jitter * self.looseness,
@@ -49,16 +53,11 @@ impl Humanizer {
 
     /// Velocity in 0.2..=1 for a hit of `voice` on `step_in_bar`.
     pub fn velocity(&self, voice: u8, step_in_bar: usize, rng: &mut Rng) -> f32 {
-        let accent = match step_in_bar {
-            s if s % 8 == 0 => 1.0,
-            s if s % 4 == 0 => 0.9,
-            s if s % 2 == 0 => 0.78,
-            _ => 0.62,
-        };
+        let accent = self.meter.accent(step_in_bar);
         let base = match voice {
             KICK => 0.92 + 0.08 * accent,
             // Snare hits off the backbeat are ghost notes.
-            SNARE if !step_in_bar.is_multiple_of(4) => 0.38,
+            SNARE if !self.meter.is_beat(step_in_bar) => 0.38,
             CRASH => 0.9,
             RIDE => 0.55 + 0.3 * accent,
             HAT_CLOSED | HAT_OPEN | PERC => accent * 0.85,
@@ -79,7 +78,7 @@ mod tests {
 
     #[test]
     fn kick_on_grid_backbeat_laid_back_in_hip_hop() {
-        let h = Humanizer::for_genre(0.35, "hip_hop");
+        let h = Humanizer::for_genre(0.35, "hip_hop", Meter::FourFour);
         let mut rng = Rng::new(1, 1);
         for _ in 0..50 {
             assert_eq!(h.offset(KICK, 0, &mut rng), 0.0);
@@ -90,7 +89,7 @@ mod tests {
 
     #[test]
     fn ghost_notes_are_soft_and_downbeats_strong() {
-        let h = Humanizer::for_genre(0.0, "funk");
+        let h = Humanizer::for_genre(0.0, "funk", Meter::FourFour);
         let mut rng = Rng::new(2, 1);
         for _ in 0..50 {
             assert!(h.velocity(SNARE, 7, &mut rng) < 0.5);

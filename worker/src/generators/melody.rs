@@ -89,7 +89,11 @@ fn arpeggiate(ctx: &resonantgen_core::GenerationContext, tonic: i32) -> Vec<Note
                 time: ctx.step_time(step),
                 duration: step_s * 0.8,
                 pitch: tones[idx].clamp(60, 88) as u8,
-                velocity: if step % 4 == 0 { 0.85 } else { 0.65 },
+                velocity: if ctx.meter.is_beat(step % ctx.steps_per_bar()) {
+                    0.85
+                } else {
+                    0.65
+                },
                 voice: 0,
                 step,
             }
@@ -180,6 +184,10 @@ impl TrackGenerator for MelodyGen {
         let total = ctx.total_steps();
         let mut tokens: Vec<usize> = Vec::with_capacity(total);
         let _active = self.model.enter();
+        // The model learned 16-step bars: another meter shows it the 4/4 step that plays the
+        // same part in the bar (`Meter::common_position`); strong beats are the meter's.
+        let meter = ctx.meter;
+        let spb = ctx.steps_per_bar();
 
         for bar in 0..ctx.bars as usize {
             let name = ctx.section_name(bar);
@@ -194,7 +202,7 @@ impl TrackGenerator for MelodyGen {
                         SectionKind::Build | SectionKind::PreChorus | SectionKind::Outro
                     ))
             {
-                tokens.extend(std::iter::repeat_n(REST, 16));
+                tokens.extend(std::iter::repeat_n(REST, spb));
                 continue;
             }
             let start = ctx.section_at(bar).map_or(0, |s| s.start_bar as usize);
@@ -221,11 +229,11 @@ impl TrackGenerator for MelodyGen {
                 } else {
                     steps
                 };
-                for s in 0..16 {
-                    let tok = tokens[from * 16 + s];
+                for s in 0..spb {
+                    let tok = tokens[from * spb + s];
                     tokens.push(if tok >= 2 {
                         let mut k = shift_diatonic(tok as i32 - 2, steps, &key);
-                        if s % 8 == 0 {
+                        if meter.is_strong(s) {
                             k = snap_to_chord(k + tonic, &chord) - tonic;
                         }
                         while k < 0 {
@@ -249,9 +257,9 @@ impl TrackGenerator for MelodyGen {
                 .collect();
             // The tune starts with its section: before it the model sees no tokens at all (as
             // at the start of every training tune), not a wall of rests.
-            let first = start * 16;
-            for s in 0..16 {
-                let step = bar * 16 + s;
+            let first = start * spb;
+            for s in 0..spb {
+                let step = bar * spb + s;
                 let mut row = Vec::with_capacity(self.model.row_width());
                 for back in (1..=m.history_steps).rev() {
                     let tok = step
@@ -260,10 +268,11 @@ impl TrackGenerator for MelodyGen {
                     row.extend((0..vocab).map(|v| flag(tok == Some(v))));
                 }
                 let two = step
-                    .checked_sub(32)
+                    .checked_sub(2 * spb)
                     .and_then(|i| (i >= first).then(|| tokens[i]));
                 row.extend((0..vocab).map(|v| flag(two == Some(v))));
-                row.extend((0..16).map(|i| flag(i == s)));
+                let position = meter.common_position(s);
+                row.extend((0..16).map(|i| flag(i == position)));
                 row.extend((0..12).map(|pc| flag(pc == root)));
                 row.extend((0..12).map(|pc| flag(tones.contains(&pc))));
                 row.extend_from_slice(&scale_mask);
@@ -271,7 +280,7 @@ impl TrackGenerator for MelodyGen {
                 row.push((in_section % 4) as f32 / 3.0);
                 let probs = self.model.infer(row)?;
                 let prev = tokens.last().copied().unwrap_or(REST);
-                let strong = s % 8 == 0;
+                let strong = meter.is_strong(s);
                 let tok = sample(&probs, TEMPERATURE, rng, |t| match t {
                     REST => true,
                     HOLD => prev != REST,
@@ -284,7 +293,14 @@ impl TrackGenerator for MelodyGen {
                 tokens.push(tok);
             }
         }
-        phrase(&mut tokens, input.intent.phrasing, &key, tonic, range);
+        phrase(
+            &mut tokens,
+            input.intent.phrasing,
+            &key,
+            tonic,
+            range,
+            |i| meter.is_beat(i % spb),
+        );
 
         let mut notes = Vec::new();
         let mut step = 0;
@@ -298,11 +314,13 @@ impl TrackGenerator for MelodyGen {
             while step + len < total && tokens[step + len] == HOLD {
                 len += 1;
             }
-            let in_bar = step % 16;
-            let accent = match in_bar {
-                s if s % 8 == 0 => 0.92,
-                s if s % 4 == 0 => 0.84,
-                _ => 0.74,
+            let in_bar = step % spb;
+            let accent = if meter.is_strong(in_bar) {
+                0.92
+            } else if meter.is_beat(in_bar) {
+                0.84
+            } else {
+                0.74
             };
             notes.push(Note {
                 time: ctx.step_time(step),
@@ -333,7 +351,14 @@ fn low_lead(instrument: Instrument) -> bool {
 /// The genre's phrasing over the sampled line: singable leads tie their off-beat sixteenths
 /// into the note before (longer, breathing notes); bebop lines approach each on-beat chord
 /// tone from a semitone below, on the sixteenth before it.
-fn phrase(tokens: &mut [usize], phrasing: Phrasing, key: &Key, tonic: i32, range: i32) {
+fn phrase(
+    tokens: &mut [usize],
+    phrasing: Phrasing,
+    key: &Key,
+    tonic: i32,
+    range: i32,
+    on_beat: impl Fn(usize) -> bool,
+) {
     match phrasing {
         Phrasing::Singable => {
             for i in 1..tokens.len() {
@@ -345,7 +370,7 @@ fn phrase(tokens: &mut [usize], phrasing: Phrasing, key: &Key, tonic: i32, range
         Phrasing::Bebop => {
             for i in 2..tokens.len() {
                 let target = tokens[i];
-                if i % 4 != 0 || target < 3 {
+                if !on_beat(i) || target < 3 {
                     continue;
                 }
                 // only where the sixteenth before is a held or silent one

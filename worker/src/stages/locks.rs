@@ -43,6 +43,7 @@ pub async fn run(p: &Pipeline, job: &mut Job<'_>) -> Result<(), JobError> {
         tempo: job.request.tempo.is_some(),
         key: job.request.key.is_some(),
         sample_rate: job.request.sample_rate.is_some(),
+        time_signature: job.request.time_signature.is_some(),
     };
     job.ctx = blocking("locks", move || locks::adopt_all(ctx, &stems, request)).await?;
     job.locked = locked;
