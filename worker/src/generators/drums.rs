@@ -176,7 +176,14 @@ impl TrackGenerator for DrumGen {
             let mut row = Vec::with_capacity(self.model.row_width());
             row.extend_from_slice(&history);
             row.extend((0..positions).map(|i| f32::from(u8::from(i == in_bar))));
-            let phrase = (bar_in_section as usize) % phrase_bars;
+            // A loop is a groove that repeats: its bars are mid-phrase ones (the model fills
+            // at a phrase's end and crashes at its start), so every repeat plays the same
+            // groove and nothing builds up to the seam.
+            let phrase = if ctx.looped {
+                1 + bar % 2
+            } else {
+                (bar_in_section as usize) % phrase_bars
+            };
             row.extend((0..phrase_bars).map(|i| f32::from(u8::from(i == phrase))));
             row.extend((0..genres).map(|i| f32::from(u8::from(i == genre))));
             row.extend((0..meters).map(|i| f32::from(u8::from(i == meter_row))));
