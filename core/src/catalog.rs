@@ -328,6 +328,14 @@ impl<'a> Lines<'a> {
         request
             .validate()
             .map_err(|e| LineError::new(line, e.code(), e.to_string()))?;
+        if request.variations.is_some_and(|n| n > 1) {
+            return Err(LineError::new(
+                line,
+                "variations",
+                "variations: a catalog line is one generation; write a line per take, each \
+                 with the same seed and its own take (0, 1, …)",
+            ));
+        }
         if request.idempotency_key.is_none() {
             request.idempotency_key = Some(derived_key(external_id.as_deref(), &request));
         }
@@ -387,7 +395,7 @@ fn jsonl_line(line: usize, raw: &str) -> RowResult {
 
 /// CSV columns: `prompt` (required), `external_id`, and any request field by name
 /// (`duration_seconds` or `duration`, `seed`, `tempo`, `key`, `sample_rate`, `bit_depth`,
-/// `loudness_target` or `loudness`, `loop` (true/false), `chords`, `time_signature`, `sections` (as text:
+/// `loudness_target` or `loudness`, `loop` (true/false), `chords`, `time_signature`, `take`, `sections` (as text:
 /// `intro:4, verse:8, …`), `idempotency_key`, `priority`, `tracks` as `bass;melody`), plus
 /// `lock_<track>` columns holding lock URIs. Empty cells are unset.
 fn csv_rows(text: &str) -> Rows<'_> {
@@ -439,6 +447,7 @@ fn is_known_column(h: &str) -> bool {
             | "chords"
             | "time_signature"
             | "sections"
+            | "take"
             | "idempotency_key"
             | "priority"
             | "tracks"
@@ -478,6 +487,7 @@ fn csv_request(line: usize, headers: &[String], r: &csv::StringRecord) -> RowRes
             }
             "chords" => request.chords = Some(v.to_string()),
             "time_signature" => request.time_signature = Some(v.to_string()),
+            "take" => request.take = Some(v.parse().map_err(|_| num(h, v))?),
             "sections" => {
                 let form = crate::form::Form::parse(v)
                     .map_err(|e| err("sections", format!("column {e}")))?;

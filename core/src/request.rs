@@ -23,6 +23,8 @@ pub const MAX_IDEMPOTENCY_KEY_CHARS: usize = 200;
 pub const SAMPLE_RATES: [u32; 2] = [44_100, 48_000];
 pub const BIT_DEPTHS: [u16; 2] = [16, 24];
 pub const DEFAULT_LOUDNESS_LUFS: f64 = -14.0;
+/// Most takes one request may ask for (`variations`).
+pub const MAX_VARIATIONS: u32 = 16;
 pub const LOUDNESS_RANGE_LUFS: (f64, f64) = (-30.0, -6.0);
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -70,6 +72,14 @@ pub struct GenerationRequest {
     /// energy and instrumentation follow them and the piece's length is their bars.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sections: Option<Vec<crate::form::SectionRequest>>,
+    /// Takes of this request (1–16): that many generations, one batch, sharing tempo, key,
+    /// chords and arrangement (one seed) and differing in the parts (take 0, 1, …).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub variations: Option<u32>,
+    /// Which take this is: 0 (the default) plays the seed's own parts; another number plays
+    /// other parts over the same plan — tempo, key, chords, arrangement — of the same seed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub take: Option<u32>,
     /// Re-submitting with the same key returns the first generation instead of a new one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub idempotency_key: Option<String>,
@@ -125,6 +135,8 @@ pub enum ValidationError {
     NothingToGenerate(String),
     #[error("track {0} is listed twice")]
     DuplicateTrack(TrackType),
+    #[error("variations: {0} takes asked for; one request makes 1–{MAX_VARIATIONS}")]
+    Variations(u32),
     #[error("idempotency_key must be 1–{MAX_IDEMPOTENCY_KEY_CHARS} characters")]
     IdempotencyKey,
     /// Text that cannot be stored (a NUL), naming the field.
@@ -153,6 +165,7 @@ impl ValidationError {
             ValidationError::LockBucket { .. } => "lock_bucket",
             ValidationError::NothingToGenerate(_) => "nothing_to_generate",
             ValidationError::DuplicateTrack(_) => "duplicate_track",
+            ValidationError::Variations(_) => "variations",
             ValidationError::IdempotencyKey => "idempotency_key",
             ValidationError::Text(_) => "unstorable_text",
         }
@@ -176,6 +189,8 @@ impl GenerationRequest {
             time_signature: None,
             looped: None,
             sections: None,
+            variations: None,
+            take: None,
             idempotency_key: None,
             priority: None,
         }
@@ -229,6 +244,11 @@ impl GenerationRequest {
             && !BIT_DEPTHS.contains(&b)
         {
             return Err(ValidationError::BitDepth(b));
+        }
+        if let Some(n) = self.variations
+            && !(1..=MAX_VARIATIONS).contains(&n)
+        {
+            return Err(ValidationError::Variations(n));
         }
         if let Some(l) = self.loudness_target
             && !(LOUDNESS_RANGE_LUFS.0..=LOUDNESS_RANGE_LUFS.1).contains(&l)
@@ -315,6 +335,26 @@ impl GenerationRequest {
     /// the key, so the same key with a different request is told apart from a retry.
     /// Serialization is canonical (fields in declaration order, maps sorted, numbers as
     /// f64), so `30` and `30.0`, or fields in another order, hash the same.
+    /// The takes `variations` asks for: one request each, all on one seed (`seed` when the
+    /// request names none), numbered from the request's `take` on. Each take keeps the
+    /// idempotency key, suffixed `#take<N>`, so re-sending the request finds them again.
+    pub fn takes(&self, seed: u64) -> Vec<GenerationRequest> {
+        let first = self.take.unwrap_or(0);
+        (0..self.variations.unwrap_or(1))
+            .map(|i| {
+                let mut r = self.clone();
+                r.variations = None;
+                r.seed = Some(self.seed.unwrap_or(seed));
+                r.take = Some(first.saturating_add(i));
+                r.idempotency_key = self
+                    .idempotency_key
+                    .as_ref()
+                    .map(|k| format!("{k}#take{}", first.saturating_add(i)));
+                r
+            })
+            .collect()
+    }
+
     pub fn fingerprint(&self) -> String {
         use sha2::{Digest, Sha256};
         let mut bare = self.clone();

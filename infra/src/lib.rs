@@ -18,4 +18,5 @@ pub mod prune;
 pub mod queue;
 pub mod scenes;
 pub mod store;
+pub mod takes;
 pub mod tasks;

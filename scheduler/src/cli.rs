@@ -21,6 +21,9 @@ pub struct Cli {
 pub enum Command {
     /// Validate and enqueue a generation; prints its id.
     Submit(submit::SubmitArgs),
+    /// New takes of a finished generation: its plan (tempo, key, chords, arrangement) with
+    /// other parts, optionally keeping some of its stems.
+    Variations(submit::VariationsArgs),
     /// Print a generation's GenerationResponse as JSON.
     Get { id: String },
     /// Print a generation's status (and its error when it failed).
@@ -90,6 +93,7 @@ pub enum Command {
 pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Submit(args) => submit::run(args).await,
+        Command::Variations(args) => submit::variations(args).await,
         Command::Get { id } => retrieve::get(parse_id(&id)?).await,
         Command::Status { id, json } => retrieve::status(parse_id(&id)?, json).await,
         Command::Wait { id, timeout } => retrieve::wait(parse_id(&id)?, timeout).await,

@@ -43,6 +43,13 @@ pub struct SubmitArgs {
     /// A seamless loop: whole bars, every tail wrapped onto the start.
     #[arg(long = "loop")]
     pub looped: bool,
+    /// Takes of one plan (1–16): that many generations sharing tempo, key, chords and
+    /// arrangement, each with its own parts, in one batch.
+    #[arg(long)]
+    pub variations: Option<u32>,
+    /// Which take of the seed's plan to play (0: the seed's own parts).
+    #[arg(long)]
+    pub take: Option<u32>,
     #[arg(long)]
     pub idempotency_key: Option<String>,
     /// Wait until the generation finishes.
@@ -73,6 +80,8 @@ fn build_request(a: &SubmitArgs) -> anyhow::Result<GenerationRequest> {
         r.sections = Some(form.to_request());
     }
     r.idempotency_key = a.idempotency_key.clone();
+    r.variations = a.variations;
+    r.take = a.take;
     r.priority = a.output.priority;
     for lock in &a.locks {
         let (track, uri) = lock
@@ -102,6 +111,10 @@ pub async fn run(a: SubmitArgs) -> anyhow::Result<ExitCode> {
         bail!("request rejected: {e}");
     }
     let pool = writer().await?;
+    if request.variations.is_some_and(|n| n > 1) {
+        let takes = resonantgen_infra::takes::submit(&pool, &request, None).await?;
+        return print_takes(&pool, &takes, a.wait, a.timeout, a.json).await;
+    }
     let submitted = queue::submit(&pool, request, None).await?;
     let id = submitted.id();
     if !a.wait {
@@ -125,6 +138,113 @@ pub async fn run(a: SubmitArgs) -> anyhow::Result<ExitCode> {
         return Ok(crate::retrieve::exit_code(&row));
     }
     Ok(crate::retrieve::print_outcome(&row))
+}
+
+/// Prints the takes of a request (batch, seed, one id a line); with `wait`, waits for each
+/// and exits non-zero unless all succeeded.
+async fn print_takes(
+    pool: &sqlx::PgPool,
+    takes: &resonantgen_infra::takes::Takes,
+    wait: bool,
+    timeout: u64,
+    json: bool,
+) -> anyhow::Result<ExitCode> {
+    if json {
+        println!("{}", serde_json::to_string(takes)?);
+    } else {
+        println!(
+            "batch {}  {} takes of seed {}{}",
+            takes.batch_id,
+            takes.ids.len(),
+            takes.seed,
+            if takes.new_batch {
+                ""
+            } else {
+                "  (already submitted)"
+            }
+        );
+        for (i, id) in takes.ids.iter().enumerate() {
+            println!("{id}  take {i}");
+        }
+    }
+    if !wait {
+        return Ok(ExitCode::SUCCESS);
+    }
+    let deadline = std::time::Instant::now() + Duration::from_secs(timeout);
+    let mut code = ExitCode::SUCCESS;
+    for id in &takes.ids {
+        let id: ulid::Ulid = id.parse()?;
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        let row = crate::retrieve::wait_terminal(pool, id, left).await?;
+        if row.status != resonantgen_core::GenerationStatus::Succeeded {
+            code = ExitCode::FAILURE;
+        }
+        if !json {
+            println!("{id}  {}", row.status.as_str());
+        }
+    }
+    Ok(code)
+}
+
+/// Arguments of `resonantgen variations`.
+#[derive(clap::Args, Debug)]
+pub struct VariationsArgs {
+    /// A finished generation.
+    pub id: String,
+    /// How many new takes (1–16).
+    #[arg(short = 'n', long = "takes", default_value_t = 4)]
+    pub takes: u32,
+    /// Stems of the original to keep in every take (locked), comma-separated: "drums,bass".
+    #[arg(long, value_delimiter = ',')]
+    pub keep: Vec<String>,
+    #[arg(long)]
+    pub wait: bool,
+    #[arg(long, default_value_t = 600)]
+    pub timeout: u64,
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `resonantgen variations ID -n N [--keep drums,bass]`: new takes of a finished generation —
+/// its request on its own seed (so its tempo, key, chords and arrangement), takes numbered
+/// after its own, the kept stems locked to the original's.
+pub async fn variations(a: VariationsArgs) -> anyhow::Result<ExitCode> {
+    let id: ulid::Ulid =
+        a.id.parse()
+            .with_context(|| format!("'{}' is not a generation id", a.id))?;
+    let pool = writer().await?;
+    let row = resonantgen_infra::generations::get_generation(&pool, id).await?;
+    if row.status != resonantgen_core::GenerationStatus::Succeeded {
+        bail!(
+            "generation {id} is {}: only a finished generation has takes",
+            row.status.as_str()
+        );
+    }
+    let original: GenerationRequest =
+        serde_json::from_value(row.request.clone()).context("the generation's stored request")?;
+    let response: resonantgen_core::GenerationResponse = serde_json::from_value(
+        row.response
+            .clone()
+            .context("the generation has no response")?,
+    )
+    .context("the generation's stored response")?;
+    let mut r = original.clone();
+    r.seed = Some(response.context.seed);
+    r.take = Some(response.context.take.saturating_add(1));
+    r.variations = Some(a.takes);
+    r.idempotency_key = None;
+    for keep in &a.keep {
+        let track = TrackType::parse(keep).with_context(|| format!("--keep '{keep}'"))?;
+        r.locked_tracks.insert(track, format!("gen:{id}/{track}"));
+        if let Some(tracks) = &mut r.tracks {
+            tracks.retain(|t| *t != track);
+        }
+    }
+    if let Err(e) = r.validate() {
+        bail!("takes rejected: {e}");
+    }
+    let takes = resonantgen_infra::takes::submit(&pool, &r, None).await?;
+    print_takes(&pool, &takes, a.wait, a.timeout, a.json).await
 }
 
 /// `resonantgen parse`: what the language layer understood — the parsed prompt, the musical

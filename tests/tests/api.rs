@@ -467,3 +467,82 @@ async fn catalog_with_invalid_lines_then_skip_invalid_then_resubmit() {
         rows.iter().map(|r| &r[col("external_id")]).collect();
     assert_eq!(ext.len(), 195, "each line exported once");
 }
+
+/// `variations: 3` in one request: three generations under one batch, sharing tempo, key,
+/// chords and arrangement (one seed) and differing in their notes; sent again it finds the
+/// same takes; 17 takes, and variations in a catalog line, are refused with the field named.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn variations_are_takes_of_one_plan_under_one_batch() {
+    let stack = Stack::start().await.unwrap();
+    let api = Api::start(&stack).await;
+    let (s, v) = api
+        .call(
+            "POST",
+            "/v1/generations",
+            r#"{"prompt": "soul", "duration_seconds": 6, "variations": 17}"#,
+        )
+        .await;
+    assert_eq!((s, code(&v)), (422, "invalid_request"), "{v}");
+    assert!(
+        v["error"]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("variations: 17"),
+        "{v}"
+    );
+    let body =
+        r#"{"prompt": "soul with piano", "duration_seconds": 6, "seed": 99, "variations": 3}"#;
+    let (s, v) = api.call("POST", "/v1/generations", body).await;
+    assert_eq!(s, 202, "{v}");
+    let batch = v["batch_id"].as_str().unwrap().to_string();
+    let ids: Vec<String> = v["ids"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i.as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(ids.len(), 3, "{v}");
+    assert_eq!(v["seed"], 99);
+    let (s2, v2) = api.call("POST", "/v1/generations", body).await;
+    assert_eq!(
+        (s2, &v2["batch_id"], &v2["ids"]),
+        (200, &v["batch_id"], &v["ids"]),
+        "{v2}"
+    );
+    let worker = stack.worker(&["--drain"]).unwrap();
+    worker.wait(WAIT).await.unwrap();
+    let (s, b) = api.call("GET", &format!("/v1/batches/{batch}"), "").await;
+    assert_eq!(s, 200, "{b}");
+    let mut plans = Vec::new();
+    for (take, id) in ids.iter().enumerate() {
+        let (_, g) = api.call("GET", &format!("/v1/generations/{id}"), "").await;
+        assert_eq!(g["status"], "succeeded", "{g}");
+        assert_eq!(g["batch_id"], batch.as_str(), "{g}");
+        let c = &g["response"]["context"];
+        assert_eq!(c["take"].as_u64().unwrap_or(0), take as u64, "{c}");
+        plans.push((
+            c["tempo_bpm"].clone(),
+            c["key"].clone(),
+            c["chord_symbols"].clone(),
+            c["sections"].clone(),
+        ));
+    }
+    for p in &plans[1..] {
+        assert_eq!(
+            (&p.0, &p.1, &p.2, &p.3),
+            (&plans[0].0, &plans[0].1, &plans[0].2, &plans[0].3),
+            "takes share tempo, key, chords and arrangement"
+        );
+    }
+    // A catalog line cannot ask for takes: it is one generation.
+    let (s, v) = api
+        .call(
+            "POST",
+            "/v1/batches",
+            &serde_json::json!({"format": "jsonl", "catalog": "{\"prompt\": \"soul\", \"variations\": 2}\n"})
+                .to_string(),
+        )
+        .await;
+    assert_eq!(s, 422, "{v}");
+    assert!(v.to_string().contains("variations"), "{v}");
+}

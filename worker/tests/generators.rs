@@ -1050,3 +1050,103 @@ fn every_meter_is_generated_and_played_in_that_meter() {
     }
     eprintln!("{}", report.join("\n"));
 }
+
+/// Edit distance between two note sequences (onset step, pitch), over the longer one's
+/// length: 0 the same notes, 1 nothing in common.
+fn note_edit_distance(a: &[(usize, u8)], b: &[(usize, u8)]) -> f64 {
+    let n = a.len().max(b.len());
+    if n == 0 {
+        return 0.0;
+    }
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, x) in a.iter().enumerate() {
+        let mut prev = row[0];
+        row[0] = i + 1;
+        for (j, y) in b.iter().enumerate() {
+            let cur = row[j + 1];
+            row[j + 1] = (prev + usize::from(x != y)).min(row[j] + 1).min(cur + 1);
+            prev = cur;
+        }
+    }
+    row[b.len()] as f64 / n as f64
+}
+
+/// The floor: takes of one plan differ in at least this share of their notes, per part.
+const TAKE_DISTANCE_FLOOR: f64 = 0.25;
+
+#[test]
+fn takes_share_the_plan_and_differ_in_the_parts() {
+    let mut report = Vec::new();
+    for prompt in [
+        "soul with piano",
+        "techno",
+        "jazz",
+        "indie rock",
+        "lo-fi hip hop",
+    ] {
+        let takes: Vec<_> = (0..4u32)
+            .map(|take| {
+                let mut r = GenerationRequest::new(prompt);
+                r.duration_seconds = Some(16.0);
+                r.seed = Some(1234);
+                r.take = Some(take);
+                let m = mapper::map(&r, &PromptParser::parse(prompt), 1234).unwrap();
+                let mut ctx = resonantgen_core::context::ContextManager::new(m.context);
+                registry().plan(&mut ctx, &m.intent).unwrap();
+                let ctx = ctx.into_context();
+                let parts = registry()
+                    .generate_all(&ctx, &m.intent, &all(), |_, _| {})
+                    .unwrap();
+                (ctx, parts)
+            })
+            .collect();
+        let (first, _) = &takes[0];
+        for (ctx, _) in &takes[1..] {
+            assert_eq!(ctx.tempo_bpm, first.tempo_bpm, "{prompt}");
+            assert_eq!(ctx.key, first.key, "{prompt}");
+            assert_eq!(ctx.meter, first.meter, "{prompt}");
+            assert_eq!(ctx.chords, first.chords, "{prompt}");
+            assert_eq!(ctx.chord_symbols, first.chord_symbols, "{prompt}");
+            assert_eq!(ctx.sections, first.sections, "{prompt}");
+        }
+        for track in all() {
+            let notes = |i: usize| -> Vec<(usize, u8)> {
+                takes[i].1[&track]
+                    .notes
+                    .iter()
+                    .map(|n| (n.step, n.pitch))
+                    .collect()
+            };
+            let mut least = f64::MAX;
+            for i in 0..takes.len() {
+                for j in i + 1..takes.len() {
+                    least = least.min(note_edit_distance(&notes(i), &notes(j)));
+                }
+            }
+            report.push(format!(
+                "{prompt:<16} {track:<8} least take distance {least:.2}"
+            ));
+            assert!(
+                least >= TAKE_DISTANCE_FLOOR,
+                "{prompt} {track}: two takes differ in only {least:.2} of their notes"
+            );
+        }
+    }
+    // a request that names no take plays take 0: generations made before takes existed
+    // reproduce bit for bit
+    let parts_of = |take: Option<u32>| {
+        let mut r = GenerationRequest::new("soul with piano");
+        r.duration_seconds = Some(8.0);
+        r.take = take;
+        let m = mapper::map(&r, &PromptParser::parse(&r.prompt), 77).unwrap();
+        let mut ctx = resonantgen_core::context::ContextManager::new(m.context);
+        registry().plan(&mut ctx, &m.intent).unwrap();
+        let ctx = ctx.into_context();
+        registry()
+            .generate_all(&ctx, &m.intent, &all(), |_, _| {})
+            .unwrap()
+    };
+    assert_eq!(parts_of(None), parts_of(Some(0)));
+    assert_ne!(parts_of(None), parts_of(Some(1)));
+    eprintln!("{}", report.join("\n"));
+}

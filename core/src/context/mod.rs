@@ -72,6 +72,10 @@ pub struct GenerationContext {
     #[serde(default = "default_loudness")]
     pub loudness_target: f64,
     pub seed: u64,
+    /// Which take of the seed's plan this is: the plan (tempo, key, chords, arrangement) is
+    /// the seed's; take 0 plays the seed's own parts, another take other parts over it.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub take: u32,
     /// Where a request parameter overrode what the prompt said.
     pub conflicts: Vec<String>,
     /// The groove of drums not generated here (a locked stem's), which the bass locks to;
@@ -90,6 +94,10 @@ pub enum SwingUnit {
     /// Swung 8ths: the "and" of each beat is late and the 16ths between move with it
     /// (jazz ride, blues shuffle, bebop lines).
     Eighth,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }
 
 fn default_loudness() -> f64 {
@@ -130,6 +138,17 @@ impl GenerationContext {
 
     pub fn steps_per_bar(&self) -> usize {
         self.meter.steps_per_bar()
+    }
+
+    /// The name the random stream of a part is derived under: the track's, and for a take
+    /// other than 0 the take's too (planning streams never include it, so takes share
+    /// the plan).
+    pub fn part_stream(&self, track: &str) -> String {
+        if self.take == 0 {
+            track.to_string()
+        } else {
+            format!("{track}#take{}", self.take)
+        }
     }
 
     /// One bar in seconds.

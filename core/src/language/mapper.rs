@@ -414,6 +414,7 @@ pub fn map(
             .loudness_target
             .unwrap_or(crate::request::DEFAULT_LOUDNESS_LUFS),
         seed,
+        take: request.take.unwrap_or(0),
         conflicts,
         frequency_allocation: Default::default(),
         grid_offset_seconds: 0.0,

@@ -12,6 +12,7 @@ use resonantgen_core::GenerationRequest;
 use resonantgen_infra::events::{self, EventKind};
 use resonantgen_infra::generations;
 use resonantgen_infra::queue::{self, SubmitError, Submitted};
+use resonantgen_infra::takes;
 
 pub fn routes() -> Router<Shared> {
     Router::new()
@@ -22,13 +23,49 @@ pub fn routes() -> Router<Shared> {
 
 /// 202 with `{"id", "status": "queued"}`; 200 with the existing id when the idempotency key
 /// was used before with the same request; 409 `idempotency_conflict` when it was used with
-/// a different one; 422 with the reason for an invalid request.
+/// a different one; 422 with the reason for an invalid request. With `variations: N` (N > 1):
+/// 202 with `{"batch_id", "ids", "seed", "takes"}` — N generations of one plan, one batch.
 async fn create(
     State(s): State<Shared>,
     caller: Caller,
     JsonBody(request): JsonBody<GenerationRequest>,
 ) -> Result<Response, ApiError> {
+    if request.variations.is_some_and(|n| n > 1) {
+        return submit_takes(&s, &caller, request).await;
+    }
     submit(&s, &caller, request, None).await
+}
+
+/// The takes of a request with `variations`, within the caller's limits (every take counts
+/// against the concurrent-job quota).
+async fn submit_takes(
+    s: &Shared,
+    caller: &Caller,
+    request: GenerationRequest,
+) -> Result<Response, ApiError> {
+    request
+        .validate()
+        .map_err(|e| ApiError::from(SubmitError::Invalid(e)))?;
+    let takes = request.takes(0);
+    let _admitted = limits::admit(s, caller, takes.iter().map(|t| (None, t))).await?;
+    let out = takes::submit(&s.pool, &request, caller.owner()).await?;
+    let status = if out.new_batch {
+        StatusCode::ACCEPTED
+    } else {
+        StatusCode::OK
+    };
+    Ok((
+        status,
+        Json(serde_json::json!({
+            "batch_id": out.batch_id,
+            "ids": out.ids,
+            "seed": out.seed,
+            "takes": out.ids.len(),
+            "status": "queued",
+            "existing": !out.new_batch,
+        })),
+    )
+        .into_response())
 }
 
 /// Enqueues one request for `caller` within its limits (priority range, locks it can see,

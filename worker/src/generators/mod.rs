@@ -230,7 +230,7 @@ impl Registry {
                 continue;
             };
             let started = std::time::Instant::now();
-            let mut rng = Rng::derive(ctx.seed, track.as_str());
+            let mut rng = Rng::derive(ctx.seed, &ctx.part_stream(track.as_str()));
             let mut part = generator.generate(
                 &GenInput {
                     ctx,

@@ -126,7 +126,10 @@ pub fn render_with(part: &Part, ctx: &GenerationContext, played: &Played) -> Ren
 fn render_synth(part: &Part, ctx: &GenerationContext, voice: SynthVoice) -> Rendered {
     let frames = ctx.total_frames();
     let sr = ctx.sample_rate as f32;
-    let mut rng = Rng::derive(ctx.seed, &format!("render:{}", part.track));
+    let mut rng = Rng::derive(
+        ctx.seed,
+        &ctx.part_stream(&format!("render:{}", part.track)),
+    );
     let (out, channels) = match part.track {
         TrackType::Drums => {
             let tight = !matches!(voice, SynthVoice::Machine909);
