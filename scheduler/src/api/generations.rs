@@ -46,8 +46,9 @@ async fn submit_takes(
     request
         .validate()
         .map_err(|e| ApiError::from(SubmitError::Invalid(e)))?;
-    let takes = request.takes(0);
-    let _admitted = limits::admit(s, caller, takes.iter().map(|t| (None, t))).await?;
+    let takes: Vec<(Option<usize>, GenerationRequest)> =
+        request.takes(0).into_iter().map(|t| (None, t)).collect();
+    let _admitted = limits::admit(s, caller, takes).await?;
     let out = takes::submit(&s.pool, &request, caller.owner()).await?;
     let status = if out.new_batch {
         StatusCode::ACCEPTED

@@ -18,6 +18,8 @@ const REST: usize = 0;
 const HOLD: usize = 1;
 /// Sampling temperature: below 1 keeps the idiom tight, above 0 keeps it alive.
 const TEMPERATURE: f32 = 0.7;
+/// The same for a take other than 0.
+const TAKE_TEMPERATURE: f32 = 0.9;
 /// Highest bass pitch (G3); notes above fold down an octave.
 const TOP: u8 = 55;
 
@@ -118,6 +120,12 @@ impl TrackGenerator for BassGen {
         let spb = ctx.steps_per_bar();
         let last_beat = meter.beats().last().copied().unwrap_or(12);
         let anchor_downbeats = meter != Meter::FourFour && style != BassStyle::Offbeat;
+        // Another take of the same plan samples a little looser, so its line is its own.
+        let temperature = if ctx.take == 0 {
+            TEMPERATURE
+        } else {
+            TAKE_TEMPERATURE
+        };
 
         for step in 0..total {
             let bar = step / spb;
@@ -162,7 +170,7 @@ impl TrackGenerator for BassGen {
             let tok = if anchor_downbeats && in_bar == 0 {
                 2
             } else {
-                sample(&probs, TEMPERATURE, rng, |t| match t {
+                sample(&probs, temperature, rng, |t| match t {
                     REST => true,
                     HOLD => prev != REST,
                     t => chromatic_ok || chord.admits(&ctx.key, (root_pitch + (t - 2) as u8) % 12),

@@ -52,6 +52,8 @@ const VOICE_SECONDS: [f64; VOICES] = [0.45, 0.25, 0.25, 0.08, 0.35, 1.2, 1.8, 0.
 
 /// Sharpening exponent applied to the model's probabilities (temperature 0.5).
 const SHARPEN: f32 = 2.0;
+/// The same for a take other than 0 (temperature 0.67).
+const TAKE_SHARPEN: f32 = 1.5;
 
 #[derive(Debug, Clone, Deserialize)]
 pub struct DrumManifest {
@@ -157,6 +159,9 @@ impl TrackGenerator for DrumGen {
         let meter_row = self.meter_row(meter);
         let spb = ctx.steps_per_bar();
         let half = spb / 2;
+        // Another take of the same plan samples the model a little looser (temperature
+        // 0.67 instead of 0.5), so its hats, ghost notes and fills are its own.
+        let sharpen = if ctx.take == 0 { SHARPEN } else { TAKE_SHARPEN };
         let mut history = vec![0.0f32; m.history_steps * VOICES];
         let genre = self.genre_row(&input.intent.drum_style);
         let total = ctx.total_steps();
@@ -192,8 +197,8 @@ impl TrackGenerator for DrumGen {
 
             let mut hits = [false; VOICES];
             for (v, p) in probs.iter().enumerate().take(VOICES) {
-                let a = p.powf(SHARPEN);
-                let b = (1.0 - p).powf(SHARPEN);
+                let a = p.powf(sharpen);
+                let b = (1.0 - p).powf(sharpen);
                 hits[v] = rng.chance(a / (a + b).max(1e-9));
             }
             // The arrangement: a breakdown drops the kick, backbeat and toms; the bar before a

@@ -562,10 +562,37 @@ impl TrackGenerator for HarmonyGen {
         let offbeat_skank = input.intent.drum_style == "ska";
         let step_s = ctx.seconds_per_step();
         let mut notes = Vec::new();
-        let mut prev: Vec<u8> = Vec::new();
+        // Another take voices the same chords from another inversion: its first voicing is
+        // led from the first chord's shape a third or a fifth higher (voice leading keeps it
+        // there), and its two-bar comping figure starts on the other bar.
+        let mut prev: Vec<u8> = match ctx.take % 3 {
+            0 => Vec::new(),
+            k => color_voicing(&ctx.chords[0], &ctx.key, color, &[])
+                .iter()
+                .map(|p| p.saturating_add(if k == 1 { 4 } else { 7 }))
+                .collect(),
+        };
+        let figure_offset = ctx.take as usize % 2;
         for bar in 0..ctx.bars as usize {
             let chord = ctx.chords[bar];
             let mut voicing = color_voicing(&chord, &ctx.key, color, &prev);
+            // power chords do not voice-lead: another take plays them an octave up the neck,
+            // or with the fifth below the root (the same two pitch classes)
+            if color == ChordColor::RootFifth {
+                let fifth_below = |v: &[u8]| match (v.first(), v.get(1)) {
+                    (Some(&root), Some(&fifth)) => vec![fifth.saturating_sub(12), root, fifth],
+                    _ => v.to_vec(),
+                };
+                match ctx.take % 4 {
+                    1 => voicing.iter_mut().for_each(|p| *p += 12),
+                    2 => voicing = fifth_below(&voicing),
+                    3 => {
+                        voicing = fifth_below(&voicing);
+                        voicing.iter_mut().for_each(|p| *p += 12);
+                    }
+                    _ => {}
+                }
+            }
             let led = voicing.clone();
             if style == HarmonyStyle::Arpeggio {
                 // broken chords rise from the root an octave below
@@ -580,7 +607,8 @@ impl TrackGenerator for HarmonyGen {
             let spb = ctx.steps_per_bar();
             let bar_end = ctx.step_time((bar + 1) * spb);
             let changes = ctx.chords.get(bar + 1).is_some_and(|next| *next != chord);
-            for (s, dur, vel, which) in hits(style, ctx.meter, bar, offbeat_skank, rng) {
+            let figure_bar = bar + figure_offset;
+            for (s, dur, vel, which) in hits(style, ctx.meter, figure_bar, offbeat_skank, rng) {
                 let step = bar * spb + s;
                 let chosen: Vec<(usize, u8)> = match which {
                     Some(i) => vec![(0, voicing[i % voicing.len()])],
