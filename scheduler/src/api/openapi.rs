@@ -335,6 +335,12 @@ fn schemas() -> Value {
         "Submitted": {"type": "object", "required": ["id", "status", "existing"], "properties": {
             "id": {"type": "string", "pattern": format!("^{ULID}$")}, "status": status,
             "existing": {"type": "boolean", "description": "true: the idempotency key named this existing generation of the token"}}},
+        "SubmittedTakes": {"type": "object", "required": ["batch_id", "ids", "seed", "takes", "status", "existing"], "properties": {
+            "batch_id": {"type": "string", "description": "the batch holding the takes: their parent"},
+            "ids": {"type": "array", "items": {"type": "string", "pattern": format!("^{ULID}$")}, "description": "the takes' generation ids, take 0 first"},
+            "seed": {"type": "integer", "minimum": 0, "description": "the one seed of every take"},
+            "takes": {"type": "integer", "minimum": 1}, "status": {"enum": ["queued"]},
+            "existing": {"type": "boolean", "description": "true: these takes were submitted before"}}},
         "Cancelled": {"type": "object", "required": ["id", "status"], "properties": {
             "id": {"type": "string"}, "status": {"enum": ["cancelled", "running"]},
             "cancel": {"type": "string", "description": "present while a running generation is yet to stop"}}},
@@ -445,8 +451,14 @@ pub async fn document() -> Json<Value> {
                 "summary": "Validate and enqueue one generation",
                 "requestBody": json_body("GenerationRequest"),
                 "responses": with_json_body(json!({
-                    "202": json_response("queued", "Submitted"),
-                    "200": json_response("the idempotency key names an existing generation of this token", "Submitted"),
+                    "202": {"description": "queued: one generation, or with variations > 1 the takes under one batch",
+                        "content": {"application/json": {"schema": {"oneOf": [
+                            {"$ref": "#/components/schemas/Submitted"},
+                            {"$ref": "#/components/schemas/SubmittedTakes"}]}}}},
+                    "200": {"description": "the idempotency key (or, for takes, the seed and request) names existing generations of this token",
+                        "content": {"application/json": {"schema": {"oneOf": [
+                            {"$ref": "#/components/schemas/Submitted"},
+                            {"$ref": "#/components/schemas/SubmittedTakes"}]}}}},
                     "404": error_response("a lock (gen:<id>/… or generations/<id>/…) names no generation of this token (not_found)"),
                     "409": error_response("the idempotency key names a generation of a different request")}))}},
             "/v1/generations/{id}": {
