@@ -52,6 +52,14 @@ pub struct SubmitArgs {
     pub take: Option<u32>,
     #[arg(long)]
     pub idempotency_key: Option<String>,
+    #[command(flatten)]
+    pub follow: Follow,
+}
+
+/// How a submission is followed: `--wait` (until the generations finish, at most
+/// `--timeout` seconds) and `--json`.
+#[derive(clap::Args, Debug)]
+pub struct Follow {
     /// Wait until the generation finishes.
     #[arg(long)]
     pub wait: bool,
@@ -113,12 +121,12 @@ pub async fn run(a: SubmitArgs) -> anyhow::Result<ExitCode> {
     let pool = writer().await?;
     if request.variations.is_some_and(|n| n > 1) {
         let takes = resonantgen_infra::takes::submit(&pool, &request, None).await?;
-        return print_takes(&pool, &takes, a.wait, a.timeout, a.json).await;
+        return print_takes(&pool, &takes, &a.follow).await;
     }
     let submitted = queue::submit(&pool, request, None).await?;
     let id = submitted.id();
-    if !a.wait {
-        if a.json {
+    if !a.follow.wait {
+        if a.follow.json {
             println!("{}", serde_json::to_string(&submitted)?);
         } else {
             let note = match submitted {
@@ -129,11 +137,12 @@ pub async fn run(a: SubmitArgs) -> anyhow::Result<ExitCode> {
         }
         return Ok(ExitCode::SUCCESS);
     }
-    if !a.json {
+    if !a.follow.json {
         eprintln!("{id}  queued; waiting");
     }
-    let row = crate::retrieve::wait_terminal(&pool, id, Duration::from_secs(a.timeout)).await?;
-    if a.json {
+    let row =
+        crate::retrieve::wait_terminal(&pool, id, Duration::from_secs(a.follow.timeout)).await?;
+    if a.follow.json {
         println!("{}", serde_json::to_string_pretty(&row)?);
         return Ok(crate::retrieve::exit_code(&row));
     }
@@ -145,10 +154,13 @@ pub async fn run(a: SubmitArgs) -> anyhow::Result<ExitCode> {
 async fn print_takes(
     pool: &sqlx::PgPool,
     takes: &resonantgen_infra::takes::Takes,
-    wait: bool,
-    timeout: u64,
-    json: bool,
+    follow: &Follow,
 ) -> anyhow::Result<ExitCode> {
+    let &Follow {
+        wait,
+        timeout,
+        json,
+    } = follow;
     if json {
         println!("{}", serde_json::to_string(takes)?);
     } else {
@@ -197,12 +209,8 @@ pub struct VariationsArgs {
     /// Stems of the original to keep in every take (locked), comma-separated: "drums,bass".
     #[arg(long, value_delimiter = ',')]
     pub keep: Vec<String>,
-    #[arg(long)]
-    pub wait: bool,
-    #[arg(long, default_value_t = 600)]
-    pub timeout: u64,
-    #[arg(long)]
-    pub json: bool,
+    #[command(flatten)]
+    pub follow: Follow,
 }
 
 /// `resonantgen variations ID -n N [--keep drums,bass]`: new takes of a finished generation —
@@ -244,7 +252,7 @@ pub async fn variations(a: VariationsArgs) -> anyhow::Result<ExitCode> {
         bail!("takes rejected: {e}");
     }
     let takes = resonantgen_infra::takes::submit(&pool, &r, None).await?;
-    print_takes(&pool, &takes, a.wait, a.timeout, a.json).await
+    print_takes(&pool, &takes, &a.follow).await
 }
 
 /// `resonantgen parse`: what the language layer understood — the parsed prompt, the musical
